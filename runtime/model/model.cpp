@@ -1,0 +1,38 @@
+#include "runtime/model/model.h"
+
+#include <omp.h>
+
+#include <stdexcept>
+
+namespace hmoe {
+
+std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOptions& opts) {
+  return finish(ModelFile::open(path), opts);
+}
+
+std::shared_ptr<const Model> Model::load_from_memory(const void* data, size_t size, const ModelOptions& opts) {
+  return finish(ModelFile::from_memory(data, size), opts);
+}
+
+std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, const ModelOptions& opts) {
+  if (opts.n_threads < 0 || opts.n_threads > 4096)
+    throw std::invalid_argument("n_threads " + std::to_string(opts.n_threads) + " is outside [0, 4096]");
+  std::shared_ptr<Model> m(new Model());
+  m->file_ = std::move(file);
+  m->hp_ = HParams::from_file(*m->file_);
+  m->w_ = ModelWeights::from_file(*m->file_, m->hp_);
+  if (m->hp_.use_hypernet) {
+    const int prev = omp_get_max_threads();
+    if (opts.n_threads > 0) omp_set_num_threads(opts.n_threads);
+    try {
+      m->cache_ = std::make_unique<HyperCache>(m->hp_, m->w_, opts.hyper_cache_bytes);
+    } catch (...) {
+      omp_set_num_threads(prev);
+      throw;
+    }
+    omp_set_num_threads(prev);
+  }
+  return m;
+}
+
+}  // namespace hmoe

@@ -1,0 +1,49 @@
+// A loaded model: the mapped file, its checked hyper-parameters and weight views, and
+// the shared HyperExpert cache. Immutable after load except for the cache, which is
+// thread-safe, so any number of sessions may share one model.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "formats/model_file.h"
+#include "runtime/model/hparams.h"
+#include "runtime/model/hyper_cache.h"
+#include "runtime/model/weights.h"
+
+namespace hmoe {
+
+struct ModelOptions {
+  // Memory the HyperExpert cache may hold. When all patterns of all layers fit, they
+  // are generated at load; otherwise on demand with LRU eviction.
+  uint64_t hyper_cache_bytes = 256ull << 20;
+  // Threads used to fill the cache at load (0: OpenMP's default).
+  int n_threads = 0;
+};
+
+class Model {
+ public:
+  // Throws FormatError (bad file) or std::invalid_argument (bad options).
+  static std::shared_ptr<const Model> load(const std::string& path, const ModelOptions& opts = {});
+  static std::shared_ptr<const Model> load_from_memory(const void* data, size_t size,
+                                                       const ModelOptions& opts = {});
+
+  const HParams& hparams() const { return hp_; }
+  const ModelWeights& weights() const { return w_; }
+  const ModelFile& file() const { return *file_; }
+  // nullptr for plain MoE models.
+  HyperCache* hyper_cache() const { return cache_.get(); }
+  // True when the per-token path can run (the hypernetwork tensors are present).
+  bool has_hypernetwork() const { return hp_.use_hypernet && w_.generator.present(); }
+
+ private:
+  Model() = default;
+  static std::shared_ptr<const Model> finish(std::unique_ptr<ModelFile> file, const ModelOptions& opts);
+
+  std::unique_ptr<ModelFile> file_;
+  HParams hp_;
+  ModelWeights w_;
+  std::unique_ptr<HyperCache> cache_;
+};
+
+}  // namespace hmoe

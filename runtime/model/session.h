@@ -1,0 +1,70 @@
+// A session: one sequence's KV cache and scratch over a shared, immutable Model.
+// Sessions are not thread-safe themselves; use one per thread.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "runtime/model/model.h"
+
+namespace hmoe {
+
+enum class HyperMode {
+  Table,     // look HyperExperts up in the model's cache (the fast path)
+  PerToken,  // run the hypernetwork for every token, as the authors' code does
+};
+
+struct SessionOptions {
+  int n_threads = 0;      // 0: OpenMP's default
+  HyperMode hyper_mode = HyperMode::Table;
+  int64_t n_ctx = 0;      // 0: the model's n_positions
+};
+
+// What the router chose for one token of one layer (for --stats and tests).
+struct RoutingCounters {
+  uint64_t tokens = 0;
+  uint64_t hyper_groups = 0;  // distinct patterns applied as one product each
+};
+
+class Session {
+ public:
+  // Throws std::invalid_argument for bad options (threads, context, mode).
+  explicit Session(std::shared_ptr<const Model> model, const SessionOptions& opts = {});
+
+  // Runs `ids` after the tokens already in the context. `logits` (if non-null)
+  // receives [n, vocab] when all_positions, else [vocab] of the last token.
+  // Throws std::invalid_argument for ids outside the vocabulary or a full context;
+  // the context is unchanged when it throws.
+  void eval(const int32_t* ids, int64_t n, float* logits, bool all_positions = false);
+
+  int64_t n_past() const { return n_past_; }
+  int64_t n_ctx() const { return n_ctx_; }
+  void reset() { n_past_ = 0; }
+  // Forgets tokens after the first n (to rewind a generation).
+  void truncate(int64_t n);
+  const Model& model() const { return *model_; }
+  const SessionOptions& options() const { return opts_; }
+  const RoutingCounters& counters() const { return counters_; }
+
+ private:
+  void ensure_scratch(int64_t T);
+  void attention(int64_t layer, int64_t T);
+  void moe(int64_t layer, int64_t T);
+
+  std::shared_ptr<const Model> model_;
+  SessionOptions opts_;
+  int64_t n_ctx_ = 0;
+  int64_t n_past_ = 0;
+  std::vector<float> k_cache_, v_cache_;  // [L, n_ctx, d]
+  // Scratch sized for the largest batch so far.
+  int64_t cap_ = 0;
+  std::vector<float> h_, x_, qkv_, att_, tmp_, moe_out_, gate_logits_, ffn_, gather_, hidden_;
+  std::vector<int32_t> experts_;  // [T, k]
+  std::vector<float> gates_;      // [T, k]
+  std::vector<float> probs_;
+  std::vector<float> hyper_scratch_;
+  HyperExpert per_token_he_;
+  RoutingCounters counters_;
+};
+
+}  // namespace hmoe
