@@ -57,10 +57,10 @@ std::unique_ptr<ModelFile> ModelFile::open(const std::string& path) {
 std::unique_ptr<ModelFile> ModelFile::from_memory(const void* data, size_t size) {
   std::unique_ptr<ModelFile> f(new ModelFile());
   f->source_ = "<memory>";
-  if (data == nullptr) throw FormatError("model buffer is null");
   if (size < sizeof(FilePrefix))
     throw FormatError("model buffer is " + std::to_string(size) +
                       " bytes, too small for a .hmoe file (the prefix alone is 64 bytes)");
+  if (data == nullptr) throw FormatError("model buffer is null");
   // Copy into storage aligned like a mapping so tensors keep their 64-byte alignment.
   f->owned_.resize(size + kDataSectionAlignment);
   uintptr_t raw = reinterpret_cast<uintptr_t>(f->owned_.data());
