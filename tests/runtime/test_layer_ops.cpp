@@ -1,0 +1,44 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "runtime/model/layer_ops.h"
+
+using namespace hmoe;
+
+TEST_CASE("route_top_k: softmax over all experts, top k ascending, renormalised") {
+  const float logits[5] = {0.1f, 2.0f, -1.0f, 1.5f, 0.3f};
+  int32_t ex[2];
+  float g[2], scratch[5];
+  route_top_k(logits, 5, 2, ex, g, scratch);
+  CHECK(ex[0] == 1);
+  CHECK(ex[1] == 3);
+  const double p1 = std::exp(2.0), p3 = std::exp(1.5);
+  CHECK(g[0] == doctest::Approx(p1 / (p1 + p3)).epsilon(1e-6));
+  CHECK(g[1] == doctest::Approx(p3 / (p1 + p3)).epsilon(1e-6));
+  // k = 1: the gate is exactly 1.
+  route_top_k(logits, 5, 1, ex, g, scratch);
+  CHECK(ex[0] == 1);
+  CHECK(g[0] == 1.0f);
+  // Ties go to the lower index.
+  const float tie[4] = {1.f, 1.f, 1.f, 0.f};
+  route_top_k(tie, 4, 2, ex, g, scratch);
+  CHECK(ex[0] == 0);
+  CHECK(ex[1] == 1);
+}
+
+TEST_CASE("layer_norm and gelu_new match their definitions") {
+  std::vector<float> x = {1, 2, 3, 4}, w = {1, 1, 2, 1}, b = {0, 0, 0, 1}, y(4);
+  layer_norm(x.data(), 1, 4, w.data(), b.data(), 1e-5f, y.data());
+  const double mean = 2.5, var = 1.25, inv = 1 / std::sqrt(var + 1e-5);
+  CHECK(y[0] == doctest::Approx((1 - mean) * inv));
+  CHECK(y[2] == doctest::Approx((3 - mean) * inv * 2));
+  CHECK(y[3] == doctest::Approx((4 - mean) * inv + 1));
+  float g[3] = {-1.f, 0.f, 2.f};
+  gelu_new_inplace(g, 3);
+  auto ref = [](double v) { return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); };
+  CHECK(g[0] == doctest::Approx(ref(-1)));
+  CHECK(g[1] == 0.f);
+  CHECK(g[2] == doctest::Approx(ref(2)));
+}
