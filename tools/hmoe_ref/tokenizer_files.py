@@ -1,0 +1,59 @@
+"""GPT-2's tokenizer files (vocab.json, merges.txt) as the .hmoe header stores them."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import List, Optional
+
+VOCAB_NAME = "vocab.json"
+MERGES_NAME = "merges.txt"
+EOS_TOKEN = "<|endoftext|>"
+
+
+class TokenizerFilesError(ValueError):
+    pass
+
+
+@dataclasses.dataclass
+class GPT2Tokenizer:
+    vocab: List[str]    # vocab[id]: the token in GPT-2's byte-to-unicode spelling
+    merges: List[str]   # in rank order, "left right"
+    eos_id: int = -1
+    bos_id: int = -1
+
+
+def read_gpt2_tokenizer(folder: str, vocab_size: Optional[int] = None) -> Optional[GPT2Tokenizer]:
+    """None when the folder has neither file; refuses one without the other."""
+    vpath, mpath = os.path.join(folder, VOCAB_NAME), os.path.join(folder, MERGES_NAME)
+    has_v, has_m = os.path.exists(vpath), os.path.exists(mpath)
+    if not has_v and not has_m:
+        return None
+    if has_v != has_m:
+        raise TokenizerFilesError(f"'{folder}' has {VOCAB_NAME if has_v else MERGES_NAME} "
+                                  f"but not {MERGES_NAME if has_v else VOCAB_NAME}")
+    try:
+        with open(vpath, encoding="utf-8") as f:
+            table = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise TokenizerFilesError(f"'{vpath}' is not valid JSON: {e}") from None
+    if not isinstance(table, dict) or not table:
+        raise TokenizerFilesError(f"'{vpath}' is not a non-empty JSON object of token -> id")
+    vocab: List[Optional[str]] = [None] * len(table)
+    for tok, i in table.items():
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(table) or vocab[i] is not None:
+            raise TokenizerFilesError(
+                f"'{vpath}': token {tok!r} has id {i!r}; ids must be 0..{len(table) - 1}, each once")
+        vocab[i] = tok
+    if vocab_size is not None and len(vocab) > vocab_size:
+        raise TokenizerFilesError(f"'{vpath}' has {len(vocab)} tokens, more than vocab_size = {vocab_size}")
+    merges: List[str] = []
+    with open(mpath, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if (n == 1 and line.startswith("#version")) or not line:
+                continue
+            if len(line.split(" ")) != 2:
+                raise TokenizerFilesError(f"'{mpath}' line {n}: expected 'left right', got {line!r}")
+            merges.append(line)
+    return GPT2Tokenizer(vocab=vocab, merges=merges, eos_id=table.get(EOS_TOKEN, -1))
