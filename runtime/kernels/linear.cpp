@@ -1,70 +1,86 @@
-// Portable implementation of linear(): dequantise a row, dot it with every input row.
-// The SIMD kernels (Highway) replace the body for the hot dtypes; this stays as the
-// fallback and as the scalar reference the tests compare them against.
+// linear()'s front end: checks the arguments, picks a path (oneDNN for large batches of
+// f32/bf16 weights, the Highway int8 path for small batches of q8/q4, else the Highway
+// float path) and hands the product to it whole.
 #include "runtime/kernels/linear.h"
 
-#include <cstring>
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
-#include "runtime/kernels/half.h"
+#include "quant/block_formats.h"
+#include "runtime/kernels/linear_check.h"
+#include "runtime/kernels/linear_paths.h"
+#include "runtime/kernels/linear_simd.h"
+#include "runtime/kernels/onednn_linear.h"
+#include "runtime/kernels/simd_target.h"
 
 namespace hmoe::kernels {
 
+namespace {
+
+int64_t quant_row_bytes(DType t, int64_t cols) { return t == DType::Q8_0 ? cols : cols / 2; }
+
+LinearTuning& tuning_storage() {
+  static LinearTuning t = default_linear_tuning();
+  return t;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ MatrixView
+
 MatrixView MatrixView::slice(int64_t i, int64_t n) const {
-  if (i < 0 || i >= n) throw std::invalid_argument("matrix slice " + std::to_string(i) + " of " + std::to_string(n));
+  if (n <= 0 || i < 0 || i >= n)
+    throw std::invalid_argument("matrix slice " + std::to_string(i) + " of " + std::to_string(n));
   MatrixView v = *this;
-  v.data = static_cast<const uint8_t*>(data) + i * bytes();
+  if (dtype_is_quantized(dtype)) {
+    // Stacked block tensors are planar over the whole tensor: n matrices of quants,
+    // then n matrices of scales (formats/hmoe.fbs).
+    const int64_t qbytes = rows * quant_row_bytes(dtype, cols);
+    const int64_t sbytes = rows * (cols / kQuantBlock) * 2;
+    const uint8_t* scales0 = scales ? static_cast<const uint8_t*>(scales) : static_cast<const uint8_t*>(data) + n * qbytes;
+    v.data = static_cast<const uint8_t*>(data) + i * qbytes;
+    v.scales = scales0 + i * sbytes;
+  } else {
+    v.data = static_cast<const uint8_t*>(data) + i * bytes();
+  }
   return v;
 }
 
 int64_t MatrixView::bytes() const { return storage_bytes(dtype, {rows, cols}); }
 
-void dequantize_row(const MatrixView& W, int64_t r, float* out) {
-  const int64_t K = W.cols;
-  switch (W.dtype) {
+const void* MatrixView::row_data(int64_t r) const {
+  const uint8_t* base = static_cast<const uint8_t*>(data);
+  switch (dtype) {
     case DType::F32:
-      std::memcpy(out, static_cast<const float*>(W.data) + r * K, K * sizeof(float));
-      return;
-    case DType::F16: {
-      const uint16_t* p = static_cast<const uint16_t*>(W.data) + r * K;
-      for (int64_t c = 0; c < K; ++c) out[c] = f16_to_f32(p[c]);
-      return;
-    }
-    case DType::BF16: {
-      const uint16_t* p = static_cast<const uint16_t*>(W.data) + r * K;
-      for (int64_t c = 0; c < K; ++c) out[c] = bf16_to_f32(p[c]);
-      return;
-    }
-    case DType::Q8_0: {
-      const int8_t* q = static_cast<const int8_t*>(W.data) + r * K;
-      const uint16_t* s = reinterpret_cast<const uint16_t*>(static_cast<const int8_t*>(W.data) + W.rows * K) +
-                          r * (K / kQuantBlock);
-      for (int64_t c = 0; c < K; ++c) out[c] = q[c] * f16_to_f32(s[c / kQuantBlock]);
-      return;
-    }
-    case DType::Q4_0: {
-      const uint8_t* q = static_cast<const uint8_t*>(W.data) + r * K / 2;
-      const uint16_t* s = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(W.data) + W.rows * K / 2) +
-                          r * (K / kQuantBlock);
-      for (int64_t blk = 0; blk < K / kQuantBlock; ++blk) {
-        const float d = f16_to_f32(s[blk]);
-        const uint8_t* b = q + blk * 16;
-        for (int j = 0; j < 16; ++j) {
-          out[blk * 32 + j] = (static_cast<int>(b[j] & 0x0F) - 8) * d;
-          out[blk * 32 + j + 16] = (static_cast<int>(b[j] >> 4) - 8) * d;
-        }
-      }
-      return;
-    }
-    case DType::I32:
-      break;
+    case DType::I32: return base + r * cols * 4;
+    case DType::F16:
+    case DType::BF16: return base + r * cols * 2;
+    case DType::Q8_0:
+    case DType::Q4_0: return base + r * quant_row_bytes(dtype, cols);
   }
-  throw std::invalid_argument(std::string("linear: unsupported weight dtype ") + dtype_name(W.dtype));
+  return nullptr;
 }
 
-static void check_args(const float* x, int64_t M, int64_t ldx, const MatrixView& W, float* y, int64_t ldy) {
+const uint16_t* MatrixView::row_scales(int64_t r) const {
+  if (!dtype_is_quantized(dtype)) return nullptr;
+  const uint8_t* s0 = scales ? static_cast<const uint8_t*>(scales)
+                             : static_cast<const uint8_t*>(data) + rows * quant_row_bytes(dtype, cols);
+  return reinterpret_cast<const uint16_t*>(s0) + r * (cols / kQuantBlock);
+}
+
+void dequantize_row(const MatrixView& W, int64_t r, float* out) {
+  if (r < 0 || r >= W.rows)
+    throw std::invalid_argument("dequantize_row: row " + std::to_string(r) + " of " + std::to_string(W.rows));
+  quant::decode_row_parts(W.dtype, W.row_data(r), W.row_scales(r), W.cols, out);
+}
+
+void forget_cached_weights(const void* data, uint64_t bytes) { onednn_forget(data, bytes); }
+
+// ------------------------------------------------------------------ checks
+
+void check_linear_args(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* y, int64_t ldy) {
   if (M < 0 || W.rows <= 0 || W.cols <= 0)
     throw std::invalid_argument("linear: bad sizes M=" + std::to_string(M) + " rows=" + std::to_string(W.rows) +
                                 " cols=" + std::to_string(W.cols));
@@ -72,52 +88,122 @@ static void check_args(const float* x, int64_t M, int64_t ldx, const MatrixView&
     throw std::invalid_argument("linear: leading dimensions ldx=" + std::to_string(ldx) + " ldy=" +
                                 std::to_string(ldy) + " smaller than cols=" + std::to_string(W.cols) +
                                 " rows=" + std::to_string(W.rows));
-  if (M > 0 && (!x || !y || !W.data)) throw std::invalid_argument("linear: null pointer");
+  if (W.dtype == DType::I32) throw std::invalid_argument("linear: i32 is not a weight dtype");
   if (W.bytes() < 0)
     throw std::invalid_argument(std::string("linear: ") + dtype_name(W.dtype) + " needs cols a multiple of 32, got " +
                                 std::to_string(W.cols));
+  if (M > 0 && (!x || !y || !W.data)) throw std::invalid_argument("linear: null pointer");
 }
 
-void linear_reference(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
-                      int64_t ldy) {
-  check_args(x, M, ldx, W, y, ldy);
-  std::vector<float> row(W.cols);
-  for (int64_t r = 0; r < W.rows; ++r) {
-    dequantize_row(W, r, row.data());
-    for (int64_t m = 0; m < M; ++m) {
-      const float* xm = x + m * ldx;
-      float acc = 0.f;
-      for (int64_t c = 0; c < W.cols; ++c) acc += xm[c] * row[c];
-      y[m * ldy + r] = acc + (bias ? bias[r] : 0.f);
-    }
+// ------------------------------------------------------------------ paths
+
+const char* linear_path_name(LinearPath p) {
+  switch (p) {
+    case LinearPath::Auto: return "auto";
+    case LinearPath::Float: return "simd-float";
+    case LinearPath::Int8: return "simd-int8";
+    case LinearPath::OneDnn: return "onednn";
   }
+  return "unknown";
+}
+
+LinearTuning default_linear_tuning() {
+  LinearTuning t;
+  t.onednn_min_m_f32 = 32;
+  t.onednn_min_m_bf16 = 32;
+  t.int8_max_m_q8 = 1 << 30;
+  t.int8_max_m_q4 = 1 << 30;
+  return t;
+}
+LinearTuning linear_tuning() { return tuning_storage(); }
+void set_linear_tuning(const LinearTuning& t) { tuning_storage() = t; }
+
+bool linear_path_supports(LinearPath p, const MatrixView& W) {
+  switch (p) {
+    case LinearPath::Auto:
+    case LinearPath::Float: return W.dtype != DType::I32;
+    case LinearPath::Int8: return dtype_is_quantized(W.dtype);
+    case LinearPath::OneDnn: return onednn_supports(W.dtype);
+  }
+  return false;
+}
+
+LinearPath linear_choose_path(const MatrixView& W, int64_t M) {
+  const LinearTuning& t = tuning_storage();
+  auto at_least = [M](int64_t threshold) { return threshold > 0 && M >= threshold; };
+  if (W.dtype == DType::F32 && at_least(t.onednn_min_m_f32)) return LinearPath::OneDnn;
+  if (W.dtype == DType::BF16 && at_least(t.onednn_min_m_bf16)) return LinearPath::OneDnn;
+  if (W.dtype == DType::Q8_0 && M <= t.int8_max_m_q8) return LinearPath::Int8;
+  if (W.dtype == DType::Q4_0 && M <= t.int8_max_m_q4) return LinearPath::Int8;
+  return LinearPath::Float;
+}
+
+namespace {
+
+void run_simd(LinearPath path, const LinearProblem& p) {
+  if (p.M == 0) return;
+  if (path == LinearPath::Int8) {
+    QuantizedActivations xq;
+    quantize_activations(p.x, p.M, p.ldx, p.W.cols, &xq);
+    simd_linear_int8(p, xq);
+  } else {
+    simd_linear_float(p);
+  }
+}
+
+}  // namespace
+
+void linear_with_path(LinearPath path, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
+                      const float* bias, float* y, int64_t ldy) {
+  check_linear_args(x, M, ldx, W, y, ldy);
+  simd_apply_env_once();
+  if (!linear_path_supports(path, W))
+    throw std::invalid_argument(std::string("linear: path ") + linear_path_name(path) + " cannot do " +
+                                dtype_name(W.dtype) + " weights");
+  if (M == 0) return;
+  LinearProblem p{x, M, ldx, W, bias, y, ldy};
+  const bool forced = path != LinearPath::Auto;
+  if (!forced) path = linear_choose_path(W, M);
+  if (path == LinearPath::OneDnn) {
+    // Whole power-of-two pieces go to oneDNN (any size when the caller forced the path);
+    // a small remainder to the Highway path that Auto picks for small batches.
+    const LinearTuning& t = tuning_storage();
+    const int64_t threshold = W.dtype == DType::BF16 ? t.onednn_min_m_bf16 : t.onednn_min_m_f32;
+    const int64_t done = onednn_linear(p, forced ? 1 : std::max<int64_t>(1, threshold));
+    if (done == M) return;
+    p.x += done * ldx;
+    p.y += done * ldy;
+    p.M -= done;
+    path = linear_choose_path(W, 0);
+  }
+  run_simd(path, p);
 }
 
 void linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y, int64_t ldy) {
-  check_args(x, M, ldx, W, y, ldy);
-  if (M == 0) return;
-  const int64_t K = W.cols;
-#pragma omp parallel
-  {
-    std::vector<float> row(W.dtype == DType::F32 ? 0 : K);
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < W.rows; ++r) {
-      const float* w = W.dtype == DType::F32 ? static_cast<const float*>(W.data) + r * K : row.data();
-      if (W.dtype != DType::F32) dequantize_row(W, r, row.data());
-      for (int64_t m = 0; m < M; ++m) {
-        const float* xm = x + m * ldx;
-        // Eight partial sums let the compiler vectorise without -ffast-math; the order
-        // is fixed, so the result does not depend on threads.
-        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        int64_t c = 0;
-        for (; c + 8 <= K; c += 8)
-          for (int j = 0; j < 8; ++j) acc[j] += xm[c + j] * w[c + j];
-        float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        for (; c < K; ++c) s += xm[c] * w[c];
-        y[m * ldy + r] = s + (bias ? bias[r] : 0.f);
+  linear_with_path(LinearPath::Auto, x, M, ldx, W, bias, y, ldy);
+}
+
+// ------------------------------------------------------------------ activations
+
+void quantize_activations(const float* x, int64_t M, int64_t ldx, int64_t cols, QuantizedActivations* out) {
+  const int64_t nb = cols / kQuantBlock;
+  out->q.resize(M * cols);
+  out->scale.resize(M * nb);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + m * ldx + b * kQuantBlock;
+      float amax = 0.f;
+      bool finite = true;
+      for (int64_t j = 0; j < kQuantBlock; ++j) {
+        finite = finite && std::isfinite(xb[j]);
+        amax = std::fmax(amax, std::fabs(xb[j]));
       }
+      if (!finite) amax = 0.f;  // codes 0 and a NaN scale: the block yields NaN, as in f32
+      const float inv = amax > 0.f ? 127.f / amax : 0.f;
+      out->scale[m * nb + b] = finite ? amax / 127.f : std::nanf("");
+      int16_t* q = out->q.data() + m * cols + b * kQuantBlock;
+      for (int64_t j = 0; j < kQuantBlock; ++j) q[j] = static_cast<int16_t>(std::nearbyint(xb[j] * inv));
     }
-  }
 }
 
 }  // namespace hmoe::kernels

@@ -15,10 +15,24 @@ struct MatrixView {
   int64_t rows = 0;  // output features
   int64_t cols = 0;  // input features
   const void* data = nullptr;
+  // Block types: where the rows*cols/32 f16 scales start; nullptr means right after the
+  // quants (a lone matrix). slice() sets it, since a stacked tensor stores all of its
+  // quants before all of its scales.
+  const void* scales = nullptr;
+  // True when `data` (and `scales`) stay valid and unchanged for as long as kernels may
+  // use them, as weights mapped from a file do: the kernels may then keep derived copies
+  // (oneDNN's prepacked weights) keyed by the address, until forget_cached_weights()
+  // names that memory. Leave it false for buffers that are rewritten or freed.
+  bool immutable = false;
 
-  // The view of matrix `i` of a stacked [n, rows, cols] tensor whose first matrix is *this.
+  // The view of matrix `i` of a stacked [n, rows, cols] tensor whose first matrix is *this
+  // (a view of the tensor's start, scales nullptr, or an earlier slice of the same tensor).
   MatrixView slice(int64_t i, int64_t n) const;
+  // Bytes of this one matrix: quants (or values) plus scales.
   int64_t bytes() const;
+  // Row r's quants (or values) and, for block types, its cols/32 f16 scales.
+  const void* row_data(int64_t r) const;
+  const uint16_t* row_scales(int64_t r) const;
 };
 
 // y[m, r] = sum_c x[m, c] * W[r, c] + (bias ? bias[r] : 0), for m < M.
@@ -38,5 +52,9 @@ void linear_reference(const float* x, int64_t M, int64_t ldx, const MatrixView& 
 
 // Row r of W dequantised to f32 (cols values).
 void dequantize_row(const MatrixView& W, int64_t r, float* out);
+
+// Drops every copy the kernels derived from weights in [data, data + bytes) (see
+// MatrixView::immutable). Call it before unmapping or reusing such memory.
+void forget_cached_weights(const void* data, uint64_t bytes);
 
 }  // namespace hmoe::kernels

@@ -1,0 +1,453 @@
+// Highway kernels of linear(): y[m, r] = sum_c x[m, c] * W[r, c] + bias[r].
+//
+// Shape of the work. Decode (M = 1) streams the weights once and is bound by memory
+// bandwidth; small batches (M up to ~32) reuse each decoded weight vector across inputs.
+// A tile holds R rows x MT inputs of accumulators, one vector per (row, input):
+// each weight vector is decoded once per tile and each input vector loaded once per
+// tile, and every accumulator is reduced across lanes once, at the end (a per-row
+// dot with its own reduction, DEPS.md §5, runs at a fraction of the bandwidth).
+//
+// Determinism. Every (row, input) pair is summed by the same sequence of operations
+// whatever the tile shape, the thread count or the batch size M: lane-wise
+// multiply-adds over the columns in order, a zero-padded tail, then one SumOfLanes.
+// Threads only decide which tiles they run, so results do not depend on them.
+//
+// Two paths:
+//  - float: weights decoded to f32 (f16/bf16 widened, q8/q4 times their block scale,
+//    exact in f32) and multiply-added with the f32 inputs. For M above one tile the
+//    rows of a block are decoded once into an f32 scratch (same values, same result).
+//  - int8 (q8_0/q4_0): inputs quantised per block to int8 (quantize_activations),
+//    weights widened to int16, integer dot per block (ReorderWidenMulAccumulate, the
+//    i16 pmaddwd; Highway 1.0.3 has no int8 dot), then acc += dot * (sw * sx) in f32.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "quant/half.h"
+#include "runtime/kernels/linear_simd.h"
+
+// The accumulators live in small arrays of vectors, which sizeless SVE/RVV vectors
+// cannot do; those ISAs run the NEON or scalar code instead.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128 | HWY_RVV)
+#endif
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "runtime/kernels/linear_simd.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hmoe {
+namespace kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+constexpr int64_t kBlock = kQuantBlock;
+
+// Register files of 32 vectors hold 4x4 tiles; 16-vector ones get narrower tiles.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_ARCH_ARM
+constexpr int kWideRegs = 1;
+#else
+constexpr int kWideRegs = 0;
+#endif
+
+// ------------------------------------------------------------------ float path
+// f32 lanes, at most 16 so a chunk never straddles two 32-weight blocks.
+using DF = hn::CappedTag<float, 16>;
+using VF = hn::Vec<DF>;
+using DI32 = hn::RebindToSigned<DF>;
+constexpr size_t kMaxLanesF = 16;
+
+// Row sources: Load(d, i, c) gives weights [c, c + N) of tile row i as f32 (c a
+// multiple of N); Scalar(i, c) one weight, for the zero-padded tail.
+struct SrcF32 {
+  const float* w;
+  int64_t K;
+  HWY_INLINE VF Load(DF d, int i, int64_t c) const { return hn::LoadU(d, w + i * K + c); }
+  float Scalar(int i, int64_t c) const { return w[i * K + c]; }
+};
+
+struct SrcF16 {
+  const uint16_t* w;
+  int64_t K;
+  HWY_INLINE VF Load(DF d, int i, int64_t c) const {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(w + i * K + c)));
+  }
+  float Scalar(int i, int64_t c) const { return quant::f16_to_f32(w[i * K + c]); }
+};
+
+struct SrcBF16 {
+  const uint16_t* w;
+  int64_t K;
+  HWY_INLINE VF Load(DF d, int i, int64_t c) const {
+    const hn::Rebind<hwy::bfloat16_t, DF> dh;
+    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::bfloat16_t*>(w + i * K + c)));
+  }
+  float Scalar(int i, int64_t c) const { return quant::bf16_to_f32(w[i * K + c]); }
+};
+
+// Block types read their scales, already f32, from `sc` (tile row i at i * K / 32).
+struct SrcQ8 {
+  const int8_t* q;
+  int64_t K;
+  const float* sc;
+  HWY_INLINE VF Load(DF d, int i, int64_t c) const {
+    const hn::Rebind<int8_t, DF> d8;
+    const VF v = hn::ConvertTo(d, hn::PromoteTo(DI32(), hn::LoadU(d8, q + i * K + c)));
+    return hn::Mul(v, hn::Set(d, sc[i * (K / kBlock) + c / kBlock]));
+  }
+  float Scalar(int, int64_t) const { return 0.f; }  // K % 32 == 0: no tail
+};
+
+struct SrcQ4 {
+  const uint8_t* q;  // K / 2 bytes per row
+  int64_t K;
+  const float* sc;
+  HWY_INLINE VF Load(DF d, int i, int64_t c) const {
+    const hn::Rebind<uint8_t, DF> d8;
+    const int64_t pos = c % kBlock;  // chunks lie in one half: low nibbles (< 16) or high
+    const uint8_t* p = q + i * (K / 2) + (c / kBlock) * (kBlock / 2) + (pos & 15);
+    const auto bytes = hn::LoadU(d8, p);
+    const auto nib = pos < 16 ? hn::And(bytes, hn::Set(d8, uint8_t{0x0F})) : hn::ShiftRight<4>(bytes);
+    const VF u = hn::ConvertTo(d, hn::PromoteTo(DI32(), nib));
+    const VF s = hn::Set(d, sc[i * (K / kBlock) + c / kBlock]);
+    // (u - 8) * s as one multiply-add: u * s and 8 * s are exact, so is the result.
+    return hn::MulAdd(u, s, hn::Mul(hn::Set(d, -8.f), s));
+  }
+  float Scalar(int, int64_t) const { return 0.f; }
+};
+
+// R rows x MT inputs. x points at the tile's first input, y at its first output
+// (y[m * ldy + i]), bias at the tile's first row or null.
+template <int R, int MT, class Src>
+HWY_NOINLINE void FloatTile(const Src& src, int64_t K, const float* HWY_RESTRICT x, int64_t ldx,
+                            const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, int64_t ldy) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  VF acc[R][MT];
+  for (int i = 0; i < R; ++i)
+    for (int m = 0; m < MT; ++m) acc[i][m] = hn::Zero(d);
+  const int64_t Kv = K - K % N;
+  for (int64_t c = 0; c < Kv; c += N) {
+    VF w[R];
+    for (int i = 0; i < R; ++i) w[i] = src.Load(d, i, c);
+    for (int m = 0; m < MT; ++m) {
+      const VF xv = hn::LoadU(d, x + m * ldx + c);
+      for (int i = 0; i < R; ++i) acc[i][m] = hn::MulAdd(w[i], xv, acc[i][m]);
+    }
+  }
+  if (Kv < K) {  // zero-padded tail: the padding adds 0 * 0
+    HWY_ALIGN float buf[kMaxLanesF];
+    VF w[R];
+    for (int i = 0; i < R; ++i) {
+      for (int64_t j = 0; j < N; ++j) buf[j] = Kv + j < K ? src.Scalar(i, Kv + j) : 0.f;
+      w[i] = hn::Load(d, buf);
+    }
+    for (int m = 0; m < MT; ++m) {
+      for (int64_t j = 0; j < N; ++j) buf[j] = Kv + j < K ? x[m * ldx + Kv + j] : 0.f;
+      const VF xv = hn::Load(d, buf);
+      for (int i = 0; i < R; ++i) acc[i][m] = hn::MulAdd(w[i], xv, acc[i][m]);
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int m = 0; m < MT; ++m)
+      y[m * ldy + i] = hn::GetLane(hn::SumOfLanes(d, acc[i][m])) + (bias ? bias[i] : 0.f);
+}
+
+// Widens the f16 scales of rows [r0, r0 + n) into sc (row-major, K/32 per row).
+HWY_INLINE void WidenScales(const MatrixView& W, int64_t r0, int n, float* sc) {
+  const int64_t nb = W.cols / kBlock;
+  const int64_t total = n * nb;  // the rows' scales are contiguous
+  const uint16_t* s = W.row_scales(r0);
+  const DF d;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  for (; j + N <= total; j += N)
+    hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(s + j))), d, sc + j);
+  for (; j < total; ++j) sc[j] = quant::f16_to_f32(s[j]);
+}
+
+// Tile shapes: decode uses 8 rows for 8 independent load/FMA streams; batches use
+// R x MT tiles sized to the register file.
+constexpr int kRowsDecode = 8;
+constexpr int kRowsBatch = 4;
+constexpr int kInputsBatch = kWideRegs ? 4 : 2;
+
+// Inputs per pass over the weights: their activations (f32) stay in L2 while every row
+// block streams by.
+inline int64_t InputChunk(int64_t K, int64_t bytes_per_value, int64_t M) {
+  const int64_t fit = (256 * 1024) / std::max<int64_t>(1, K * bytes_per_value);
+  const int64_t chunk = std::max<int64_t>(kInputsBatch, fit / kInputsBatch * kInputsBatch);
+  return std::min(M, chunk);
+}
+
+// Whether a product is worth a thread team (start-up costs a few microseconds).
+inline bool WorthThreads(const LinearProblem& p) { return p.W.rows * p.W.cols * p.M >= (1 << 16); }
+
+// Runs rows [r0, r0 + R) for all `mc` inputs starting at input m0, tile by tile.
+template <int R, class Src>
+HWY_INLINE void FloatRows(const Src& src, const LinearProblem& p, int64_t r0, int64_t m0, int64_t mc) {
+  const int64_t K = p.W.cols;
+  const float* bias = p.bias ? p.bias + r0 : nullptr;
+  int64_t m = 0;
+  if (mc == 1) {
+    FloatTile<R, 1>(src, K, p.x + m0 * p.ldx, p.ldx, bias, p.y + m0 * p.ldy + r0, p.ldy);
+    return;
+  }
+  for (; m + kInputsBatch <= mc; m += kInputsBatch)
+    FloatTile<R, kInputsBatch>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
+  for (; m < mc; ++m)
+    FloatTile<R, 1>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
+}
+
+// Per-thread scratch of the float path.
+struct FloatScratch {
+  std::vector<float> scales;   // rows of a block x K/32
+  std::vector<float> decoded;  // rows of a block x K, for batches of block/16-bit types
+};
+
+// Builds the source for rows [r0, r0 + n); for batches larger than one tile it decodes
+// the rows once into scratch and returns them as f32 (identical values).
+template <class Fn>
+HWY_INLINE void WithSource(const LinearProblem& p, int64_t r0, int n, bool stage, FloatScratch& s, const Fn& fn) {
+  const MatrixView& W = p.W;
+  const int64_t K = W.cols;
+  auto staged = [&](const auto& src) {
+    if (!stage) return fn(src);
+    const DF d;
+    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+    float* out = s.decoded.data();
+    for (int i = 0; i < n; ++i) {
+      int64_t c = 0;
+      for (; c + N <= K; c += N) hn::StoreU(src.Load(d, i, c), d, out + i * K + c);
+      for (; c < K; ++c) out[i * K + c] = src.Scalar(i, c);
+    }
+    return fn(SrcF32{out, K});
+  };
+  switch (W.dtype) {
+    case DType::F32:
+      return fn(SrcF32{static_cast<const float*>(W.row_data(r0)), K});
+    case DType::F16:
+      return staged(SrcF16{static_cast<const uint16_t*>(W.row_data(r0)), K});
+    case DType::BF16:
+      return staged(SrcBF16{static_cast<const uint16_t*>(W.row_data(r0)), K});
+    case DType::Q8_0:
+      WidenScales(W, r0, n, s.scales.data());
+      return staged(SrcQ8{static_cast<const int8_t*>(W.row_data(r0)), K, s.scales.data()});
+    case DType::Q4_0:
+      WidenScales(W, r0, n, s.scales.data());
+      return staged(SrcQ4{static_cast<const uint8_t*>(W.row_data(r0)), K, s.scales.data()});
+    case DType::I32:
+      break;
+  }
+}
+
+void LinearFloat(const LinearProblem& p) {
+  const int64_t rows = p.W.rows, K = p.W.cols;
+  const int RB = p.M == 1 ? kRowsDecode : kRowsBatch;
+  const int64_t nblocks = (rows + RB - 1) / RB;
+  const bool stage = p.M > kInputsBatch && p.W.dtype != DType::F32;
+  const int64_t chunk = InputChunk(K, 4, p.M);
+#pragma omp parallel if (WorthThreads(p))
+  {
+    FloatScratch s;
+    if (dtype_is_quantized(p.W.dtype)) s.scales.resize(RB * (K / kBlock));
+    if (stage) s.decoded.resize(RB * K);
+    for (int64_t m0 = 0; m0 < p.M; m0 += chunk) {
+      const int64_t mc = std::min(chunk, p.M - m0);
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < nblocks; ++b) {
+        const int64_t r0 = b * RB;
+        if (r0 + RB <= rows) {
+          WithSource(p, r0, RB, stage, s, [&](const auto& src) {
+            if (RB == kRowsDecode)
+              FloatRows<kRowsDecode>(src, p, r0, m0, mc);
+            else
+              FloatRows<kRowsBatch>(src, p, r0, m0, mc);
+          });
+        } else {
+          for (int64_t r = r0; r < rows; ++r)
+            WithSource(p, r, 1, stage, s, [&](const auto& src) { FloatRows<1>(src, p, r, m0, mc); });
+        }
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------- int8 path
+// int16 lanes, at most one 32-weight block per vector.
+using DW = hn::CappedTag<int16_t, 32>;
+using VW = hn::Vec<DW>;
+using DS = hn::Repartition<int32_t, DW>;  // the pairwise sums
+using DSF = hn::Rebind<float, DS>;
+using VS = hn::Vec<DS>;
+using VSF = hn::Vec<DSF>;
+
+// Load(dw, i, c): weights [c, c + L) of tile row i widened to int16 (L = Lanes(dw)).
+struct SrcQ8W {
+  const int8_t* q;
+  int64_t K;
+  HWY_INLINE VW Load(DW dw, int i, int64_t c) const {
+    return hn::PromoteTo(dw, hn::LoadU(hn::Rebind<int8_t, DW>(), q + i * K + c));
+  }
+};
+
+struct SrcQ4W {
+  const uint8_t* q;
+  int64_t K;
+  template <class D>  // a template, so the branch a target does not take is never instantiated
+  HWY_INLINE VW Load(D dw, int i, int64_t c) const {
+    const uint8_t* blk = q + i * (K / 2) + (c / kBlock) * (kBlock / 2);
+    const VW eight = hn::Set(dw, int16_t{8});
+    const hn::Rebind<uint8_t, D> d8;
+#if HWY_TARGET != HWY_SCALAR  // (no Combine there)
+    if constexpr (hn::MaxLanes(D()) == 32) {
+      // One vector is the whole block: low nibbles are weights 0..15, high 16..31.
+      const hn::Half<decltype(d8)> d16;
+      const auto bytes = hn::LoadU(d16, blk);
+      const auto lo = hn::And(bytes, hn::Set(d16, uint8_t{0x0F}));
+      const auto hi = hn::ShiftRight<4>(bytes);
+      return hn::Sub(hn::PromoteTo(dw, hn::Combine(d8, hi, lo)), eight);
+    }
+#endif
+    {
+      const int64_t pos = c % kBlock;
+      const auto bytes = hn::LoadU(d8, blk + (pos & 15));
+      const auto nib = pos < 16 ? hn::And(bytes, hn::Set(d8, uint8_t{0x0F})) : hn::ShiftRight<4>(bytes);
+      return hn::Sub(hn::PromoteTo(dw, nib), eight);
+    }
+  }
+};
+
+// R rows x MT inputs; xq points at the tile's first input (ld K), cs at the combined
+// scales cs[(i * MT + m) * nb + b] = weight scale * activation scale.
+template <int R, int MT, class Src>
+HWY_NOINLINE void Int8Tile(const Src& src, int64_t K, const int16_t* HWY_RESTRICT xq, const float* HWY_RESTRICT cs,
+                           const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, int64_t ldy) {
+  const DW dw;
+  const DS ds;
+  const DSF df;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(dw));
+  const int64_t chunks = kBlock / L;
+  const int64_t nb = K / kBlock;
+  VSF acc[R][MT];
+  for (int i = 0; i < R; ++i)
+    for (int m = 0; m < MT; ++m) acc[i][m] = hn::Zero(df);
+  for (int64_t b = 0; b < nb; ++b) {
+    VS sum0[R][MT], sum1[R][MT];
+    for (int i = 0; i < R; ++i)
+      for (int m = 0; m < MT; ++m) sum0[i][m] = sum1[i][m] = hn::Zero(ds);
+    for (int64_t j = 0; j < chunks; ++j) {
+      const int64_t c = b * kBlock + j * L;
+      VW w[R];
+      for (int i = 0; i < R; ++i) w[i] = src.Load(dw, i, c);
+      for (int m = 0; m < MT; ++m) {
+        const VW xv = hn::LoadU(dw, xq + m * K + c);
+        for (int i = 0; i < R; ++i) sum0[i][m] = hn::ReorderWidenMulAccumulate(ds, w[i], xv, sum0[i][m], sum1[i][m]);
+      }
+    }
+    for (int i = 0; i < R; ++i)
+      for (int m = 0; m < MT; ++m) {
+        const VSF dot = hn::ConvertTo(df, hn::RearrangeToOddPlusEven(sum0[i][m], sum1[i][m]));
+        acc[i][m] = hn::MulAdd(dot, hn::Set(df, cs[(i * MT + m) * nb + b]), acc[i][m]);
+      }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int m = 0; m < MT; ++m)
+      y[m * ldy + i] = hn::GetLane(hn::SumOfLanes(df, acc[i][m])) + (bias ? bias[i] : 0.f);
+}
+
+template <int R, int MT, class Src>
+HWY_INLINE void Int8TileScaled(const Src& src, const LinearProblem& p, const QuantizedActivations& xq,
+                               const float* sw, float* cs, int64_t r0, int64_t m) {
+  const int64_t K = p.W.cols, nb = K / kBlock;
+  for (int i = 0; i < R; ++i)
+    for (int mm = 0; mm < MT; ++mm) {
+      const float* sx = xq.scale.data() + (m + mm) * nb;
+      float* out = cs + (i * MT + mm) * nb;
+      for (int64_t b = 0; b < nb; ++b) out[b] = sw[i * nb + b] * sx[b];
+    }
+  Int8Tile<R, MT>(src, K, xq.q.data() + m * K, cs, p.bias ? p.bias + r0 : nullptr, p.y + m * p.ldy + r0, p.ldy);
+}
+
+template <int R, class Src>
+HWY_INLINE void Int8Rows(const Src& src, const LinearProblem& p, const QuantizedActivations& xq, const float* sw,
+                         float* cs, int64_t r0, int64_t m0, int64_t mc) {
+  int64_t m = m0;
+  if (mc > 1)
+    for (; m + kInputsBatch <= m0 + mc; m += kInputsBatch) Int8TileScaled<R, kInputsBatch>(src, p, xq, sw, cs, r0, m);
+  for (; m < m0 + mc; ++m) Int8TileScaled<R, 1>(src, p, xq, sw, cs, r0, m);
+}
+
+void LinearInt8(const LinearProblem& p, const QuantizedActivations& xq) {
+  const int64_t rows = p.W.rows, K = p.W.cols, nb = K / kBlock;
+  const int RB = p.M == 1 ? kRowsDecode : kRowsBatch;
+  const int64_t nblocks = (rows + RB - 1) / RB;
+  const int64_t chunk = InputChunk(K, 2, p.M);
+  const bool q4 = p.W.dtype == DType::Q4_0;
+#pragma omp parallel if (WorthThreads(p))
+  {
+    std::vector<float> sw(RB * nb), cs(RB * kInputsBatch * nb);
+    for (int64_t m0 = 0; m0 < p.M; m0 += chunk) {
+      const int64_t mc = std::min(chunk, p.M - m0);
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < nblocks; ++b) {
+        const int64_t r0 = b * RB;
+        const int n = static_cast<int>(std::min<int64_t>(RB, rows - r0));
+        WidenScales(p.W, r0, n, sw.data());
+        auto run = [&](const auto& src_at) {
+          if (n == RB) {
+            if (RB == kRowsDecode)
+              Int8Rows<kRowsDecode>(src_at(r0), p, xq, sw.data(), cs.data(), r0, m0, mc);
+            else
+              Int8Rows<kRowsBatch>(src_at(r0), p, xq, sw.data(), cs.data(), r0, m0, mc);
+          } else {
+            for (int i = 0; i < n; ++i)
+              Int8Rows<1>(src_at(r0 + i), p, xq, sw.data() + i * nb, cs.data(), r0 + i, m0, mc);
+          }
+        };
+        if (q4)
+          run([&](int64_t r) { return SrcQ4W{static_cast<const uint8_t*>(p.W.row_data(r)), K}; });
+        else
+          run([&](int64_t r) { return SrcQ8W{static_cast<const int8_t*>(p.W.row_data(r)), K}; });
+      }
+    }
+  }
+}
+
+int64_t TargetBit() { return HWY_TARGET; }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kernels
+}  // namespace hmoe
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hmoe {
+namespace kernels {
+
+HWY_EXPORT(LinearFloat);
+HWY_EXPORT(LinearInt8);
+HWY_EXPORT(TargetBit);
+
+void simd_linear_float(const LinearProblem& p) { HWY_DYNAMIC_DISPATCH(LinearFloat)(p); }
+
+void simd_linear_int8(const LinearProblem& p, const QuantizedActivations& xq) {
+  HWY_DYNAMIC_DISPATCH(LinearInt8)(p, xq);
+}
+
+std::vector<int64_t> simd_compiled_target_bits() {
+  std::vector<int64_t> bits;
+  for (int64_t t = HWY_TARGETS; t != 0; t &= t - 1) bits.push_back(t & ~(t - 1));
+  return bits;  // lowest bit first: the best target first
+}
+
+int64_t simd_dispatched_target_bit() { return HWY_DYNAMIC_DISPATCH(TargetBit)(); }
+
+}  // namespace kernels
+}  // namespace hmoe
+#endif  // HWY_ONCE

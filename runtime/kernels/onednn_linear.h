@@ -1,0 +1,33 @@
+// linear() on oneDNN's matmul, for prefill-sized batches of f32 and bf16 weights.
+//
+// oneDNN is fast only with weights reordered ("prepacked") into the layout its kernel
+// picks and with one primitive per batch size (DEPS.md §4); both cost ~0.3 ms or more to
+// make, so they are made once and cached per (weights address, batch size). A batch is
+// cut into power-of-two pieces of at most kOneDnnMaxBucket inputs, which bounds the
+// primitives per matrix; a remainder below the caller's threshold is returned to it.
+//
+// Prepacked copies are kept only for MatrixView::immutable weights (a stale copy of
+// rewritten memory would give wrong results); other weights are read in place, in their
+// plain [rows, cols] layout, by primitives cached per shape.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "runtime/kernels/linear_simd.h"
+
+namespace hmoe::kernels {
+
+constexpr int64_t kOneDnnMaxBucket = 512;
+
+bool onednn_supports(DType t);
+// Computes inputs [0, n) of p with oneDNN, for the largest n <= p.M made of power-of-two
+// pieces of at least `min_piece` inputs, and returns n (the caller does the rest).
+int64_t onednn_linear(const LinearProblem& p, int64_t min_piece);
+// Drops cached prepacked weights and primitives of weights in [data, data + bytes).
+void onednn_forget(const void* data, uint64_t bytes);
+// Number of matrices with cached state (tests).
+size_t onednn_cached_matrices();
+// "2.6.3 (cpu runtime OMP, isa avx512_core_bf16)"-style description.
+std::string onednn_version();
+
+}  // namespace hmoe::kernels
