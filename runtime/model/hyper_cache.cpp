@@ -1,113 +1,295 @@
 #include "runtime/model/hyper_cache.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <list>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "runtime/model/selection_pattern.h"
 
 namespace hmoe {
 
-HyperCache::HyperCache(const HParams& hp, const ModelWeights& w, uint64_t budget_bytes)
-    : hp_(hp), w_(w), budget_(budget_bytes) {
-  per_layer_ = binomial(hp.n_experts, hp.top_k);
-  entry_bytes_ = hyper_expert_bytes(hp);
-  baked_ = w.hyper_baked;
-  if (baked_) return;
-  if (budget_ < entry_bytes_)
-    throw std::invalid_argument("HyperExpert cache budget of " + std::to_string(budget_) +
-                                " bytes cannot hold one HyperExpert (" + std::to_string(entry_bytes_) +
-                                " bytes for n_embd " + std::to_string(hp.n_embd) + ", adapter_dim " +
-                                std::to_string(hp.adapter_dim) + ")");
-  const uint64_t total_entries = per_layer_ * static_cast<uint64_t>(hp.n_layer);
-  const bool fits = per_layer_ != UINT64_MAX && total_entries / hp.n_layer == per_layer_ &&
-                    total_entries <= budget_ / entry_bytes_;
-  if (!fits) return;
-  precomputed_ = true;
-  table_.resize(total_entries);
-  // Parallel over patterns; the kernels inside run on one thread each (no nesting).
-#pragma omp parallel for schedule(dynamic)
-  for (int64_t i = 0; i < static_cast<int64_t>(total_entries); ++i) {
-    std::vector<int32_t> experts(hp.top_k);
-    pattern_experts(static_cast<uint64_t>(i) % per_layer_, hp.n_experts, hp.top_k, experts.data());
-    table_[i] = generate(static_cast<int64_t>(static_cast<uint64_t>(i) / per_layer_), experts.data());
-  }
-  bytes_ = total_entries * entry_bytes_;
+namespace {
+
+struct Key {
+  int64_t layer;
+  uint64_t pattern;
+  bool operator==(const Key& o) const { return layer == o.layer && pattern == o.pattern; }
+};
+
+// splitmix64's finaliser: patterns of neighbouring layers land in unrelated shards.
+uint64_t mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
 }
 
-std::shared_ptr<const HyperExpert> HyperCache::generate(int64_t layer, const int32_t* experts) const {
-  auto he = std::make_shared<HyperExpert>();
-  std::vector<float> scratch;
-  generate_hyper_expert(hp_, w_, layer, experts, he.get(), &scratch);
-  return he;
+uint64_t key_hash(const Key& k) { return mix(k.pattern * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(k.layer)); }
+
+struct KeyHash {
+  size_t operator()(const Key& k) const { return static_cast<size_t>(key_hash(k)); }
+};
+
+// One generated HyperExpert of the on-demand cache.
+struct Entry {
+  AlignedBytes bytes;
+};
+
+// At most this many shards; fewer when the budget holds few entries, so that a tiny
+// cache is one exact LRU. 16 keeps contention negligible for dozens of sessions.
+constexpr uint64_t kMaxShards = 16;
+constexpr uint64_t kMinEntriesPerShard = 8;
+
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+}  // namespace
+
+struct alignas(64) HyperCache::Shard {
+  std::mutex mu;
+  struct Node {
+    Key key;
+    std::shared_ptr<const Entry> entry;
+  };
+  std::list<Node> lru;  // front = most recently used
+  std::unordered_map<Key, std::list<Node>::iterator, KeyHash> map;
+  uint64_t capacity = 0;
+};
+
+const char* hyper_cache_mode_name(HyperCacheMode m) {
+  switch (m) {
+    case HyperCacheMode::Baked: return "baked";
+    case HyperCacheMode::Precomputed: return "precomputed";
+    case HyperCacheMode::OnDemand: return "on-demand";
+  }
+  return "?";
+}
+
+double HyperCacheStats::hit_rate() const {
+  const uint64_t n = hits + misses;
+  return n ? static_cast<double>(hits) / static_cast<double>(n) : 0.0;
+}
+
+std::string HyperCacheStats::to_string() const {
+  std::string s = "hyper cache: ";
+  s += hyper_cache_mode_name(mode);
+  s += " ";
+  s += dtype_name(dtype);
+  s += ", " + std::to_string(entries) + " entries";
+  if (mode == HyperCacheMode::OnDemand) s += " of " + std::to_string(capacity_entries);
+  s += " (" + mib(bytes);
+  if (mode != HyperCacheMode::Baked) s += " of " + mib(budget_bytes) + " budget";
+  s += "), " + std::to_string(patterns_per_layer) + " patterns/layer";
+  s += ", hits " + std::to_string(hits) + ", misses " + std::to_string(misses) + ", evictions " +
+       std::to_string(evictions);
+  char rate[32];
+  std::snprintf(rate, sizeof rate, ", hit rate %.1f%%", 100.0 * hit_rate());
+  s += rate;
+  if (mode == HyperCacheMode::Precomputed) {
+    char fill[48];
+    std::snprintf(fill, sizeof fill, ", filled in %.2f s", fill_seconds);
+    s += fill;
+  }
+  return s;
+}
+
+HyperCache::HyperCache(const HParams& hp, const ModelWeights& w, const HyperCacheOptions& opts)
+    : hp_(hp), w_(w), opts_(opts) {
+  per_layer_ = binomial(hp.n_experts, hp.top_k);
+  if (w.hyper_baked) {
+    mode_ = HyperCacheMode::Baked;
+    layout_ = HyperExpertLayout::make(hp.n_embd, hp.adapter_dim, w.layers.at(0).baked.down.dtype);
+    return;
+  }
+  layout_ = HyperExpertLayout::make(hp.n_embd, hp.adapter_dim, hyper_table_dtype(hp, w));
+  capacity_ = opts.budget_bytes / layout_.bytes;
+  if (capacity_ == 0)
+    throw std::invalid_argument("HyperExpert cache budget of " + std::to_string(opts.budget_bytes) +
+                                " bytes cannot hold one HyperExpert (" + std::to_string(layout_.bytes) +
+                                " bytes in " + dtype_name(layout_.dtype) + " for n_embd " +
+                                std::to_string(hp.n_embd) + ", adapter_dim " + std::to_string(hp.adapter_dim) +
+                                ")");
+  const uint64_t L = static_cast<uint64_t>(hp.n_layer);
+  const bool fits = per_layer_ != UINT64_MAX && per_layer_ <= capacity_ / L;
+  if (fits && opts.precompute) {
+    mode_ = HyperCacheMode::Precomputed;
+    fill_all();
+    return;
+  }
+  mode_ = HyperCacheMode::OnDemand;
+  n_shards_ = static_cast<uint32_t>(std::clamp<uint64_t>(capacity_ / kMinEntriesPerShard, 1, kMaxShards));
+  shards_.reset(new Shard[n_shards_]);
+  for (uint32_t i = 0; i < n_shards_; ++i)
+    shards_[i].capacity = capacity_ / n_shards_ + (i < capacity_ % n_shards_ ? 1 : 0);
+}
+
+HyperCache::~HyperCache() = default;
+
+void HyperCache::fill_all() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t C = per_layer_, total = C * static_cast<uint64_t>(hp_.n_layer);
+  arena_ = alloc_aligned(total * layout_.bytes);
+  const int64_t k = hp_.top_k;
+  std::vector<int32_t> experts(C * k);
+  for (uint64_t p = 0; p < C; ++p) pattern_experts(p, hp_.n_experts, k, experts.data() + p * k);
+  std::vector<uint8_t*> dst(C);
+  HyperGenScratch scratch;
+  for (int64_t l = 0; l < hp_.n_layer; ++l) {
+    for (uint64_t p = 0; p < C; ++p) dst[p] = arena_.get() + (l * C + p) * layout_.bytes;
+    generate_hyper_experts(hp_, w_, layout_, l, experts.data(), static_cast<int64_t>(C), dst.data(), &scratch);
+  }
+  entries_ = total;
+  fill_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+HyperExpertView HyperCache::baked_view(int64_t layer, uint64_t p) const {
+  const BakedHyperTables& t = w_.layers[layer].baked;
+  const int64_t C = static_cast<int64_t>(per_layer_), pi = static_cast<int64_t>(p);
+  HyperExpertView v;
+  v.down = t.down.slice(pi, C);
+  v.down_bias = t.down_bias + pi * hp_.adapter_dim;
+  v.up = t.up.slice(pi, C);
+  v.up_bias = t.up_bias + pi * hp_.n_embd;
+  return v;
+}
+
+void HyperCache::acquire(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out,
+                         HyperGenScratch* scratch) {
+  if (layer < 0 || layer >= hp_.n_layer)
+    throw std::invalid_argument("HyperExpert lookup for layer " + std::to_string(layer) + " of " +
+                                std::to_string(hp_.n_layer));
+  const int64_t k = hp_.top_k;
+  switch (mode_) {
+    case HyperCacheMode::Baked:
+      for (int64_t i = 0; i < n; ++i) out[i] = {baked_view(layer, pattern_index(experts + i * k, k)), nullptr};
+      break;
+    case HyperCacheMode::Precomputed: {
+      const uint8_t* base = arena_.get() + static_cast<uint64_t>(layer) * per_layer_ * layout_.bytes;
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = {layout_.view(base + pattern_index(experts + i * k, k) * layout_.bytes), nullptr};
+      break;
+    }
+    case HyperCacheMode::OnDemand:
+      acquire_on_demand(layer, experts, n, out, scratch);
+      return;
+  }
+  hits_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+}
+
+void HyperCache::acquire_on_demand(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out,
+                                   HyperGenScratch* scratch) {
+  const int64_t k = hp_.top_k;
+  std::vector<int64_t> missing;
+  std::vector<Key> keys(static_cast<size_t>(n));
+  uint64_t hits = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    keys[i] = Key{layer, pattern_index(experts + i * k, k)};
+    Shard& sh = shards_[key_hash(keys[i]) % n_shards_];
+    std::lock_guard<std::mutex> lock(sh.mu);
+    auto it = sh.map.find(keys[i]);
+    if (it == sh.map.end()) {
+      missing.push_back(i);
+      continue;
+    }
+    sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
+    out[i].keep = it->second->entry;
+    out[i].view = layout_.view(it->second->entry->bytes.get());
+    ++hits;
+  }
+  if (hits) hits_.fetch_add(hits, std::memory_order_relaxed);
+  if (missing.empty()) return;
+
+  // Generate every miss in one batch, outside the locks, so other sessions keep hitting
+  // meanwhile. Two sessions that miss the same pattern at once both generate it; the
+  // first to insert wins and the other's copy is dropped.
+  const int64_t m = static_cast<int64_t>(missing.size());
+  std::vector<std::shared_ptr<Entry>> fresh(m);
+  std::vector<uint8_t*> dst(m);
+  std::vector<int32_t> sel(static_cast<size_t>(m * k));
+  for (int64_t j = 0; j < m; ++j) {
+    fresh[j] = std::make_shared<Entry>();
+    fresh[j]->bytes = alloc_aligned(layout_.bytes);
+    dst[j] = fresh[j]->bytes.get();
+    std::copy_n(experts + missing[j] * k, k, sel.data() + j * k);
+  }
+  generate_hyper_experts(hp_, w_, layout_, layer, sel.data(), m, dst.data(), scratch);
+  misses_.fetch_add(static_cast<uint64_t>(m), std::memory_order_relaxed);
+
+  uint64_t evicted = 0;
+  int64_t inserted = 0;
+  for (int64_t j = 0; j < m; ++j) {
+    const int64_t i = missing[j];
+    Shard& sh = shards_[key_hash(keys[i]) % n_shards_];
+    std::shared_ptr<const Entry> victim;  // freed after the lock is released
+    std::lock_guard<std::mutex> lock(sh.mu);
+    auto it = sh.map.find(keys[i]);
+    if (it != sh.map.end()) {
+      sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
+      out[i].keep = it->second->entry;
+      out[i].view = layout_.view(it->second->entry->bytes.get());
+      continue;
+    }
+    if (sh.lru.size() >= sh.capacity) {
+      Shard::Node& last = sh.lru.back();
+      victim = std::move(last.entry);
+      sh.map.erase(last.key);
+      sh.lru.pop_back();
+      ++evicted;
+      --inserted;
+    }
+    sh.lru.push_front({keys[i], fresh[j]});
+    sh.map.emplace(keys[i], sh.lru.begin());
+    ++inserted;
+    out[i].keep = fresh[j];
+    out[i].view = layout_.view(fresh[j]->bytes.get());
+  }
+  if (evicted) evictions_.fetch_add(evicted, std::memory_order_relaxed);
+  entries_.fetch_add(static_cast<uint64_t>(inserted), std::memory_order_relaxed);
 }
 
 HyperHandle HyperCache::lookup(int64_t layer, const int32_t* experts) {
-  const uint64_t p = pattern_index(experts, hp_.top_k);
   HyperHandle h;
-  if (baked_) {
-    const BakedHyperTables& t = w_.layers[layer].baked;
-    const int64_t C = static_cast<int64_t>(per_layer_), b = hp_.adapter_dim, d = hp_.n_embd;
-    h.view.down = t.down.slice(static_cast<int64_t>(p), C);
-    h.view.down_bias = t.down_bias + p * b;
-    h.view.up = t.up.slice(static_cast<int64_t>(p), C);
-    h.view.up_bias = t.up_bias + p * d;
-    hits_.fetch_add(1, std::memory_order_relaxed);
-    return h;
-  }
-  if (precomputed_) {
-    h.keep = table_[static_cast<uint64_t>(layer) * per_layer_ + p];
-    h.view = h.keep->view();
-    hits_.fetch_add(1, std::memory_order_relaxed);
-    return h;
-  }
-  const uint64_t key = static_cast<uint64_t>(layer) * per_layer_ + p;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(key);
-    if (it != map_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.lru_pos);
-      h.keep = it->second.he;
-      h.view = h.keep->view();
-      hits_.fetch_add(1, std::memory_order_relaxed);
-      return h;
-    }
-  }
-  // Generate outside the lock so other sessions keep hitting the cache meanwhile.
-  std::shared_ptr<const HyperExpert> fresh = generate(layer, experts);
-  misses_.fetch_add(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = map_.find(key);
-  if (it != map_.end()) {  // another thread generated it first: use the same entry
-    h.keep = it->second.he;
-  } else {
-    while (!lru_.empty() && bytes_ + entry_bytes_ > budget_) {
-      const uint64_t victim = lru_.back();
-      lru_.pop_back();
-      map_.erase(victim);
-      bytes_ -= entry_bytes_;
-      evictions_.fetch_add(1, std::memory_order_relaxed);
-    }
-    lru_.push_front(key);
-    map_.emplace(key, Entry{fresh, lru_.begin()});
-    bytes_ += entry_bytes_;
-    h.keep = fresh;
-  }
-  h.view = h.keep->view();
+  HyperGenScratch scratch;
+  acquire(layer, experts, 1, &h, &scratch);
   return h;
 }
 
 HyperCacheStats HyperCache::stats() const {
   HyperCacheStats s;
-  s.hits = hits_.load();
-  s.misses = misses_.load();
-  s.evictions = evictions_.load();
-  s.budget_bytes = budget_;
+  s.mode = mode_;
+  s.dtype = layout_.dtype;
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.evictions = evictions_.load(std::memory_order_relaxed);
   s.patterns_per_layer = per_layer_;
-  s.precomputed = precomputed_;
-  s.baked = baked_;
-  std::lock_guard<std::mutex> lock(mu_);
-  s.bytes = bytes_;
-  s.entries = precomputed_ ? table_.size() : map_.size();
+  s.fill_seconds = fill_seconds_;
+  s.shards = n_shards_;
+  s.precomputed = mode_ == HyperCacheMode::Precomputed;
+  s.baked = mode_ == HyperCacheMode::Baked;
+  if (mode_ == HyperCacheMode::Baked) {
+    s.entries = per_layer_ * static_cast<uint64_t>(hp_.n_layer);
+    const BakedHyperTables& t = w_.layers.at(0).baked;
+    const uint64_t per_entry = static_cast<uint64_t>(t.down.bytes() + t.up.bytes()) +
+                               static_cast<uint64_t>(hp_.n_embd + hp_.adapter_dim) * sizeof(float);
+    s.bytes = s.entries * per_entry;
+    s.entry_bytes = per_entry;
+    return s;
+  }
+  s.entries = entries_.load(std::memory_order_relaxed);
+  s.entry_bytes = layout_.bytes;
+  s.bytes = s.entries * layout_.bytes;
+  s.budget_bytes = opts_.budget_bytes;
+  s.capacity_entries = capacity_;
   return s;
 }
 

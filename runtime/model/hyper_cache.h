@@ -2,72 +2,107 @@
 // The HyperExpert of a token depends only on its layer and the SET of experts it
 // selected, so each one is generated once and looked up afterwards.
 //
-// - Baked files carry the tables: lookups read them in place.
-// - When every pattern of every layer fits the byte budget, all are generated at load
-//   (in parallel) and lookups never lock.
-// - Otherwise entries are generated on first use and evicted least-recently-used to
-//   stay within the budget. Entries are reference-counted, so an entry evicted while a
-//   session still uses it stays valid until that session lets go.
-// Safe for many sessions on many threads sharing one model.
+// Three modes, chosen at load:
+// - Baked: the file carries the tables (hyper_baked); lookups read them in place.
+// - Precomputed: every pattern of every layer fits the byte budget, so all are generated
+//   at load, in batches, into one arena. Lookups are pointer arithmetic: no lock, no
+//   reference count.
+// - OnDemand: entries are generated on first use and evicted least-recently-used to stay
+//   within the budget. The LRU is split into shards by key, each with its own lock, so
+//   sessions on different threads rarely wait for each other; a batch of misses is
+//   generated together outside any lock. Entries are reference-counted: one evicted
+//   while a session still applies it stays valid until that session lets go, so memory
+//   may exceed the budget by the entries sessions hold at that moment.
+// Every mode stores entries in the same dtype and generates them with the same code as
+// the per-token path, so cached and per-token HyperExperts give the same numbers.
 #pragma once
 #include <atomic>
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
+#include <string>
 
 #include "runtime/model/hyper_expert.h"
 
 namespace hmoe {
 
+enum class HyperCacheMode { Baked, Precomputed, OnDemand };
+const char* hyper_cache_mode_name(HyperCacheMode m);
+
+struct HyperCacheOptions {
+  uint64_t budget_bytes = 256ull << 20;
+  // false: never fill at load, even when everything fits (always on demand).
+  bool precompute = true;
+};
+
 struct HyperCacheStats {
-  uint64_t hits = 0;
-  uint64_t misses = 0;       // generated on demand
+  HyperCacheMode mode = HyperCacheMode::OnDemand;
+  DType dtype = DType::F32;         // of the tables' matrices
+  uint64_t hits = 0;                // lookups answered without running the hypernetwork
+  uint64_t misses = 0;              // HyperExperts generated on demand
   uint64_t evictions = 0;
-  uint64_t bytes = 0;        // held now
+  uint64_t entries = 0;             // held now
+  uint64_t bytes = 0;               // held now (baked: the tables' bytes in the mapped file)
   uint64_t budget_bytes = 0;
-  uint64_t entries = 0;
-  uint64_t patterns_per_layer = 0;
-  bool precomputed = false;  // every pattern generated at load
-  bool baked = false;        // tables read from the file
+  uint64_t entry_bytes = 0;
+  uint64_t capacity_entries = 0;    // entries the budget holds
+  uint64_t patterns_per_layer = 0;  // C(N, k)
+  uint32_t shards = 0;              // OnDemand only
+  double fill_seconds = 0;          // Precomputed: time spent generating at load
+  bool precomputed = false;         // mode == Precomputed (kept for existing callers)
+  bool baked = false;               // mode == Baked
+
+  double hit_rate() const;
+  // One line for `hmoe run --stats` and logs, e.g.
+  // "hyper cache: precomputed f32, 336/336 entries (130.4 MiB of 256.0 MiB), hits 1200, misses 0 ..."
+  std::string to_string() const;
 };
 
 struct HyperHandle {
   HyperExpertView view;
-  std::shared_ptr<const HyperExpert> keep;  // empty for baked tables
+  std::shared_ptr<const void> keep;  // holds an on-demand entry alive; empty otherwise
 };
 
 class HyperCache {
  public:
   // Throws std::invalid_argument when the budget cannot hold even one HyperExpert.
-  HyperCache(const HParams& hp, const ModelWeights& w, uint64_t budget_bytes);
+  HyperCache(const HParams& hp, const ModelWeights& w, const HyperCacheOptions& opts);
+  ~HyperCache();
+  HyperCache(const HyperCache&) = delete;
+  HyperCache& operator=(const HyperCache&) = delete;
 
+  // The HyperExperts of n patterns of `layer` (`experts`: n rows of k ascending expert
+  // ids, patterns distinct) into out[0..n). Misses are generated in one batch.
+  // Thread-safe; `scratch` belongs to the calling session.
+  void acquire(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out, HyperGenScratch* scratch);
+  // One pattern; allocates its own scratch on a miss.
   HyperHandle lookup(int64_t layer, const int32_t* experts);
+
+  HyperCacheMode mode() const { return mode_; }
+  // How entries are stored (the dtype every path encodes HyperExperts in).
+  const HyperExpertLayout& layout() const { return layout_; }
   HyperCacheStats stats() const;
-  bool precomputed() const { return precomputed_; }
 
  private:
-  struct Entry {
-    std::shared_ptr<const HyperExpert> he;
-    std::list<uint64_t>::iterator lru_pos;
-  };
-  std::shared_ptr<const HyperExpert> generate(int64_t layer, const int32_t* experts) const;
+  struct Shard;
+  HyperExpertView baked_view(int64_t layer, uint64_t pattern) const;
+  void fill_all();
+  void acquire_on_demand(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out,
+                         HyperGenScratch* scratch);
 
   const HParams& hp_;
   const ModelWeights& w_;
-  uint64_t budget_;
-  uint64_t per_layer_;
-  uint64_t entry_bytes_;
-  bool baked_ = false;
-  bool precomputed_ = false;
-  std::vector<std::shared_ptr<const HyperExpert>> table_;  // precomputed: [layer * C + pattern]
+  HyperCacheOptions opts_;
+  HyperCacheMode mode_ = HyperCacheMode::OnDemand;
+  HyperExpertLayout layout_;
+  uint64_t per_layer_ = 0;  // C(N, k)
+  uint64_t capacity_ = 0;   // entries
+  double fill_seconds_ = 0;
 
-  mutable std::mutex mu_;  // guards map_, lru_, bytes_ in on-demand mode
-  std::unordered_map<uint64_t, Entry> map_;
-  std::list<uint64_t> lru_;  // front = most recent
-  uint64_t bytes_ = 0;
+  AlignedBytes arena_;  // Precomputed: entry (layer * C + pattern) at that index * layout_.bytes
+
+  std::unique_ptr<Shard[]> shards_;  // OnDemand
+  uint32_t n_shards_ = 0;
+  std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0};
 };
 

@@ -1,83 +1,185 @@
 #include "runtime/model/hyper_expert.h"
 
 #include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <exception>
+
+#include "quant/block_formats.h"
+#include "runtime/kernels/linear_paths.h"
 
 namespace hmoe {
 
-HyperExpertView HyperExpert::view() const {
+namespace {
+
+size_t align64(size_t v) { return (v + 63) / 64 * 64; }
+
+// Patterns generated per matrix product. Each generator weight is read once per batch,
+// so bigger batches read less; 64 keeps the batch's outputs near 13 MB at GPT-2 dims.
+constexpr int64_t kGenBatch = 64;
+
+// dst[j * rows + i] = src[i * cols + j]: the [rows, cols] view transposed to [cols, rows].
+void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
+  constexpr int64_t kTile = 16;  // keeps both the reads and the writes within a few cache lines
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+      const int64_t i1 = std::min(rows, i0 + kTile), j1 = std::min(cols, j0 + kTile);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
+    }
+}
+
+// The generator's products take the path linear() takes for one input, whatever the
+// batch: a pattern's HyperExpert then has the same bits whether it was generated alone
+// (a decode miss, the per-token path) or in a batch of 64 (filling the cache).
+void generator_linear(const float* x, int64_t M, int64_t ldx, const kernels::MatrixView& W, const float* bias,
+                      float* y, int64_t ldy) {
+  kernels::linear_with_path(kernels::linear_choose_path(W, 1), x, M, ldx, W, bias, y, ldy);
+}
+void generator_linear(const float* x, int64_t M, const kernels::MatrixView& W, const float* bias, float* y) {
+  generator_linear(x, M, W.cols, W, bias, y, W.rows);
+}
+
+void relu_inplace(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.f);
+}
+
+}  // namespace
+
+HyperExpertLayout HyperExpertLayout::make(int64_t d, int64_t b, DType dtype) {
+  if (dtype == DType::I32)
+    throw std::invalid_argument("HyperExpert tables cannot be stored as i32");
+  HyperExpertLayout L;
+  L.dtype = dtype;
+  L.d = d;
+  L.b = b;
+  const int64_t down = storage_bytes(dtype, {b, d}), up = storage_bytes(dtype, {d, b});
+  if (down < 0 || up < 0)
+    throw std::invalid_argument(std::string("HyperExpert tables cannot be stored as ") + dtype_name(dtype) +
+                                ": n_embd " + std::to_string(d) + " and adapter_dim " + std::to_string(b) +
+                                " must both be multiples of " + std::to_string(kQuantBlock));
+  L.down = 0;
+  L.up = align64(static_cast<size_t>(down));
+  L.down_bias = L.up + align64(static_cast<size_t>(up));
+  L.up_bias = L.down_bias + align64(static_cast<size_t>(b) * sizeof(float));
+  L.bytes = L.up_bias + align64(static_cast<size_t>(d) * sizeof(float));
+  return L;
+}
+
+HyperExpertView HyperExpertLayout::view(const uint8_t* entry) const {
   HyperExpertView v;
-  const int64_t b = static_cast<int64_t>(down_bias.size()), d = static_cast<int64_t>(up_bias.size());
-  v.down = {DType::F32, b, d, down.data()};
-  v.down_bias = down_bias.data();
-  v.up = {DType::F32, d, b, up.data()};
-  v.up_bias = up_bias.data();
+  v.down = {dtype, b, d, entry + down};
+  v.down_bias = reinterpret_cast<const float*>(entry + down_bias);
+  v.up = {dtype, d, b, entry + up};
+  v.up_bias = reinterpret_cast<const float*>(entry + up_bias);
   return v;
 }
 
-size_t HyperExpert::bytes() const {
-  return (down.size() + down_bias.size() + up.size() + up_bias.size()) * sizeof(float);
+DType hyper_table_dtype(const HParams& hp, const ModelWeights& w) {
+  const DType experts = w.layers.empty() ? DType::F32 : w.layers[0].fc.dtype;
+  if (dtype_is_quantized(experts) && (hp.n_embd % kQuantBlock != 0 || hp.adapter_dim % kQuantBlock != 0))
+    return DType::F16;
+  return experts;
 }
 
-size_t hyper_expert_bytes(const HParams& hp) {
-  const size_t d = hp.n_embd, b = hp.adapter_dim;
-  return (2 * d * b + d + b) * sizeof(float);
+AlignedBytes alloc_aligned(size_t bytes) {
+  return AlignedBytes(static_cast<uint8_t*>(::operator new[](std::max<size_t>(bytes, 1), std::align_val_t(64))));
 }
 
-void generate_hyper_expert(const HParams& hp, const ModelWeights& w, int64_t layer, const int32_t* experts,
-                           HyperExpert* out, std::vector<float>* scratch) {
+void encode_matrix(DType dtype, const float* src, int64_t rows, int64_t cols, uint8_t* dst) {
+  quant::encode_matrix(dtype, src, rows, cols, dst);
+}
+
+void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const HyperExpertLayout& layout,
+                            int64_t layer, const int32_t* experts, int64_t n, uint8_t* const* dst,
+                            HyperGenScratch* scratch) {
+  if (n <= 0) return;
+  const HyperNetLayerWeights& lw = w.layers.at(static_cast<size_t>(layer)).hyper;
+  const HyperGeneratorWeights& g = w.generator;
+  if (!g.present() || !lw.expert_embd)
+    throw std::logic_error("generating a HyperExpert needs the hypernetwork, which this (baked) model lacks");
   const int64_t N = hp.n_experts, k = hp.top_k, e = hp.experts_embedding_dim;
   const int64_t pd = hp.process_dim, hin = hp.hypernet_input, le = hp.layer_emb_dim;
-  const int64_t H = hp.hypernetwork_bottleneck, d = hp.n_embd, b = hp.adapter_dim;
-  const HyperNetLayerWeights& lw = w.layers[layer].hyper;
-  const HyperGeneratorWeights& g = w.generator;
+  const int64_t H = hp.hypernetwork_bottleneck, d = hp.n_embd, b = hp.adapter_dim, db = d * b;
+  const int64_t zin = hin + le;
+  const int64_t m_max = std::min(n, kGenBatch);
 
-  scratch->resize(e + pd + (hin + le) + H + 2 * d * b);
-  float* u = scratch->data();
-  float* p0 = u + e;
-  float* z = p0 + pd;
-  float* a = z + hin + le;
-  float* wflat = a + H;  // weight_down(a) then weight_up(a), d*b each
+  scratch->buf.resize(static_cast<size_t>(m_max * (e + pd + zin + H + b + d + 2 * db)));
+  float* U = scratch->buf.data();  // [m, e]
+  float* P0 = U + m_max * e;       // [m, pd]
+  float* Z = P0 + m_max * pd;      // [m, hin + le]
+  float* A = Z + m_max * zin;      // [m, H]
+  float* BD = A + m_max * H;       // [m, b]
+  float* BU = BD + m_max * b;      // [m, d]
+  float* WF = BU + m_max * d;      // [m, d*b]: weight_down(a) or weight_up(a), as generated
+  float* WT = WF + m_max * db;     // [m, d*b]: the same transposed, before encoding
 
-  // u = sum of the embeddings of the experts NOT selected, in ascending expert order.
-  std::fill(u, u + e, 0.f);
-  for (int64_t j = 0, s = 0; j < N; ++j) {
-    if (s < k && experts[s] == j) {
-      ++s;
-      continue;
+  for (int64_t c0 = 0; c0 < n; c0 += m_max) {
+    const int64_t m = std::min(m_max, n - c0);
+    // u = sum of the embeddings of the experts NOT selected, in ascending expert order.
+    for (int64_t i = 0; i < m; ++i) {
+      const int32_t* sel = experts + (c0 + i) * k;
+      float* u = U + i * e;
+      std::fill(u, u + e, 0.f);
+      for (int64_t j = 0, s = 0; j < N; ++j) {
+        if (s < k && sel[s] == j) {
+          ++s;
+          continue;
+        }
+        const float* row = lw.expert_embd + j * e;
+        for (int64_t c = 0; c < e; ++c) u[c] += row[c];
+      }
     }
-    const float* row = lw.expert_embd + j * e;
-    for (int64_t c = 0; c < e; ++c) u[c] += row[c];
-  }
-  kernels::linear(u, 1, lw.proc0, lw.proc0_bias, p0);
-  for (int64_t c = 0; c < pd; ++c) p0[c] = std::max(p0[c], 0.f);
-  kernels::linear(p0, 1, lw.proc2, lw.proc2_bias, z);  // q = z[0, hin)
-  for (int64_t c = 0; c < le; ++c) z[hin + c] = g.layer_embd[layer * le + c];
-  kernels::linear(z, 1, g.linear1, g.linear1_bias, a);
-  for (int64_t c = 0; c < H; ++c) a[c] = std::max(a[c], 0.f);
+    generator_linear(U, m, lw.proc0, lw.proc0_bias, P0);
+    relu_inplace(P0, m * pd);
+    generator_linear(P0, m, pd, lw.proc2, lw.proc2_bias, Z, zin);  // q = Z[:, 0:hin)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t c = 0; c < le; ++c) Z[i * zin + hin + c] = g.layer_embd[layer * le + c];
+    generator_linear(Z, m, g.linear1, g.linear1_bias, A);
+    relu_inplace(A, m * H);
+    generator_linear(A, m, g.bias_down, g.bias_down_bias, BD);
+    generator_linear(A, m, g.bias_up, g.bias_up_bias, BU);
 
-  out->down.resize(b * d);
-  out->down_bias.resize(b);
-  out->up.resize(d * b);
-  out->up_bias.resize(d);
-  kernels::linear(a, 1, g.weight_down, g.weight_down_bias, wflat);
-  kernels::linear(a, 1, g.weight_up, g.weight_up_bias, wflat + d * b);
-  kernels::linear(a, 1, g.bias_down, g.bias_down_bias, out->down_bias.data());
-  kernels::linear(a, 1, g.bias_up, g.bias_up_bias, out->up_bias.data());
-  // weight_down(a).view(d, b): Wd[i][j] = wflat[i*b + j]; the kernels want Wd^T [b, d].
-  const float* wd = wflat;
-  for (int64_t i = 0; i < d; ++i)
-    for (int64_t j = 0; j < b; ++j) out->down[j * d + i] = wd[i * b + j];
-  // weight_up(a).view(b, d): Wu[j][i] = wu[j*d + i]; the kernels want Wu^T [d, b].
-  const float* wu = wflat + d * b;
-  for (int64_t j = 0; j < b; ++j)
-    for (int64_t i = 0; i < d; ++i) out->up[i * b + j] = wu[j * d + i];
+    // weight_down(a).view(d, b): Wd[i][j] = WF[i*b + j]; the kernels want Wd^T [b, d].
+    // weight_up(a).view(b, d):   Wu[j][i] = WF[j*d + i]; the kernels want Wu^T [d, b].
+    for (int pass = 0; pass < 2; ++pass) {
+      const bool down = pass == 0;
+      generator_linear(A, m, down ? g.weight_down : g.weight_up, down ? g.weight_down_bias : g.weight_up_bias, WF);
+      const int64_t rows = down ? d : b, cols = down ? b : d;  // of the generated view
+      const size_t off = down ? layout.down : layout.up;
+      // An exception cannot leave a parallel region: keep the first and rethrow it after.
+      std::exception_ptr failed;
+#pragma omp parallel for schedule(static) if (m > 1)
+      for (int64_t i = 0; i < m; ++i) {
+        uint8_t* out = dst[c0 + i] + off;
+        try {
+          if (layout.dtype == DType::F32) {
+            transpose(WF + i * db, rows, cols, reinterpret_cast<float*>(out));
+          } else {
+            transpose(WF + i * db, rows, cols, WT + i * db);
+            encode_matrix(layout.dtype, WT + i * db, cols, rows, out);
+          }
+        } catch (...) {
+#pragma omp critical(hmoe_hyper_encode_error)
+          if (!failed) failed = std::current_exception();
+        }
+      }
+      if (failed) std::rethrow_exception(failed);
+    }
+    for (int64_t i = 0; i < m; ++i) {
+      std::memcpy(dst[c0 + i] + layout.down_bias, BD + i * b, static_cast<size_t>(b) * sizeof(float));
+      std::memcpy(dst[c0 + i] + layout.up_bias, BU + i * d, static_cast<size_t>(d) * sizeof(float));
+    }
+  }
 }
 
 void apply_hyper_expert(const HyperExpertView& he, const float* x, int64_t M, int64_t d, float* out,
                         float* hidden) {
   const int64_t b = he.down.rows;
   kernels::linear(x, M, d, he.down, he.down_bias, hidden, b);
-  for (int64_t i = 0; i < M * b; ++i) hidden[i] = std::max(hidden[i], 0.f);
+  relu_inplace(hidden, M * b);
   kernels::linear(hidden, M, b, he.up, he.up_bias, out, d);
 }
 

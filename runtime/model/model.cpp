@@ -25,7 +25,10 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
     const int prev = omp_get_max_threads();
     if (opts.n_threads > 0) omp_set_num_threads(opts.n_threads);
     try {
-      m->cache_ = std::make_unique<HyperCache>(m->hp_, m->w_, opts.hyper_cache_bytes);
+      HyperCacheOptions co;
+      co.budget_bytes = opts.hyper_cache_bytes;
+      co.precompute = opts.hyper_precompute;
+      m->cache_ = std::make_unique<HyperCache>(m->hp_, m->w_, co);
     } catch (...) {
       omp_set_num_threads(prev);
       throw;

@@ -17,6 +17,8 @@ struct ModelOptions {
   // Memory the HyperExpert cache may hold. When all patterns of all layers fit, they
   // are generated at load; otherwise on demand with LRU eviction.
   uint64_t hyper_cache_bytes = 256ull << 20;
+  // false: fill the cache on demand even when every pattern fits (for tests and bench).
+  bool hyper_precompute = true;
   // Threads used to fill the cache at load (0: OpenMP's default).
   int n_threads = 0;
 };

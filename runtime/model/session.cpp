@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -191,32 +190,73 @@ void Session::moe(int64_t l, int64_t T) {
   }
 
   if (hp.use_hypernet) {
-    if (opts_.hyper_mode == HyperMode::PerToken) {
-      for (int64_t t = 0; t < T; ++t) {
-        generate_hyper_expert(hp, model_->weights(), l, experts_.data() + t * k, &per_token_he_, &hyper_scratch_);
-        apply_hyper_expert(per_token_he_.view(), x_.data() + t * d, 1, d, tmp_.data(), hidden_.data());
-        float* o = moe_out_.data() + t * d;
-        for (int64_t c = 0; c < d; ++c) o[c] += tmp_[c];
-      }
-    } else {
-      // Tokens that share a pattern share a HyperExpert: one product per pattern.
-      std::map<uint64_t, std::vector<int64_t>> groups;
-      for (int64_t t = 0; t < T; ++t) groups[pattern_index(experts_.data() + t * k, k)].push_back(t);
-      HyperCache* cache = model_->hyper_cache();
-      for (auto& [pattern, toks] : groups) {
-        HyperHandle he = cache->lookup(l, experts_.data() + toks[0] * k);
-        const int64_t n = static_cast<int64_t>(toks.size());
-        for (int64_t i = 0; i < n; ++i) std::copy_n(x_.data() + toks[i] * d, d, gather_.data() + i * d);
-        apply_hyper_expert(he.view, gather_.data(), n, d, tmp_.data(), hidden_.data());
-        for (int64_t i = 0; i < n; ++i) {
-          float* o = moe_out_.data() + toks[i] * d;
-          for (int64_t c = 0; c < d; ++c) o[c] += tmp_[i * d + c];
-        }
-        ++counters_.hyper_groups;
-      }
-    }
+    if (opts_.hyper_mode == HyperMode::Table) hyper_table(l, T);
+    else if (opts_.hyper_mode == HyperMode::PerToken) hyper_per_token(l, T);
   }
   for (int64_t i = 0; i < T * d; ++i) h_[i] += moe_out_[i];
+}
+
+// Tokens that share a pattern share a HyperExpert: one lookup per pattern, one product
+// per pattern. Groups are visited in pattern order, tokens of a group in position order.
+void Session::hyper_table(int64_t l, int64_t T) {
+  const int64_t d = model_->hparams().n_embd, k = model_->hparams().top_k;
+  by_pattern_.resize(T);
+  for (int64_t t = 0; t < T; ++t) by_pattern_[t] = {pattern_index(experts_.data() + t * k, k), t};
+  std::sort(by_pattern_.begin(), by_pattern_.end());
+  group_begin_.clear();
+  group_experts_.clear();
+  for (int64_t i = 0; i < T; ++i)
+    if (i == 0 || by_pattern_[i].first != by_pattern_[i - 1].first) {
+      group_begin_.push_back(i);
+      const int32_t* e = experts_.data() + by_pattern_[i].second * k;
+      group_experts_.insert(group_experts_.end(), e, e + k);
+    }
+  const int64_t G = static_cast<int64_t>(group_begin_.size());
+  group_begin_.push_back(T);
+  handles_.resize(G);
+  model_->hyper_cache()->acquire(l, group_experts_.data(), G, handles_.data(), &gen_scratch_);
+  for (int64_t g = 0; g < G; ++g) {
+    const int64_t b = group_begin_[g], n = group_begin_[g + 1] - b;
+    const float* in = x_.data() + by_pattern_[b].second * d;
+    if (n > 1) {
+      for (int64_t i = 0; i < n; ++i) std::copy_n(x_.data() + by_pattern_[b + i].second * d, d, gather_.data() + i * d);
+      in = gather_.data();
+    }
+    apply_hyper_expert(handles_[g].view, in, n, d, tmp_.data(), hidden_.data());
+    for (int64_t i = 0; i < n; ++i) {
+      float* o = moe_out_.data() + by_pattern_[b + i].second * d;
+      const float* a = tmp_.data() + i * d;
+      for (int64_t c = 0; c < d; ++c) o[c] += a[c];
+    }
+  }
+  counters_.hyper_groups += static_cast<uint64_t>(G);
+  handles_.clear();  // lets on-demand entries go
+}
+
+// The authors' way: the hypernetwork runs for every token (batched over tokens, as
+// PyTorch does), each token applying its own HyperExpert. Entries use the cache's layout,
+// so both paths encode and compute identically.
+void Session::hyper_per_token(int64_t l, int64_t T) {
+  const HParams& hp = model_->hparams();
+  const int64_t d = hp.n_embd, k = hp.top_k;
+  const HyperExpertLayout& lay = model_->hyper_cache()->layout();
+  constexpr int64_t kBatch = 64;
+  const int64_t cap = std::min(T, kBatch);
+  if (cap > per_token_cap_) {
+    per_token_entries_ = alloc_aligned(static_cast<size_t>(cap) * lay.bytes);
+    per_token_cap_ = cap;
+  }
+  uint8_t* dst[kBatch];
+  for (int64_t t0 = 0; t0 < T; t0 += cap) {
+    const int64_t m = std::min(cap, T - t0);
+    for (int64_t i = 0; i < m; ++i) dst[i] = per_token_entries_.get() + i * lay.bytes;
+    generate_hyper_experts(hp, model_->weights(), lay, l, experts_.data() + t0 * k, m, dst, &gen_scratch_);
+    for (int64_t i = 0; i < m; ++i) {
+      apply_hyper_expert(lay.view(dst[i]), x_.data() + (t0 + i) * d, 1, d, tmp_.data(), hidden_.data());
+      float* o = moe_out_.data() + (t0 + i) * d;
+      for (int64_t c = 0; c < d; ++c) o[c] += tmp_[c];
+    }
+  }
 }
 
 }  // namespace hmoe

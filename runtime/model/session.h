@@ -12,6 +12,9 @@ namespace hmoe {
 enum class HyperMode {
   Table,     // look HyperExperts up in the model's cache (the fast path)
   PerToken,  // run the hypernetwork for every token, as the authors' code does
+  // Skip the HyperExpert: the cost of the same model as plain MoE. Its outputs are NOT
+  // the model's; it exists as the baseline `hmoe bench` compares against.
+  Off,
 };
 
 struct SessionOptions {
@@ -62,8 +65,17 @@ class Session {
   std::vector<int32_t> experts_;  // [T, k]
   std::vector<float> gates_;      // [T, k]
   std::vector<float> probs_;
-  std::vector<float> hyper_scratch_;
-  HyperExpert per_token_he_;
+  void hyper_table(int64_t layer, int64_t T);
+  void hyper_per_token(int64_t layer, int64_t T);
+  // HyperExpert scratch: tokens grouped by pattern, the groups' handles, the generator's
+  // buffers and (per-token mode) the entries generated for a batch of tokens.
+  std::vector<std::pair<uint64_t, int64_t>> by_pattern_;  // (pattern, token), sorted
+  std::vector<int64_t> group_begin_;                      // into by_pattern_, plus the end
+  std::vector<int32_t> group_experts_;                    // [groups, k]
+  std::vector<HyperHandle> handles_;
+  HyperGenScratch gen_scratch_;
+  AlignedBytes per_token_entries_;
+  int64_t per_token_cap_ = 0;
   RoutingCounters counters_;
 };
 

@@ -1,0 +1,60 @@
+// Sessions on many threads sharing one model (and its cache) produce what each produces
+// alone, whether the cache was filled at load or evicts on every other lookup.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "hyper_test_util.h"
+
+using namespace hmoe;
+using namespace hmoe::test;
+
+namespace {
+
+void check_threads_match_alone(const std::shared_ptr<const Model>& model, int n_threads) {
+  const int64_t V = model->hparams().vocab_size;
+  std::vector<std::vector<int32_t>> prompts, alone(n_threads), together(n_threads);
+  for (int i = 0; i < n_threads; ++i) prompts.push_back(prompt_ids(6 + i % 5, V, 1000 + i));
+  for (int i = 0; i < n_threads; ++i) alone[i] = greedy(model, HyperMode::Table, prompts[i], 8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n_threads; ++i)
+    threads.emplace_back([&, i] {
+      // Several rounds so lookups, misses and evictions interleave.
+      for (int round = 0; round < 3; ++round) {
+        std::vector<int32_t> got = greedy(model, HyperMode::Table, prompts[i], 8);
+        if (round == 0) together[i] = got;
+        else if (got != together[i]) together[i].clear();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < n_threads; ++i) {
+    CAPTURE(i);
+    CHECK(together[i] == alone[i]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sessions on parallel threads match sessions alone: precomputed cache") {
+  auto model = make_synthetic_model(tiny_spec(8, 2), cache_options(64ull << 20));
+  REQUIRE(model->hyper_cache()->mode() == HyperCacheMode::Precomputed);
+  check_threads_match_alone(model, 6);
+}
+
+TEST_CASE("sessions on parallel threads match sessions alone: tiny on-demand cache") {
+  const SyntheticSpec spec = tiny_spec(16, 2);
+  auto model = make_synthetic_model(spec, cache_options(2 * entry_bytes(spec)));
+  REQUIRE(model->hyper_cache()->mode() == HyperCacheMode::OnDemand);
+  check_threads_match_alone(model, 6);
+  CHECK(model->hyper_cache()->stats().evictions > 0);
+}
+
+TEST_CASE("sessions on parallel threads match sessions alone: sharded on-demand cache") {
+  const SyntheticSpec spec = tiny_spec(16, 2);
+  // Room for half the patterns: several shards, steady eviction.
+  auto model = make_synthetic_model(spec, cache_options(120 * entry_bytes(spec), /*precompute=*/false));
+  const HyperCacheStats s = model->hyper_cache()->stats();
+  REQUIRE(s.mode == HyperCacheMode::OnDemand);
+  CHECK(s.shards > 1);
+  check_threads_match_alone(model, 6);
+}

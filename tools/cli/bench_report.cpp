@@ -1,0 +1,144 @@
+#include "tools/cli/bench_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+namespace hmoe::cli {
+
+namespace {
+
+std::vector<double> speeds(const BenchRow& r) {
+  std::vector<double> v;
+  for (double s : r.seconds) v.push_back(s > 0 ? r.n_tokens / s : 0.0);
+  return v;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string ratio_text(const BenchRow& r) {
+  const double q = r.ratio_median();
+  if (std::isnan(q)) return "1 (baseline)";
+  return fmt("%.3f", q) + " (" + fmt("%+.1f%%", 100.0 * (q - 1.0)) + ")";
+}
+
+std::string cache_text(const BenchRow& r) {
+  if (!r.has_cache) return "";
+  const uint64_t n = r.cache_hits + r.cache_misses;
+  return n ? fmt("%.1f%%", 100.0 * static_cast<double>(r.cache_hits) / static_cast<double>(n)) : "-";
+}
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\', o += c;
+    else if (c == '\n') o += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      o += buf;
+    }
+    else o += c;
+  }
+  return o;
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  return fmt("%.6g", v);
+}
+
+}  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double BenchRow::tps_mean() const {
+  const std::vector<double> v = speeds(*this);
+  return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+double BenchRow::tps_sd() const {
+  const std::vector<double> v = speeds(*this);
+  if (v.size() < 2) return 0.0;
+  const double m = tps_mean();
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
+double BenchRow::tps_median() const { return median(speeds(*this)); }
+double BenchRow::ms_median() const { return 1e3 * median(seconds); }
+double BenchRow::ratio_median() const { return median(ratios); }
+
+std::string report_markdown(const BenchReport& r) {
+  std::string o;
+  for (const std::string& h : r.header) o += h + "\n";
+  if (!r.header.empty()) o += "\n";
+  o += "| test | threads | config | t/s (mean ± sd) | median t/s | median ms | time vs " + r.baseline +
+       " | cache hits | other CPU |\n";
+  o += "|---|---:|---|---:|---:|---:|---:|---:|---:|\n";
+  for (const BenchRow& row : r.rows) {
+    o += "| " + row.test + " | " + std::to_string(row.threads) + " | " + row.config + " | " +
+         fmt("%.2f", row.tps_mean()) + " ± " + fmt("%.2f", row.tps_sd()) + " | " + fmt("%.2f", row.tps_median()) +
+         " | " + fmt("%.1f", row.ms_median()) + " | " + ratio_text(row) + " | " + cache_text(row) + " | " +
+         (row.other_cpu < 0 ? std::string("?") : fmt("%.0f%%", 100.0 * row.other_cpu)) + " |\n";
+  }
+  if (!r.warnings.empty()) o += "\n";
+  for (const std::string& w : r.warnings) o += "warning: " + w + "\n";
+  return o;
+}
+
+std::string report_csv(const BenchReport& r) {
+  std::string o =
+      "test,n_tokens,threads,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cache_hits,cache_misses,"
+      "cache_evictions,other_cpu\n";
+  for (const BenchRow& row : r.rows) {
+    const double q = row.ratio_median();
+    o += row.test + "," + std::to_string(row.n_tokens) + "," + std::to_string(row.threads) + "," + row.config + "," +
+         std::to_string(row.seconds.size()) + "," + fmt("%.4f", row.tps_mean()) + "," + fmt("%.4f", row.tps_sd()) +
+         "," + fmt("%.4f", row.tps_median()) + "," + fmt("%.4f", row.ms_median()) + "," +
+         (std::isnan(q) ? std::string("1") : fmt("%.5f", q)) + "," +
+         (row.has_cache ? std::to_string(row.cache_hits) : "") + "," +
+         (row.has_cache ? std::to_string(row.cache_misses) : "") + "," +
+         (row.has_cache ? std::to_string(row.cache_evictions) : "") + "," +
+         (row.other_cpu < 0 ? std::string("") : fmt("%.4f", row.other_cpu)) + "\n";
+  }
+  return o;
+}
+
+std::string report_json(const BenchReport& r) {
+  std::string o = "{\n  \"header\": [";
+  for (size_t i = 0; i < r.header.size(); ++i) o += (i ? ", " : "") + std::string("\"") + json_escape(r.header[i]) + "\"";
+  o += "],\n  \"baseline\": \"" + json_escape(r.baseline) + "\",\n  \"results\": [\n";
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const BenchRow& row = r.rows[i];
+    o += "    {\"test\": \"" + row.test + "\", \"n_tokens\": " + std::to_string(row.n_tokens) +
+         ", \"threads\": " + std::to_string(row.threads) + ", \"config\": \"" + row.config + "\", \"seconds\": [";
+    for (size_t j = 0; j < row.seconds.size(); ++j) o += (j ? ", " : "") + json_number(row.seconds[j]);
+    o += "], \"tps_mean\": " + json_number(row.tps_mean()) + ", \"tps_sd\": " + json_number(row.tps_sd()) +
+         ", \"tps_median\": " + json_number(row.tps_median()) + ", \"time_ratio\": " +
+         json_number(std::isnan(row.ratio_median()) ? 1.0 : row.ratio_median()) +
+         ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
+    if (row.has_cache)
+      o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +
+           std::to_string(row.cache_misses) + ", \"evictions\": " + std::to_string(row.cache_evictions) + "}";
+    o += std::string("}") + (i + 1 < r.rows.size() ? "," : "") + "\n";
+  }
+  o += "  ],\n  \"warnings\": [";
+  for (size_t i = 0; i < r.warnings.size(); ++i)
+    o += (i ? ", " : "") + std::string("\"") + json_escape(r.warnings[i]) + "\"";
+  o += "]\n}\n";
+  return o;
+}
+
+}  // namespace hmoe::cli

@@ -1,0 +1,44 @@
+// Results of `hmoe bench` and their three renderings: a markdown table (for people and
+// READMEs), CSV and JSON (for scripts). Speeds are tokens per second over repetitions;
+// each configuration's cost is its time over the baseline's, paired repetition by
+// repetition (the configurations of one repetition run back to back, so a slow moment
+// of a shared machine hits both sides of a ratio).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hmoe::cli {
+
+struct BenchRow {
+  std::string test;    // "pp128" (prompt processing) or "tg64" (generation)
+  int n_tokens = 0;
+  int threads = 0;
+  std::string config;  // "moe", "cached", "pertoken"
+  std::vector<double> seconds;  // one per repetition
+  std::vector<double> ratios;   // seconds / the baseline's seconds, per repetition
+  double other_cpu = -1;        // fraction of CPU time other processes used; -1 unknown
+  bool has_cache = false;       // cache counters below apply
+  uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
+
+  double tps_mean() const;
+  double tps_sd() const;
+  double tps_median() const;
+  double ms_median() const;     // per run
+  double ratio_median() const;  // NaN for the baseline itself
+};
+
+struct BenchReport {
+  std::vector<std::string> header;    // lines about the model and the machine
+  std::vector<BenchRow> rows;
+  std::vector<std::string> warnings;  // e.g. other processes were busy
+  std::string baseline = "moe";
+};
+
+std::string report_markdown(const BenchReport& r);
+std::string report_csv(const BenchReport& r);
+std::string report_json(const BenchReport& r);
+
+double median(std::vector<double> v);
+
+}  // namespace hmoe::cli

@@ -1,0 +1,314 @@
+// `hmoe bench`: prompt-processing and generation speed of a model (a file, or random
+// weights of chosen dims), in the spirit of llama-bench, comparing in one run plain MoE
+// (the same model without its HyperExpert), HyperMoE with the HyperExpert cache, and
+// HyperMoE running its hypernetwork for every token as the authors' code does.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <omp.h>
+
+#include "runtime/kernels/simd_target.h"
+#include "runtime/model/session.h"
+#include "runtime/model/synthetic_model.h"
+#include "tools/cli/args.h"
+#include "tools/cli/bench_cpu.h"
+#include "tools/cli/bench_report.h"
+#include "tools/cli/command.h"
+
+namespace hmoe::cli {
+namespace {
+
+struct BenchConfig {
+  std::string name;
+  HyperMode mode;
+};
+
+const std::vector<BenchConfig>& all_configs() {
+  static const std::vector<BenchConfig> c = {
+      {"moe", HyperMode::Off}, {"cached", HyperMode::Table}, {"pertoken", HyperMode::PerToken}};
+  return c;
+}
+
+std::vector<BenchConfig> parse_configs(const std::string& text) {
+  std::vector<BenchConfig> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = text.find(',', pos);
+    const std::string name = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    bool found = false;
+    for (const BenchConfig& c : all_configs())
+      if (c.name == name) out.push_back(c), found = true;
+    if (!found) throw UsageError("--configs: unknown configuration '" + name + "' (known: moe, cached, pertoken)");
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+  for (int32_t& id : t) {
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 29;
+    id = static_cast<int32_t>(x % static_cast<uint64_t>(vocab));
+  }
+  return t;
+}
+
+// One timed run: the prompt as one batch (pp), or the tokens one at a time from an empty
+// context (tg), with the last token's logits each time.
+double time_run(Session& s, const std::vector<int32_t>& tokens, bool prompt, std::vector<float>* logits) {
+  s.reset();
+  const auto t0 = std::chrono::steady_clock::now();
+  if (prompt) {
+    s.eval(tokens.data(), static_cast<int64_t>(tokens.size()), logits->data());
+  } else {
+    for (const int32_t& id : tokens) s.eval(&id, 1, logits->data());
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+uint64_t mem_available_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (f >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+std::string gib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1ull << 30));
+  return buf;
+}
+
+int run_bench(const std::vector<std::string>& argv) {
+  return guarded("bench", [&] {
+    std::string model_path, synthetic, dtype_text, prompts = "128", gens = "64", threads_text, output = "md";
+    std::string configs_text = "moe,cached,pertoken", synthetic_dir;
+    int reps = 5, warmup = 1;
+    int64_t cache_mb = 256, seed = 1;
+    double busy_warn = 10.0;
+    bool no_precompute = false;
+    ArgParser p("bench", "(-m FILE | --synthetic SPEC) [-p 128] [-n 64] [-r 5] [-t 1,2] [-o md|csv|json]",
+                "Measures prompt processing (pp: the prompt as one batch) and generation (tg: one token at a\n"
+                "time from an empty context) in tokens per second, repeated, for each thread count and\n"
+                "configuration:\n"
+                "  moe       the same model without its HyperExpert: plain MoE, the baseline\n"
+                "  cached    HyperMoE with the HyperExpert cache (what `hmoe run` does)\n"
+                "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
+                "Configurations alternate within each repetition; 'time vs moe' is the median over\n"
+                "repetitions of each one's time over plain MoE's in the same repetition.\n"
+                "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype\n"
+                "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).");
+    p.opt("-m,--model", &model_path, "model file (.hmoe)")
+        .opt("--synthetic", &synthetic, "random weights of these dims instead of a file (see SPEC)")
+        .opt("--dtype", &dtype_text, "synthetic weights' dtype: f32 f16 bf16 q8 q4 (default f32)")
+        .opt("-p,--n-prompt", &prompts, "prompt lengths, comma-separated; 0 skips pp (default 128)")
+        .opt("-n,--n-gen", &gens, "generated tokens, comma-separated; 0 skips tg (default 64)")
+        .opt("-r,--repetitions", &reps, "timed runs per test (default 5)")
+        .opt("--warmup", &warmup, "untimed runs per test and configuration first (default 1)")
+        .opt("-t,--threads", &threads_text, "thread counts, comma-separated (default: all cores)")
+        .opt("-o,--output", &output, "md (default), csv or json")
+        .opt("--configs", &configs_text, "which of moe,cached,pertoken to run (default all)")
+        .opt("--hyper-cache-mb", &cache_mb, "HyperExpert cache budget in MiB (default 256)")
+        .flag("--no-precompute", &no_precompute, "fill the cache on demand even when every pattern fits")
+        .opt("--seed", &seed, "seed of the prompt tokens (default 1)")
+        .opt("--busy-warn", &busy_warn, "warn when other processes use more than this % of the CPUs (default 10)")
+        .opt("--synthetic-dir", &synthetic_dir, "where the synthetic model's file lives while loading "
+                                                "(default /dev/shm, else the temp dir)");
+    if (!p.parse(argv)) return kExitOk;
+    if (model_path.empty() == synthetic.empty()) throw UsageError("give exactly one of -m FILE or --synthetic SPEC");
+    if (!dtype_text.empty() && synthetic.empty()) throw UsageError("--dtype applies to --synthetic models only");
+    if (reps < 1 || reps > 10000) throw UsageError("--repetitions must be in [1, 10000], got " + std::to_string(reps));
+    if (warmup < 0 || warmup > 100) throw UsageError("--warmup must be in [0, 100], got " + std::to_string(warmup));
+    if (output != "md" && output != "csv" && output != "json")
+      throw UsageError("--output must be md, csv or json, got '" + output + "'");
+    if (cache_mb < 0 || cache_mb > (int64_t(1) << 30)) throw UsageError("--hyper-cache-mb out of range");
+    const std::vector<int32_t> pp = parse_int_list("--n-prompt", prompts), tg = parse_int_list("--n-gen", gens);
+    std::vector<int32_t> threads = threads_text.empty() ? std::vector<int32_t>{omp_get_num_procs()}
+                                                        : parse_int_list("--threads", threads_text);
+    for (int32_t t : threads)
+      if (t < 1 || t > 4096) throw UsageError("--threads values must be in [1, 4096], got " + std::to_string(t));
+    for (int32_t v : pp)
+      if (v < 0) throw UsageError("--n-prompt values must be >= 0, got " + std::to_string(v));
+    for (int32_t v : tg)
+      if (v < 0) throw UsageError("--n-gen values must be >= 0, got " + std::to_string(v));
+    std::vector<BenchConfig> configs = parse_configs(configs_text);
+
+    ModelOptions mo;
+    mo.hyper_cache_bytes = static_cast<uint64_t>(cache_mb) << 20;
+    mo.hyper_precompute = !no_precompute;
+    mo.n_threads = *std::max_element(threads.begin(), threads.end());
+    BenchReport report;
+    std::shared_ptr<const Model> model;
+    const auto t_load = std::chrono::steady_clock::now();
+    if (!synthetic.empty()) {
+      SyntheticSpec spec;
+      try {
+        spec = parse_synthetic_spec(synthetic == "gpt2" ? "" : synthetic);
+        if (!dtype_text.empty()) {
+          if (!dtype_from_name(dtype_text, &spec.dtype) || spec.dtype == DType::I32)
+            throw UsageError("--dtype must be f32, f16, bf16, q8 or q4, got '" + dtype_text + "'");
+          spec = parse_synthetic_spec(spec.to_string());  // re-checks the dims for the dtype
+        }
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      const uint64_t need = spec.file_bytes(), avail = mem_available_bytes();
+      if (avail && need > avail / 10 * 8)
+        throw std::runtime_error("the synthetic model needs " + gib(need) + " of memory, but only " + gib(avail) +
+                                 " is available");
+      std::fprintf(stderr, "bench: building synthetic model %s (%s)\n", spec.to_string().c_str(), gib(need).c_str());
+      model = make_synthetic_model(spec, mo, synthetic_dir);
+      report.header.push_back("model: synthetic " + spec.to_string() + ", " + gib(need));
+    } else {
+      model = Model::load(model_path, mo);
+      report.header.push_back("model: " + model_path + ", " + gib(model->file().file_size()));
+    }
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+    const HParams& hp = model->hparams();
+    char dims[256];
+    std::snprintf(dims, sizeof dims,
+                  "dims: d=%lld L=%lld N=%lld k=%lld b=%lld H=%lld V=%lld; weights %s; SIMD %s; loaded in %.2f s",
+                  (long long)hp.n_embd, (long long)hp.n_layer, (long long)hp.n_experts, (long long)hp.top_k,
+                  (long long)hp.adapter_dim, (long long)hp.hypernetwork_bottleneck, (long long)hp.vocab_size,
+                  dtype_name(model->weights().layers.at(0).fc.dtype), kernels::simd_active_target().c_str(), load_s);
+    report.header.push_back(dims);
+    if (const HyperCache* cache = model->hyper_cache()) report.header.push_back(cache->stats().to_string());
+
+    // Configurations that cannot differ from plain MoE, or cannot run, are left out.
+    std::vector<BenchConfig> runnable;
+    for (const BenchConfig& c : configs) {
+      if (c.mode != HyperMode::Off && !hp.use_hypernet) {
+        report.warnings.push_back("plain MoE model: '" + c.name + "' is the same as 'moe' and was skipped");
+        continue;
+      }
+      if (c.mode == HyperMode::PerToken && !model->has_hypernetwork()) {
+        report.warnings.push_back("baked model: 'pertoken' needs the hypernetwork and was skipped");
+        continue;
+      }
+      runnable.push_back(c);
+    }
+    if (runnable.empty()) throw UsageError("no configuration left to run");
+    size_t base = 0;
+    for (size_t i = 0; i < runnable.size(); ++i)
+      if (runnable[i].mode == HyperMode::Off) base = i;
+    report.baseline = runnable[base].name;
+
+    struct Test {
+      bool prompt;
+      int n;
+    };
+    std::vector<Test> tests;
+    for (int32_t v : pp)
+      if (v > 0) tests.push_back({true, v});
+    for (int32_t v : tg)
+      if (v > 0) tests.push_back({false, v});
+    if (tests.empty()) throw UsageError("nothing to run: every -p and -n is 0");
+    int64_t n_ctx = 0;
+    for (const Test& t : tests) n_ctx = std::max<int64_t>(n_ctx, t.n);
+    if (n_ctx > hp.n_positions)
+      throw UsageError("a test of " + std::to_string(n_ctx) + " tokens exceeds the model's " +
+                       std::to_string(hp.n_positions) + " positions");
+
+    const double load_before = load_average_1m();
+    if (load_before > 0.5)
+      std::fprintf(stderr, "bench: 1-minute load average is %.2f before starting; results may be noisy\n",
+                   load_before);
+    std::vector<float> logits(static_cast<size_t>(hp.vocab_size));
+    OtherCpu overall;
+    int busy_rows = 0;
+    double busy_max = 0;
+    for (const Test& test : tests) {
+      const std::string name = (test.prompt ? "pp" : "tg") + std::to_string(test.n);
+      for (int32_t nt : threads) {
+        std::fprintf(stderr, "bench: %s, %d thread%s\n", name.c_str(), nt, nt == 1 ? "" : "s");
+        std::vector<std::unique_ptr<Session>> sessions;
+        std::vector<BenchRow> rows(runnable.size());
+        std::vector<OtherCpu> busy(runnable.size());
+        for (size_t c = 0; c < runnable.size(); ++c) {
+          SessionOptions so;
+          so.n_threads = nt;
+          so.hyper_mode = runnable[c].mode;
+          so.n_ctx = n_ctx;
+          sessions.push_back(std::make_unique<Session>(model, so));
+          rows[c] = BenchRow{name, test.n, nt, runnable[c].name};
+          rows[c].has_cache = runnable[c].mode == HyperMode::Table && model->hyper_cache();
+        }
+        for (int w = 0; w < warmup; ++w)
+          for (size_t c = 0; c < runnable.size(); ++c)
+            time_run(*sessions[c], random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 7919ull * w + 1), test.prompt,
+                     &logits);
+        for (int r = 0; r < reps; ++r) {
+          // Fresh tokens each repetition (the same for every configuration), so an on-demand
+          // cache is measured on text it has not seen rather than on a replay.
+          const std::vector<int32_t> tokens = random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 104729ull * (r + 1));
+          for (size_t c = 0; c < runnable.size(); ++c) {
+            const HyperCacheStats before = model->hyper_cache() ? model->hyper_cache()->stats() : HyperCacheStats{};
+            const CpuSample a = sample_cpu();
+            rows[c].seconds.push_back(time_run(*sessions[c], tokens, test.prompt, &logits));
+            const CpuSample b = sample_cpu();
+            busy[c].add(a, b);
+            overall.add(a, b);
+            if (rows[c].has_cache) {
+              const HyperCacheStats after = model->hyper_cache()->stats();
+              rows[c].cache_hits += after.hits - before.hits;
+              rows[c].cache_misses += after.misses - before.misses;
+              rows[c].cache_evictions += after.evictions - before.evictions;
+            }
+          }
+          for (size_t c = 0; c < runnable.size(); ++c)
+            if (c != base) rows[c].ratios.push_back(rows[c].seconds.back() / rows[base].seconds.back());
+        }
+        for (size_t c = 0; c < runnable.size(); ++c) {
+          rows[c].other_cpu = busy[c].known() ? busy[c].fraction() : -1;
+          if (rows[c].other_cpu * 100.0 > busy_warn) {
+            ++busy_rows;
+            busy_max = std::max(busy_max, rows[c].other_cpu);
+          }
+          report.rows.push_back(std::move(rows[c]));
+        }
+      }
+    }
+    if (busy_rows > 0) {
+      char w[256];
+      std::snprintf(w, sizeof w,
+                    "other processes used more than %.0f%% of the CPUs during %d of %zu rows (up to %.0f%%, see "
+                    "'other CPU'): those times are suspect, since a descheduled OpenMP thread stalls its team "
+                    "(DEPS.md §4). Rerun when the machine is quiet.",
+                    busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max);
+      report.warnings.push_back(w);
+    }
+    if (const HyperCache* cache = model->hyper_cache()) report.header.push_back("after: " + cache->stats().to_string());
+    if (overall.known()) {
+      char line[96];
+      std::snprintf(line, sizeof line, "other processes used %.1f%% of the CPUs during the timed runs",
+                    100.0 * overall.fraction());
+      report.header.push_back(line);
+    }
+
+    const std::string text =
+        output == "md" ? report_markdown(report) : output == "csv" ? report_csv(report) : report_json(report);
+    std::fputs(text.c_str(), stdout);
+    if (output != "md")
+      for (const std::string& w : report.warnings) std::fprintf(stderr, "bench: warning: %s\n", w.c_str());
+    return kExitOk;
+  });
+}
+
+}  // namespace
+
+HMOE_COMMAND("bench", "prompt and generation speed: plain MoE vs cached vs per-token HyperExperts", run_bench);
+
+}  // namespace hmoe::cli
