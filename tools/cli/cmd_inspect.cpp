@@ -1,0 +1,232 @@
+// `hmoe inspect`: what a .hmoe file holds: architecture, hyper-parameters, tokenizer,
+// metadata and every tensor, as text or JSON. Reads the header and the tensor table
+// only (verified by the reader); it works on any well-formed file, complete model or not.
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "formats/model_file.h"
+#include "hmoe_generated.h"
+#include "runtime/text/json_string.h"
+#include "runtime/text/model_tokenizer.h"
+#include "tools/cli/args.h"
+#include "tools/cli/command.h"
+
+namespace hmoe::cli {
+namespace {
+
+using text::json_quote;
+
+// Hyper-parameters in schema order, as (name, value printed as JSON).
+std::vector<std::pair<std::string, std::string>> hparams_of(const fb::HParams& h) {
+  auto u = [](uint32_t v) { return std::to_string(v); };
+  char eps[32];
+  std::snprintf(eps, sizeof eps, "%g", static_cast<double>(h.layer_norm_epsilon()));
+  return {{"vocab_size", u(h.vocab_size())},
+          {"n_positions", u(h.n_positions())},
+          {"n_embd", u(h.n_embd())},
+          {"n_layer", u(h.n_layer())},
+          {"n_head", u(h.n_head())},
+          {"layer_norm_epsilon", eps},
+          {"n_experts", u(h.n_experts())},
+          {"top_k", u(h.top_k())},
+          {"use_hypernet", h.use_hypernet() ? "true" : "false"},
+          {"experts_embedding_dim", u(h.experts_embedding_dim())},
+          {"process_dim", u(h.process_dim())},
+          {"hypernet_input", u(h.hypernet_input())},
+          {"hypernetwork_bottleneck", u(h.hypernetwork_bottleneck())},
+          {"layer_emb_dim", u(h.layer_emb_dim())},
+          {"adapter_dim", u(h.adapter_dim())}};
+}
+
+template <typename E>
+std::string enum_name(E value, const char* name) {
+  return name && *name ? name : "unknown (" + std::to_string(static_cast<int>(value)) + ")";
+}
+
+struct TokenizerSummary {
+  bool present = false;
+  std::string kind;
+  size_t vocab = 0, merges = 0;
+  int32_t eos = -1, bos = -1;
+  std::string eos_piece, bos_piece;
+  std::string problem;  // why the runtime would refuse it; empty when it loads
+};
+
+TokenizerSummary tokenizer_of(const ModelFile& file) {
+  TokenizerSummary s;
+  const fb::Tokenizer* t = file.header().tokenizer();
+  if (!t || t->kind() == fb::TokenizerKind::NONE) return s;
+  s.present = true;
+  s.kind = enum_name(t->kind(), fb::EnumNameTokenizerKind(t->kind()));
+  s.vocab = t->vocab() ? t->vocab()->size() : 0;
+  s.merges = t->merges() ? t->merges()->size() : 0;
+  s.eos = t->eos_id();
+  s.bos = t->bos_id();
+  auto piece = [&](int32_t id) {
+    return id >= 0 && static_cast<size_t>(id) < s.vocab ? t->vocab()->Get(id)->str() : std::string();
+  };
+  s.eos_piece = piece(s.eos);
+  s.bos_piece = piece(s.bos);
+  try {
+    text::load_model_tokenizer(file);
+  } catch (const std::exception& e) {
+    s.problem = e.what();
+  }
+  return s;
+}
+
+struct Totals {
+  int64_t parameters = 0;
+  uint64_t bytes = 0;
+  std::map<std::string, std::pair<int64_t, uint64_t>> by_dtype;  // name -> (tensors, bytes)
+};
+
+Totals totals_of(const ModelFile& file) {
+  Totals t;
+  for (const TensorInfo& ti : file.tensors()) {
+    t.parameters += ti.numel();
+    t.bytes += ti.size;
+    auto& d = t.by_dtype[dtype_name(ti.dtype)];
+    d.first += 1;
+    d.second += ti.size;
+  }
+  return t;
+}
+
+std::string human_bytes(uint64_t b) {
+  char buf[32];
+  if (b >= (1ULL << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / 1073741824.0);
+  else if (b >= (1ULL << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", b / 1048576.0);
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%" PRIu64 " B", b);
+  return buf;
+}
+
+void print_text(const ModelFile& file) {
+  const fb::Model& h = file.header();
+  std::printf("file: %s (%s, %" PRIu64 " bytes), format version %u\n", file.source().c_str(),
+              human_bytes(file.file_size()).c_str(), file.file_size(), file.format_version());
+  std::printf("architecture: %s\n", enum_name(h.arch(), fb::EnumNameArch(h.arch())).c_str());
+  std::printf("hyper-parameters:\n");
+  for (const auto& [name, value] : hparams_of(*h.hparams())) std::printf("  %-24s %s\n", name.c_str(), value.c_str());
+  std::printf("HyperExpert tables baked: %s\n", h.hyper_baked() ? "yes" : "no");
+
+  const TokenizerSummary tok = tokenizer_of(file);
+  if (!tok.present) {
+    std::printf("tokenizer: none (the model accepts token ids only)\n");
+  } else {
+    std::printf("tokenizer: %s, %zu tokens, %zu merges, eos %d%s, bos %d%s\n", tok.kind.c_str(), tok.vocab, tok.merges,
+                tok.eos, tok.eos_piece.empty() ? "" : (" " + json_quote(tok.eos_piece)).c_str(), tok.bos,
+                tok.bos_piece.empty() ? "" : (" " + json_quote(tok.bos_piece)).c_str());
+    if (!tok.problem.empty()) std::printf("tokenizer problem: %s\n", tok.problem.c_str());
+  }
+
+  const auto* meta = h.metadata();
+  std::printf("metadata:%s\n", meta && meta->size() ? "" : " none");
+  if (meta)
+    for (const fb::KeyValue* kv : *meta)
+      std::printf("  %s = %s\n", json_quote(kv->key()->str()).c_str(),
+                  kv->value() ? json_quote(kv->value()->str()).c_str() : "null");
+
+  std::printf("tensors: %zu\n", file.tensors().size());
+  size_t width = 4;
+  for (const TensorInfo& t : file.tensors()) width = std::max(width, t.name.size());
+  std::printf("  %-*s  %-5s  %-22s  %14s\n", static_cast<int>(width), "name", "dtype", "shape", "bytes");
+  for (const TensorInfo& t : file.tensors())
+    std::printf("  %-*s  %-5s  %-22s  %14" PRIu64 "\n", static_cast<int>(width), t.name.c_str(), dtype_name(t.dtype),
+                t.shape_str().c_str(), t.size);
+  const Totals tot = totals_of(file);
+  std::printf("totals: %zu tensors, %" PRId64 " parameters, %" PRIu64 " bytes (%s)\n", file.tensors().size(),
+              tot.parameters, tot.bytes, human_bytes(tot.bytes).c_str());
+  for (const auto& [name, d] : tot.by_dtype)
+    std::printf("  %-5s %6" PRId64 " tensors %14" PRIu64 " bytes (%s)\n", name.c_str(), d.first, d.second,
+                human_bytes(d.second).c_str());
+}
+
+void print_json(const ModelFile& file) {
+  const fb::Model& h = file.header();
+  std::string o = "{\n";
+  o += "  \"file\": " + json_quote(file.source()) + ",\n";
+  o += "  \"file_size\": " + std::to_string(file.file_size()) + ",\n";
+  o += "  \"format_version\": " + std::to_string(file.format_version()) + ",\n";
+  o += "  \"architecture\": " + json_quote(enum_name(h.arch(), fb::EnumNameArch(h.arch()))) + ",\n";
+  o += "  \"hparams\": {";
+  bool first = true;
+  for (const auto& [name, value] : hparams_of(*h.hparams())) {
+    o += std::string(first ? "" : ", ") + json_quote(name) + ": " + value;
+    first = false;
+  }
+  o += "},\n";
+  o += std::string("  \"hyper_baked\": ") + (h.hyper_baked() ? "true" : "false") + ",\n";
+  o += "  \"data_alignment\": " + std::to_string(h.data_alignment()) + ",\n";
+
+  const TokenizerSummary tok = tokenizer_of(file);
+  if (!tok.present) {
+    o += "  \"tokenizer\": null,\n";
+  } else {
+    o += "  \"tokenizer\": {\"kind\": " + json_quote(tok.kind) + ", \"vocab_size\": " + std::to_string(tok.vocab) +
+         ", \"merges\": " + std::to_string(tok.merges) + ", \"eos_id\": " + std::to_string(tok.eos) +
+         ", \"bos_id\": " + std::to_string(tok.bos) +
+         ", \"problem\": " + (tok.problem.empty() ? "null" : json_quote(tok.problem)) + "},\n";
+  }
+
+  o += "  \"metadata\": {";
+  first = true;
+  if (const auto* meta = h.metadata())
+    for (const fb::KeyValue* kv : *meta) {
+      o += std::string(first ? "" : ", ") + json_quote(kv->key()->str()) + ": " +
+           (kv->value() ? json_quote(kv->value()->str()) : "null");
+      first = false;
+    }
+  o += "},\n";
+
+  o += "  \"tensors\": [";
+  first = true;
+  for (const TensorInfo& t : file.tensors()) {
+    o += std::string(first ? "\n" : ",\n") + "    {\"name\": " + json_quote(t.name) +
+         ", \"dtype\": " + json_quote(dtype_name(t.dtype)) + ", \"shape\": [";
+    for (size_t i = 0; i < t.shape.size(); ++i) o += (i ? ", " : "") + std::to_string(t.shape[i]);
+    o += "], \"offset\": " + std::to_string(t.offset) + ", \"bytes\": " + std::to_string(t.size) + "}";
+    first = false;
+  }
+  o += file.tensors().empty() ? "],\n" : "\n  ],\n";
+
+  const Totals tot = totals_of(file);
+  o += "  \"totals\": {\"tensors\": " + std::to_string(file.tensors().size()) +
+       ", \"parameters\": " + std::to_string(tot.parameters) + ", \"bytes\": " + std::to_string(tot.bytes) +
+       ", \"by_dtype\": {";
+  first = true;
+  for (const auto& [name, d] : tot.by_dtype) {
+    o += std::string(first ? "" : ", ") + json_quote(name) + ": {\"tensors\": " + std::to_string(d.first) +
+         ", \"bytes\": " + std::to_string(d.second) + "}";
+    first = false;
+  }
+  o += "}}\n}\n";
+  std::fputs(o.c_str(), stdout);
+}
+
+int run_inspect(const std::vector<std::string>& argv) {
+  return guarded("inspect", [&] {
+    std::string path;
+    bool json = false;
+    ArgParser p("inspect", "FILE [--json]",
+                "Shows what a .hmoe file holds: architecture, hyper-parameters, tokenizer, metadata,\n"
+                "every tensor (dtype, shape, bytes) and totals.");
+    p.positional("FILE", &path, "model file (.hmoe)").flag("--json", &json, "print JSON instead of text");
+    if (!p.parse(argv)) return kExitOk;
+    const auto file = ModelFile::open(path);
+    if (json) print_json(*file);
+    else print_text(*file);
+    return kExitOk;
+  });
+}
+
+}  // namespace
+
+HMOE_COMMAND("inspect", "show a model file's architecture, tokenizer, metadata and tensors", run_inspect);
+
+}  // namespace hmoe::cli
