@@ -10,9 +10,14 @@
 // are DRAM figures. Batches reuse one copy (they are compute-bound).
 //
 //   bench_linear [--threads N] [--reps N] [--footprint-mb MB] [--batch M] [--sweep]
-//     --sweep   instead: times the paths against each other over M = 1..256 on two shapes,
-//               to find where oneDNN overtakes Highway and where int8 stops paying.
+//                [--cpu-clock] [--min]
+//     --sweep      instead: times the paths against each other over M = 1..256 on two
+//                  shapes, to find where oneDNN overtakes Highway and where int8 stops paying
+//     --cpu-clock  time with the thread's CPU clock, not the wall clock: on a busy shared
+//                  machine this ignores the time the thread was descheduled (one thread only)
+//     --min        report the fastest repetition instead of the median
 #include <omp.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,15 +47,24 @@ struct Options {
   int64_t footprint_mb = 512;
   int64_t batch = 128;
   bool sweep = false;
+  bool cpu_clock = false;
+  bool min = false;
 };
 
+Options g_opt;
+
 double now_s() {
+  if (g_opt.cpu_clock) {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+  }
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  return g_opt.min ? v.front() : v[v.size() / 2];
 }
 
 // Median seconds of `reps` calls of fn(i) after one warm-up call.
@@ -125,7 +139,7 @@ double measure_bandwidth(const Options& o) {
 std::vector<LinearPath> paths_for(DType t, int64_t M) {
   std::vector<LinearPath> p{LinearPath::Float};
   if (dtype_is_quantized(t)) p.push_back(LinearPath::Int8);
-  if ((t == DType::F32 || t == DType::BF16) && M > 1) p.push_back(LinearPath::OneDnn);
+  if (t == DType::F32 || M > 1) p.push_back(LinearPath::OneDnn);  // bf16 inputs only for batches
   p.push_back(LinearPath::Auto);
   return p;
 }
@@ -170,16 +184,17 @@ void run_table(const Options& o, double bw) {
 }
 
 void run_sweep(const Options& o) {
-  const int64_t Ms[] = {1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256};
+  const int64_t Ms[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256};
   for (const Shape& s : {kShapes[0], kShapes[1]}) {
     std::printf("\nsweep %lldx%lld: GFLOP/s per path (cached weights: Highway; oneDNN prepacked / plain)\n",
                 (long long)s.rows, (long long)s.cols);
-    std::printf("%4s %10s %10s %10s %10s %10s %10s %10s %10s\n", "M", "f32 hwy", "f32 dnn", "f32 dnnpl", "bf16 hwy",
-                "bf16 dnn", "f16 hwy", "q8 float", "q8 int8");
+    std::printf("%4s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "M", "f32 hwy", "f32 dnn", "f32 dnnpl",
+                "bf16 hwy", "bf16 dnn", "bf16 pl", "f16 hwy", "q8 float", "q8 int8", "q4 float", "q4 int8");
     const Weights f32 = make_weights(DType::F32, s.rows, s.cols, 0);
     const Weights bf16 = make_weights(DType::BF16, s.rows, s.cols, 0);
     const Weights f16 = make_weights(DType::F16, s.rows, s.cols, 0);
     const Weights q8 = make_weights(DType::Q8_0, s.rows, s.cols, 0);
+    const Weights q4 = make_weights(DType::Q4_0, s.rows, s.cols, 0);
     for (int64_t M : Ms) {
       const auto x = random_x(M * s.cols);
       std::vector<float> y(M * s.rows);
@@ -189,11 +204,12 @@ void run_sweep(const Options& o) {
         });
         return 2.0 * M * s.rows * s.cols / sec / 1e9;
       };
-      std::printf("%4lld %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", (long long)M,
+      std::printf("%4lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", (long long)M,
                   gf(LinearPath::Float, f32.view(0)), gf(LinearPath::OneDnn, f32.view(0)),
                   gf(LinearPath::OneDnn, f32.view(0, false)), gf(LinearPath::Float, bf16.view(0)),
-                  gf(LinearPath::OneDnn, bf16.view(0)), gf(LinearPath::Float, f16.view(0)),
-                  gf(LinearPath::Float, q8.view(0)), gf(LinearPath::Int8, q8.view(0)));
+                  gf(LinearPath::OneDnn, bf16.view(0)), gf(LinearPath::OneDnn, bf16.view(0, false)),
+                  gf(LinearPath::Float, f16.view(0)), gf(LinearPath::Float, q8.view(0)),
+                  gf(LinearPath::Int8, q8.view(0)), gf(LinearPath::Float, q4.view(0)), gf(LinearPath::Int8, q4.view(0)));
     }
   }
 }
@@ -223,13 +239,18 @@ int main(int argc, char** argv) {
     else if (a == "--footprint-mb") o.footprint_mb = int_arg(i, argc, argv);
     else if (a == "--batch") o.batch = int_arg(i, argc, argv);
     else if (a == "--sweep") o.sweep = true;
+    else if (a == "--cpu-clock") o.cpu_clock = true;
+    else if (a == "--min") o.min = true;
     else {
       std::fprintf(stderr,
-                   "usage: bench_linear [--threads N] [--reps N] [--footprint-mb MB] [--batch M] [--sweep]\n");
+                   "usage: bench_linear [--threads N] [--reps N] [--footprint-mb MB] [--batch M] [--sweep]\n"
+                   "                    [--cpu-clock] [--min]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
   }
+  if (o.cpu_clock) o.threads = 1;
   if (o.threads > 0) omp_set_num_threads(o.threads);
+  g_opt = o;
   std::printf("threads %d, SIMD target %s, oneDNN %s\n", omp_get_max_threads(), kernels::simd_active_target().c_str(),
               kernels::onednn_version().c_str());
   bench::MachineLoad load;

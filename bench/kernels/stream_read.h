@@ -6,8 +6,8 @@
 
 namespace hmoe::bench {
 
-// Reads n floats (all threads of the current OpenMP team share the range) and returns
-// their sum, so the compiler cannot drop the reads.
+// Reads n floats (the threads of an OpenMP team share the range, each as 8 concurrent
+// streams) and returns their sum, so the compiler cannot drop the reads.
 float stream_read(const float* p, size_t n);
 
 }  // namespace hmoe::bench

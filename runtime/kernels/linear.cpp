@@ -108,11 +108,16 @@ const char* linear_path_name(LinearPath p) {
 }
 
 LinearTuning default_linear_tuning() {
+  // Single-thread crossovers on a Zen 5 (bench_linear --sweep): oneDNN's prepacked
+  // kernels beat the Highway tiles from 2-4 inputs, plain-layout and decoded-panel ones
+  // from 8-16; the int8 path beats the float path for q8/q4 at 1-2 inputs only, since
+  // beyond that the float path reuses each decoded weight across a tile of inputs.
   LinearTuning t;
-  t.onednn_min_m_f32 = 32;
-  t.onednn_min_m_bf16 = 32;
-  t.int8_max_m_q8 = 1 << 30;
-  t.int8_max_m_q4 = 1 << 30;
+  t.onednn_min_m_prepacked = 4;
+  t.onednn_min_m_plain = 16;
+  t.onednn_min_m_decoded = 16;
+  t.int8_max_m_q8 = 2;
+  t.int8_max_m_q4 = 2;
   return t;
 }
 LinearTuning linear_tuning() { return tuning_storage(); }
@@ -128,14 +133,30 @@ bool linear_path_supports(LinearPath p, const MatrixView& W) {
   return false;
 }
 
-LinearPath linear_choose_path(const MatrixView& W, int64_t M) {
+namespace {
+
+// The smallest batch that goes to oneDNN for this matrix (0: never).
+int64_t onednn_threshold(const LinearTuning& t, const MatrixView& W) {
+  if (!onednn_supports(W.dtype)) return 0;
+  if (W.dtype == DType::F32 || W.dtype == DType::BF16)
+    return W.immutable ? t.onednn_min_m_prepacked : t.onednn_min_m_plain;
+  return t.onednn_min_m_decoded;
+}
+
+}  // namespace
+
+// The Highway path for a batch of M.
+LinearPath simd_path(const MatrixView& W, int64_t M) {
   const LinearTuning& t = tuning_storage();
-  auto at_least = [M](int64_t threshold) { return threshold > 0 && M >= threshold; };
-  if (W.dtype == DType::F32 && at_least(t.onednn_min_m_f32)) return LinearPath::OneDnn;
-  if (W.dtype == DType::BF16 && at_least(t.onednn_min_m_bf16)) return LinearPath::OneDnn;
   if (W.dtype == DType::Q8_0 && M <= t.int8_max_m_q8) return LinearPath::Int8;
   if (W.dtype == DType::Q4_0 && M <= t.int8_max_m_q4) return LinearPath::Int8;
   return LinearPath::Float;
+}
+
+LinearPath linear_choose_path(const MatrixView& W, int64_t M) {
+  const int64_t threshold = onednn_threshold(tuning_storage(), W);
+  if (threshold > 0 && M >= threshold) return LinearPath::OneDnn;
+  return simd_path(W, M);
 }
 
 namespace {
@@ -167,14 +188,13 @@ void linear_with_path(LinearPath path, const float* x, int64_t M, int64_t ldx, c
   if (path == LinearPath::OneDnn) {
     // Whole power-of-two pieces go to oneDNN (any size when the caller forced the path);
     // a small remainder to the Highway path that Auto picks for small batches.
-    const LinearTuning& t = tuning_storage();
-    const int64_t threshold = W.dtype == DType::BF16 ? t.onednn_min_m_bf16 : t.onednn_min_m_f32;
+    const int64_t threshold = onednn_threshold(tuning_storage(), W);
     const int64_t done = onednn_linear(p, forced ? 1 : std::max<int64_t>(1, threshold));
     if (done == M) return;
     p.x += done * ldx;
     p.y += done * ldy;
     p.M -= done;
-    path = linear_choose_path(W, 0);
+    path = simd_path(W, p.M);
   }
   run_simd(path, p);
 }

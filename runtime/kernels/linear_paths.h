@@ -11,15 +11,17 @@ enum class LinearPath {
   Auto,    // what linear() does: the choice below
   Float,   // Highway, weights decoded to f32, f32 multiply-adds (every dtype)
   Int8,    // Highway, q8_0/q4_0 only: activations quantised per block of 32 to int8
-  OneDnn,  // oneDNN matmul, f32 and bf16 weights (bf16: activations rounded to bf16)
+  OneDnn,  // oneDNN matmul: f32 weights as they are; bf16 weights with activations rounded
+           // to bf16; f16/q8/q4 weights decoded to bf16 panels, activations rounded to bf16
 };
 const char* linear_path_name(LinearPath p);
 
-// Thresholds, measured on a Zen 5 (bench/kernels, see runtime/kernels/README.md).
+// Thresholds, measured on a Zen 5 (bench/kernels/README.md has the figures).
 struct LinearTuning {
-  // Batches of at least this many inputs go to oneDNN (0: never), per weight dtype.
-  int64_t onednn_min_m_f32 = 0;
-  int64_t onednn_min_m_bf16 = 0;
+  // Batches of at least this many inputs go to oneDNN (0: never):
+  int64_t onednn_min_m_prepacked = 0;  // f32 / bf16 weights marked immutable (prepacked)
+  int64_t onednn_min_m_plain = 0;      // f32 / bf16 weights read in place
+  int64_t onednn_min_m_decoded = 0;    // f16 / q8 / q4 weights, decoded to bf16 panels
   // Batches of at most this many inputs take the int8 path for q8_0 / q4_0 (0: never).
   int64_t int8_max_m_q8 = 0;
   int64_t int8_max_m_q4 = 0;

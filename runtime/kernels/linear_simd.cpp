@@ -419,6 +419,39 @@ void LinearInt8(const LinearProblem& p, const QuantizedActivations& xq) {
   }
 }
 
+// ------------------------------------------------------------ decode to bf16
+// Rows [r0, r0 + n) of W as bf16 (round to nearest even), n x K at `out`: the panels the
+// oneDNN path multiplies for f16 / q8 / q4 weights. Threads split the rows.
+void DecodeRowsBF16(const MatrixView& W, int64_t r0, int64_t n, uint16_t* out) {
+  const int64_t K = W.cols;
+  LinearProblem p;
+  p.W = W;
+#pragma omp parallel if (n * K >= (1 << 16))
+  {
+    FloatScratch s;
+    if (dtype_is_quantized(W.dtype)) s.scales.resize(K / kBlock);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+      WithSource(p, r0 + i, 1, false, s, [&](const auto& src) {
+        const DF d;
+        const hn::RebindToUnsigned<DF> du;
+        const hn::RebindToSigned<DF> di;
+        const hn::Rebind<uint16_t, DF> d16;
+        const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+        uint16_t* o = out + i * K;
+        int64_t c = 0;
+        for (; c + N <= K; c += N) {
+          const auto u = hn::BitCast(du, src.Load(d, 0, c));
+          const auto lsb = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
+          const auto h = hn::ShiftRight<16>(hn::Add(u, hn::Add(hn::Set(du, 0x7FFFu), lsb)));
+          hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, h)), d16, o + c);
+        }
+        for (; c < K; ++c) o[c] = quant::f32_to_bf16(src.Scalar(0, c));
+      });
+    }
+  }
+}
+
 int64_t TargetBit() { return HWY_TARGET; }
 
 }  // namespace HWY_NAMESPACE
@@ -433,6 +466,11 @@ namespace kernels {
 HWY_EXPORT(LinearFloat);
 HWY_EXPORT(LinearInt8);
 HWY_EXPORT(TargetBit);
+HWY_EXPORT(DecodeRowsBF16);
+
+void simd_decode_rows_bf16(const MatrixView& W, int64_t r0, int64_t n, uint16_t* out) {
+  HWY_DYNAMIC_DISPATCH(DecodeRowsBF16)(W, r0, n, out);
+}
 
 void simd_linear_float(const LinearProblem& p) { HWY_DYNAMIC_DISPATCH(LinearFloat)(p); }
 

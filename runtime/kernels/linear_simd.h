@@ -36,6 +36,9 @@ void simd_linear_float(const LinearProblem& p);
 // of (dot * weight scale * activation scale). `p.x` is ignored; `xq` holds the inputs.
 void simd_linear_int8(const LinearProblem& p, const QuantizedActivations& xq);
 
+// Rows [r0, r0 + n) of W as bf16 (round to nearest even), row-major n x cols at `out`.
+void simd_decode_rows_bf16(const MatrixView& W, int64_t r0, int64_t n, uint16_t* out);
+
 // Highway targets compiled into the kernels (upper-case Highway names, best first), and
 // the one HWY_DYNAMIC_DISPATCH picks under the current target mask.
 std::vector<int64_t> simd_compiled_target_bits();

@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
@@ -114,22 +116,23 @@ std::shared_ptr<const Prim> get_prim(const LinearProblem& p, int64_t M) {
   return prim;
 }
 
-void run_piece(const LinearProblem& p, const Prim& prim, int64_t m0, int64_t M) {
-  const MatrixView& W = p.W;
-  dnnl::engine& eng = engine();
+// x rows [m0, m0 + M) as contiguous bf16 (ld = cols), in a per-thread buffer.
+const uint16_t* inputs_bf16(const LinearProblem& p, int64_t m0, int64_t M) {
   thread_local std::vector<uint16_t> xb;
-  void* src = const_cast<float*>(p.x + m0 * p.ldx);
-  if (W.dtype == DType::BF16) {
-    xb.resize(M * W.cols);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t c = 0; c < W.cols; ++c) xb[m * W.cols + c] = quant::f32_to_bf16(p.x[(m0 + m) * p.ldx + c]);
-    src = xb.data();
-  }
-  memory src_m(prim.src_md, eng, src);
-  memory dst_m(prim.dst_md, eng, p.y + m0 * p.ldy);
+  const int64_t K = p.W.cols;
+  xb.resize(M * K);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t c = 0; c < K; ++c) xb[m * K + c] = quant::f32_to_bf16(p.x[(m0 + m) * p.ldx + c]);
+  return xb.data();
+}
+
+void execute(const Prim& prim, const MatrixView& W, const void* src, float* dst, const float* bias) {
+  dnnl::engine& eng = engine();
+  memory src_m(prim.src_md, eng, const_cast<void*>(src));
+  memory dst_m(prim.dst_md, eng, dst);
   memory w_m = prim.packed ? *prim.packed : memory(plain_weights_md(W), eng, const_cast<void*>(W.data));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w_m}, {DNNL_ARG_DST, dst_m}};
-  if (p.bias) args.emplace(DNNL_ARG_BIAS, memory(prim.bias_md, eng, const_cast<float*>(p.bias)));
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(prim.bias_md, eng, const_cast<float*>(bias)));
   dnnl::stream& s = thread_stream();
   prim.matmul.execute(s, args);
   s.wait();
@@ -141,29 +144,76 @@ int64_t floor_pow2(int64_t v) {
   return p;
 }
 
+// The power-of-two pieces [m0, m0 + M) of a batch, each at least min_piece inputs.
+std::vector<std::pair<int64_t, int64_t>> pieces_of(int64_t total, int64_t min_piece) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  int64_t done = 0;
+  while (total - done >= min_piece) {
+    const int64_t piece = std::min(kOneDnnMaxBucket, floor_pow2(total - done));
+    if (piece < min_piece) break;
+    out.emplace_back(done, piece);
+    done += piece;
+  }
+  return out;
+}
+
+// f32 / bf16 weights, multiplied where they lie (or from their cached prepacked copy).
+void run_direct(const LinearProblem& p, const std::vector<std::pair<int64_t, int64_t>>& pieces) {
+  for (const auto& [m0, M] : pieces) {
+    const std::shared_ptr<const Prim> prim = get_prim(p, M);
+    const void* src = p.W.dtype == DType::BF16 ? static_cast<const void*>(inputs_bf16(p, m0, M))
+                                               : static_cast<const void*>(p.x + m0 * p.ldx);
+    execute(*prim, p.W, src, p.y + m0 * p.ldy, p.bias);
+  }
+}
+
+// f16 / q8 / q4 weights: panels of rows decoded to bf16, each multiplied by every piece.
+void run_decoded(const LinearProblem& p, const std::vector<std::pair<int64_t, int64_t>>& pieces) {
+  const int64_t K = p.W.cols, rows = p.W.rows;
+  const int64_t done = pieces.back().first + pieces.back().second;
+  const uint16_t* xb = inputs_bf16(p, 0, done);
+  // Panels of about 4 MiB: large enough for oneDNN, small enough to stay in cache.
+  const int64_t panel_rows = std::max<int64_t>(64, (4 << 20) / (2 * K) / 64 * 64);
+  thread_local std::vector<uint16_t> panel;
+  panel.resize(std::min(panel_rows, rows) * K);
+  for (int64_t r0 = 0; r0 < rows; r0 += panel_rows) {
+    const int64_t n = std::min(panel_rows, rows - r0);
+    simd_decode_rows_bf16(p.W, r0, n, panel.data());
+    LinearProblem q = p;
+    q.W = MatrixView{DType::BF16, n, K, panel.data()};
+    q.bias = p.bias ? p.bias + r0 : nullptr;
+    for (const auto& [m0, M] : pieces) {
+      const std::shared_ptr<const Prim> prim = get_prim(q, M);
+      execute(*prim, q.W, xb + m0 * K, p.y + m0 * p.ldy + r0, q.bias);
+    }
+  }
+}
+
 }  // namespace
 
 bool onednn_supports(DType t) {
-  return t == DType::F32 || (t == DType::BF16 && !g_bf16_broken.load());
+  if (t == DType::F32) return true;
+  // bf16 directly; f16 / q8 / q4 through bf16 panels.
+  return t != DType::I32 && !g_bf16_broken.load();
 }
 
 int64_t onednn_linear(const LinearProblem& p, int64_t min_piece) {
   if (!onednn_supports(p.W.dtype)) return 0;
-  int64_t done = 0;
-  while (p.M - done >= min_piece) {
-    const int64_t piece = std::min(kOneDnnMaxBucket, floor_pow2(p.M - done));
-    std::shared_ptr<const Prim> prim;
-    try {
-      prim = get_prim(p, piece);
-    } catch (const dnnl::error&) {
-      // No oneDNN kernel for this type here (bf16 needs AVX-512 in 2.6): Highway does it.
-      if (p.W.dtype == DType::BF16) g_bf16_broken = true;
-      return done;
-    }
-    run_piece(p, *prim, done, piece);
-    done += piece;
+  const auto pieces = pieces_of(p.M, std::max<int64_t>(1, min_piece));
+  if (pieces.empty()) return 0;
+  try {
+    if (p.W.dtype == DType::F32 || p.W.dtype == DType::BF16)
+      run_direct(p, pieces);
+    else
+      run_decoded(p, pieces);
+  } catch (const dnnl::error&) {
+    // No oneDNN kernel for bf16 here (2.6 needs AVX-512 for it): Highway does it all.
+    // Primitive creation fails before anything is written, so nothing is half done.
+    if (p.W.dtype == DType::F32) throw;
+    g_bf16_broken = true;
+    return 0;
   }
-  return done;
+  return pieces.back().first + pieces.back().second;
 }
 
 void onednn_forget(const void* data, uint64_t bytes) {

@@ -1,14 +1,19 @@
-// linear() on oneDNN's matmul, for prefill-sized batches of f32 and bf16 weights.
+// linear() on oneDNN's matmul, for prefill-sized batches.
 //
-// oneDNN is fast only with weights reordered ("prepacked") into the layout its kernel
+// f32 weights are multiplied as they are, bf16 weights with the inputs rounded to bf16;
+// f16 / q8 / q4 weights are decoded, a panel of rows at a time, to bf16 (oneDNN 2.6 has
+// no kernel for them) and multiplied with bf16 inputs.
+//
+// oneDNN is fastest with weights reordered ("prepacked") into the layout its kernel
 // picks and with one primitive per batch size (DEPS.md §4); both cost ~0.3 ms or more to
-// make, so they are made once and cached per (weights address, batch size). A batch is
-// cut into power-of-two pieces of at most kOneDnnMaxBucket inputs, which bounds the
-// primitives per matrix; a remainder below the caller's threshold is returned to it.
+// make, so they are made once and cached: primitives per (matrix, batch size), prepacked
+// copies per matrix. A batch is cut into power-of-two pieces of at most kOneDnnMaxBucket
+// inputs, which bounds the primitives per matrix; a remainder below the caller's
+// threshold is returned to it.
 //
-// Prepacked copies are kept only for MatrixView::immutable weights (a stale copy of
-// rewritten memory would give wrong results); other weights are read in place, in their
-// plain [rows, cols] layout, by primitives cached per shape.
+// Prepacked copies are kept only for MatrixView::immutable f32/bf16 weights (a stale copy
+// of rewritten memory would give wrong results), keyed by address; other weights are read
+// in place, in their plain [rows, cols] layout, by primitives cached per shape.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,6 +24,7 @@ namespace hmoe::kernels {
 
 constexpr int64_t kOneDnnMaxBucket = 512;
 
+// Whether oneDNN can take this weight dtype here (bf16 matmul needs AVX-512 in 2.6).
 bool onednn_supports(DType t);
 // Computes inputs [0, n) of p with oneDNN, for the largest n <= p.M made of power-of-two
 // pieces of at least `min_piece` inputs, and returns n (the caller does the rest).

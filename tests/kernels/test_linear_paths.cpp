@@ -10,7 +10,9 @@
 //                                                     (each activation is off by at most
 //                                                     half its block's step sx_b)
 //   oneDNN bf16 vs linear_reference:                  (2^-8 + (K + 2) u) S  (inputs are
-//                                                     rounded to bf16, 2^-9 relative)
+//                                                     rounded to bf16: 2^-8 relative at most)
+//   oneDNN f16/q8/q4 (bf16 panels) vs reference:      (2.01 * 2^-8 + (K + 2) u) S  (inputs
+//                                                     and decoded weights rounded to bf16)
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -159,9 +161,9 @@ TEST_CASE("int8 path equals its scalar reference and stays within quantisation e
   });
 }
 
-TEST_CASE("oneDNN path equals the scalar reference (f32 and bf16)") {
+TEST_CASE("oneDNN path equals the scalar reference (every dtype)") {
   uint32_t seed = 900;
-  for (DType t : {DType::F32, DType::BF16}) {
+  for (DType t : test::weight_dtypes()) {
     for (bool immutable : {false, true})
       for (Shape s : shapes_for(t))
         for (int64_t M : {int64_t{1}, int64_t{3}, int64_t{16}, int64_t{33}, int64_t{70}}) {
@@ -173,7 +175,7 @@ TEST_CASE("oneDNN path equals the scalar reference (f32 and bf16)") {
           }
           INFO(p.str(), immutable ? " prepacked" : " plain");
           const auto y = p.run(LinearPath::OneDnn);
-          const double rel = (t == DType::BF16 ? 1.0 / 256 : 0.0) + (s.cols + 2) * kU;
+          const double rel = (t == DType::F32 ? 0.0 : t == DType::BF16 ? 1.0 / 256 : 2.01 / 256) + (s.cols + 2) * kU;
           const auto e = test::worst(y, p.reference(), p.float_bound(rel), M, s.rows, p.ldy);
           INFO(e.str());
           REQUIRE(e.ratio <= 1.0);
@@ -190,7 +192,7 @@ TEST_CASE("linear() (automatic path) matches the reference for prefill-sized bat
     auto y = p.out();
     kernels::linear(p.x.data(), p.M, p.ldx, p.W.view, p.bias_ptr(), y.data(), p.ldy);
     // The loosest bound of the paths linear() may take for this dtype.
-    auto bound = p.float_bound((t == DType::BF16 ? 1.0 / 256 : 0.0) + (256 + 2) * kU);
+    auto bound = p.float_bound((t == DType::F32 ? 0.0 : 2.01 / 256) + (256 + 2) * kU);
     if (dtype_is_quantized(t)) {
       kernels::QuantizedActivations xq;
       kernels::quantize_activations(p.x.data(), p.M, p.ldx, 256, &xq);
@@ -218,4 +220,13 @@ TEST_CASE("non-finite activations give NaN or Inf on every path, never a finite 
       for (int64_t r = 0; r < 8; ++r) CHECK(std::isnan(y[r]));
     }
   }
+}
+
+TEST_CASE("oneDNN decoded path: a matrix larger than one bf16 panel") {
+  // 4 MiB panels of 32-column bf16 rows hold 65536 rows: 70000 rows take two panels.
+  const Problem p(DType::Q8_0, {70000, 32}, 3, 4242);
+  const auto y = p.run(LinearPath::OneDnn);
+  const auto e = test::worst(y, p.reference(), p.float_bound(2.01 / 256 + 34 * kU), p.M, 70000, p.ldy);
+  INFO(e.str());
+  REQUIRE(e.ratio <= 1.0);
 }
