@@ -17,6 +17,7 @@ import torch
 from ref_common import TOOLS, TestFailure, check, make_model, quiet_call
 
 import convert
+import make_checkpoint
 from hmoe_ref.checkpoint import BIN_NAME, read_tensors
 from hmoe_ref.file_layout import F16, F32
 from hmoe_ref.hmoe_file import read_hmoe
@@ -170,6 +171,19 @@ def main() -> int:
         tol = 1e-3 * np.abs(want).max() if f.tensors[name].dtype == F16 else 0
         check(np.abs(got - want).max() <= tol, f"{name} does not hold what TENSORS.md says")
     print("f16 file: matrices f16, vectors and router f32, values as TENSORS.md maps them")
+
+    # make_checkpoint.py --tokenizer-from copies the tokenizer files; convert.py keeps them.
+    with_tok = os.path.join(work, "with-tokenizer")
+    rc, _, err = quiet_call(make_checkpoint.main, ["--preset", "n8k1", "--seed", "2", "-o", with_tok,
+                                                   "--tokenizer-from", st])
+    check(rc == 0, f"make_checkpoint.py --tokenizer-from failed: {err.strip()}")
+    f = expect_accept(with_tok, os.path.join(work, "with-tokenizer.hmoe"), "checkpoint with tokenizer files")
+    check(f.tokenizer is not None and len(f.tokenizer.vocab) == 512 and f.tokenizer.eos_id == 511,
+          "tokenizer of make_checkpoint.py --tokenizer-from lost in conversion")
+    rc, _, err = quiet_call(make_checkpoint.main, ["--preset", "distinct", "-o", os.path.join(work, "small-vocab"),
+                                                   "--tokenizer-from", st])
+    check(rc == 1 and "512 tokens" in err, f"a tokenizer larger than vocab_size was accepted: {err.strip()}")
+    print("make_checkpoint.py --tokenizer-from: copied, converted, refused when larger than vocab_size")
     return 0
 
 

@@ -13,9 +13,6 @@ TOOLS = os.path.join(REPO, "tools")
 if TOOLS not in sys.path:
     sys.path.insert(0, TOOLS)
 
-import convert  # noqa: E402  (tools/convert.py)
-import make_checkpoint  # noqa: E402  (tools/make_checkpoint.py)
-
 RUN_TIMEOUT_S = 60
 
 
@@ -41,6 +38,8 @@ def quiet_call(fn, argv: Sequence[str]) -> Tuple[int, str, str]:
 
 def make_model(preset: str, seed: int, work: str, dtype: str = "f32") -> Tuple[str, str, str]:
     """Checkpoint folder + converted .hmoe under `work`; returns (ckpt_dir, hmoe_path, make's stdout)."""
+    import convert  # tools/convert.py; imported here since both load torch
+    import make_checkpoint  # tools/make_checkpoint.py
     os.makedirs(work, exist_ok=True)
     ckpt = os.path.join(work, f"{preset}-s{seed}")
     rc, out, err = quiet_call(make_checkpoint.main, ["--preset", preset, "--seed", str(seed), "-o", ckpt])

@@ -2,18 +2,25 @@
 I/O, the .hmoe writer and reader used by tools/convert.py, and test helpers.
 
     from hmoe_ref import HyperMoEConfig, GPT2HyperMoE, generate_greedy, read_hmoe
+
+Names are imported on first use, so the file-format modules (hmoe_file, hmoe_writer,
+fb_verify) load without torch.
 """
-from .config import ConfigError, HyperMoEConfig
-from .model import GPT2HyperMoE, generate_greedy
+import importlib
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "ConfigError": "config", "HyperMoEConfig": "config",
+    "GPT2HyperMoE": "model", "generate_greedy": "model",
+    "read_hmoe": "hmoe_file", "HmoeFormatError": "hmoe_file",
+}
 
-def read_hmoe(path):
-    """A .hmoe file's header and tensors (see hmoe_file.HmoeFile); imported lazily so
-    model-only users need not have the flatbuffers package."""
-    from .hmoe_file import read_hmoe as _read
-    return _read(path)
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'hmoe_ref' has no attribute '{name}'")
 
 
-__all__ = ["ConfigError", "HyperMoEConfig", "GPT2HyperMoE", "generate_greedy", "read_hmoe", "__version__"]
+__all__ = list(_LAZY) + ["__version__"]

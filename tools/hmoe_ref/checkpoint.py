@@ -34,6 +34,10 @@ def read_tensors(ckpt_dir: str) -> Dict[str, np.ndarray]:
         return read_safetensors(st)
     pt = os.path.join(ckpt_dir, BIN_NAME)
     if not os.path.exists(pt):
+        for index in (SAFETENSORS_NAME + ".index.json", BIN_NAME + ".index.json"):
+            if os.path.exists(os.path.join(ckpt_dir, index)):
+                raise CheckpointError(f"'{ckpt_dir}' is sharded ({index}); sharded checkpoints are not "
+                                      "supported: re-save it unsharded (save_pretrained(max_shard_size='100GB'))")
         raise CheckpointError(f"'{ckpt_dir}' holds neither {SAFETENSORS_NAME} nor {BIN_NAME}")
     try:
         # weights_only: a checkpoint is data; refuse pickles that would run code.
