@@ -16,7 +16,7 @@ TEST_CASE("binomial") {
   CHECK(binomial(64, 32) == 1832624140942590534ull);
 }
 
-TEST_CASE("pattern_index is a bijection onto [0, C(N, k))") {
+TEST_CASE("pattern_index maps the k-subsets one to one onto 0 .. C(N,k)-1") {
   for (auto [N, k] : std::vector<std::pair<int, int>>{{8, 1}, {8, 2}, {16, 2}, {10, 4}, {7, 7}}) {
     CAPTURE(N);
     CAPTURE(k);
