@@ -255,6 +255,55 @@ void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>* ou
 }
 
 void BpeTokenizer::merge_piece(std::string_view piece, std::vector<int32_t>* out) const {
+  if (piece.size() <= kShortPiece) merge_short_piece(piece, out);
+  else merge_long_piece(piece, out);
+}
+
+// Short pieces (nearly all of them): arrays on the stack, a linear scan for the lowest
+// rank, and one left-to-right pass that merges every occurrence of that pair. Quadratic,
+// but for a couple of dozen symbols cheaper than any heap.
+void BpeTokenizer::merge_short_piece(std::string_view piece, std::vector<int32_t>* out) const {
+  constexpr int32_t kNone = std::numeric_limits<int32_t>::max();
+  int32_t ids[kShortPiece], rank[kShortPiece], merged[kShortPiece];
+  bool fresh[kShortPiece];
+  int32_t n = static_cast<int32_t>(piece.size());
+  auto rate = [&](int32_t i) {  // rank of the pair (i, i + 1)
+    const MergeTable::Merge* m = merges_.find(ids[i], ids[i + 1]);
+    rank[i] = m ? m->rank : kNone;
+    merged[i] = m ? m->merged : -1;
+  };
+  for (int32_t i = 0; i < n; ++i) ids[i] = byte_ids_[static_cast<unsigned char>(piece[i])];
+  for (int32_t i = 0; i + 1 < n; ++i) rate(i);
+  while (n > 1) {
+    int32_t best = kNone;
+    for (int32_t i = 0; i + 1 < n; ++i) best = std::min(best, rank[i]);
+    if (best == kNone) break;
+    // A rank names one pair, so "rank[i] == best" finds exactly its occurrences; skipping
+    // past a merge keeps overlapping ones ("a a a") to the leftmost, as encoder.py does.
+    int32_t w = 0;
+    for (int32_t i = 0; i < n; ++w) {
+      if (i + 1 < n && rank[i] == best) {
+        ids[w] = merged[i];
+        fresh[w] = true;
+        i += 2;
+      } else {
+        ids[w] = ids[i];
+        rank[w] = rank[i];
+        merged[w] = merged[i];
+        fresh[w] = false;
+        i += 1;
+      }
+    }
+    n = w;
+    for (int32_t i = 0; i + 1 < n; ++i)
+      if (fresh[i] || fresh[i + 1]) rate(i);
+  }
+  for (int32_t i = 0; i < n; ++i) out->push_back(ids[i]);
+}
+
+// Long pieces (a run of 10,000 letters, a base64 blob): a heap keyed by (rank, position)
+// over a linked list of symbols, O(n log n).
+void BpeTokenizer::merge_long_piece(std::string_view piece, std::vector<int32_t>* out) const {
   thread_local MergeScratch s;
   const int32_t n = static_cast<int32_t>(piece.size());
   s.ids.resize(n);

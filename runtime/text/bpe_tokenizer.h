@@ -6,8 +6,9 @@
 //  3. each piece's UTF-8 bytes start as one token per byte, and adjacent pairs merge by
 //     rank: at every step the lowest-ranked pair present merges at all its
 //     non-overlapping occurrences, left to right, until no pair has a rank.
-// Step 3 runs on token ids with a heap keyed by (rank, position), so a long piece costs
-// O(n log n), not encoder.py's O(n^2); a per-tokenizer cache remembers finished pieces.
+// Step 3 runs on token ids: short pieces with a linear scan, long ones with a heap keyed
+// by (rank, position), so a long piece costs O(n log n), not encoder.py's O(n^2); a
+// per-tokenizer cache remembers finished pieces.
 //
 // Invalid UTF-8: by default encode() throws TokenizerError naming the byte offset,
 // because GPT-2 only ever saw text (Python str) and a prompt that is not UTF-8 is
@@ -95,6 +96,9 @@ class BpeTokenizer {
   void encode_ordinary(std::string_view text, std::vector<int32_t>* out) const;
   void encode_piece(std::string_view piece, std::vector<int32_t>* out) const;
   void merge_piece(std::string_view piece, std::vector<int32_t>* out) const;
+  static constexpr size_t kShortPiece = 32;
+  void merge_short_piece(std::string_view piece, std::vector<int32_t>* out) const;
+  void merge_long_piece(std::string_view piece, std::vector<int32_t>* out) const;
 
   std::vector<std::string> vocab_;        // spelling per id
   std::vector<std::string> bytes_;        // raw bytes per id
