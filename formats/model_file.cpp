@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -87,6 +88,16 @@ void ModelFile::parse() {
     throw FormatError(where + "format version " + std::to_string(pre.format_version) +
                       " is not supported (this build reads versions 1.." +
                       std::to_string(kFormatVersion) + ")");
+  // Flags and reserved words are zero in every version this reader knows; a writer
+  // that sets them means something this build would silently ignore.
+  if (pre.flags != 0)
+    throw FormatError(where + "unknown flags 0x" + [&] {
+      char b[16];
+      std::snprintf(b, sizeof b, "%x", pre.flags);
+      return std::string(b);
+    }() + " in the prefix (written by a newer hypermoe?)");
+  if (pre.reserved[0] != 0 || pre.reserved[1] != 0)
+    throw FormatError(where + "reserved prefix fields are not zero (corrupt file)");
   auto in_file = [&](uint64_t off, uint64_t len) { return off <= size_ && len <= size_ - off; };
   if (pre.header_offset < sizeof(FilePrefix) || !in_file(pre.header_offset, pre.header_size))
     throw FormatError(where + "header range [" + std::to_string(pre.header_offset) + ", +" +
