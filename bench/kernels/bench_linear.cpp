@@ -10,12 +10,13 @@
 // are DRAM figures. Batches reuse one copy (they are compute-bound).
 //
 //   bench_linear [--threads N] [--reps N] [--footprint-mb MB] [--batch M] [--sweep]
-//                [--cpu-clock] [--min]
+//                [--cpu-clock] [--min] [--dtype T] [--shape RxC]
 //     --sweep      instead: times the paths against each other over M = 1..256 on two
 //                  shapes, to find where oneDNN overtakes Highway and where int8 stops paying
 //     --cpu-clock  time with the thread's CPU clock, not the wall clock: on a busy shared
 //                  machine this ignores the time the thread was descheduled (one thread only)
 //     --min        report the fastest repetition instead of the median
+//     --dtype, --shape  only that weight dtype / that shape (e.g. 768x3072) in the table
 #include <omp.h>
 #include <time.h>
 
@@ -49,6 +50,9 @@ struct Options {
   bool sweep = false;
   bool cpu_clock = false;
   bool min = false;
+  std::string dtype;  // only this dtype (table)
+  std::string shape;  // only shapes whose "rowsxcols" is this
+  bool warm_all = false;
 };
 
 Options g_opt;
@@ -70,6 +74,7 @@ double median(std::vector<double> v) {
 // Median seconds of `reps` calls of fn(i) after one warm-up call.
 double time_median(int reps, const std::function<void(int)>& fn) {
   fn(0);
+  if (g_opt.warm_all) for (int i = 1; i <= reps; ++i) fn(i);  // e.g. oneDNN prepacks every copy once
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
     const double t0 = now_s();
@@ -148,6 +153,7 @@ void run_table(const Options& o, double bw) {
   std::printf("\n%-28s %-5s %4s %-10s %9s %8s %7s %6s %8s\n", "shape (rows x cols)", "dtype", "M", "path", "ms",
               "GFLOP/s", "GB/s", "of bw", "x f32ref");
   for (const Shape& s : kShapes) {
+    if (!o.shape.empty() && o.shape != std::to_string(s.rows) + "x" + std::to_string(s.cols)) continue;
     // The f32 scalar reference, once per shape (decode; same GFLOP/s at any M).
     const Weights ref = make_weights(DType::F32, s.rows, s.cols, 0);
     const auto x1 = random_x(s.cols);
@@ -159,15 +165,18 @@ void run_table(const Options& o, double bw) {
     std::printf("%5lldx%-5lld %-16s %-5s %4d %-10s %9.3f %8.2f %7.2f %6s %8s\n", (long long)s.rows, (long long)s.cols,
                 s.what, "f32", 1, "reference", t_ref * 1e3, ref_gflops, 4.0 * s.rows * s.cols / t_ref / 1e9, "", "1.0");
     for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+      if (!o.dtype.empty() && o.dtype != dtype_name(t)) continue;
       const Weights W = make_weights(t, s.rows, s.cols, o.footprint_mb << 20);
       const double wbytes = static_cast<double>(storage_bytes(t, {s.rows, s.cols}));
       for (int64_t M : {int64_t{1}, o.batch}) {
         const auto x = random_x(M * s.cols);
         for (LinearPath path : paths_for(t, M)) {
           const bool cycle = M == 1;  // decode reads a cold copy each call
+          g_opt.warm_all = cycle && path == LinearPath::OneDnn;
           const double sec = time_median(o.reps, [&](int i) {
             kernels::linear_with_path(path, x.data(), M, s.cols, W.view(cycle ? i : 0), nullptr, y.data(), s.rows);
           });
+          g_opt.warm_all = false;
           const double gflops = 2.0 * M * s.rows * s.cols / sec / 1e9;
           const double gbs = wbytes / sec / 1e9;
           std::string name = kernels::linear_path_name(path);
@@ -186,10 +195,11 @@ void run_table(const Options& o, double bw) {
 void run_sweep(const Options& o) {
   const int64_t Ms[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256};
   for (const Shape& s : {kShapes[0], kShapes[1]}) {
-    std::printf("\nsweep %lldx%lld: GFLOP/s per path (cached weights: Highway; oneDNN prepacked / plain)\n",
+    std::printf("\nsweep %lldx%lld: GFLOP/s per path; weights stay in cache (dnn: oneDNN prepacked, dnnpl / pl: oneDNN\n"
+                "on the plain layout, q8 dnn: bf16 panels decoded per call)\n",
                 (long long)s.rows, (long long)s.cols);
-    std::printf("%4s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "M", "f32 hwy", "f32 dnn", "f32 dnnpl",
-                "bf16 hwy", "bf16 dnn", "bf16 pl", "f16 hwy", "q8 float", "q8 int8", "q4 float", "q4 int8");
+    std::printf("%4s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "M", "f32 hwy", "f32 dnn", "f32 dnnpl",
+                "bf16 hwy", "bf16 dnn", "bf16 pl", "f16 hwy", "q8 float", "q8 int8", "q4 float", "q4 int8", "q8 dnn");
     const Weights f32 = make_weights(DType::F32, s.rows, s.cols, 0);
     const Weights bf16 = make_weights(DType::BF16, s.rows, s.cols, 0);
     const Weights f16 = make_weights(DType::F16, s.rows, s.cols, 0);
@@ -204,12 +214,13 @@ void run_sweep(const Options& o) {
         });
         return 2.0 * M * s.rows * s.cols / sec / 1e9;
       };
-      std::printf("%4lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", (long long)M,
+      std::printf("%4lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", (long long)M,
                   gf(LinearPath::Float, f32.view(0)), gf(LinearPath::OneDnn, f32.view(0)),
                   gf(LinearPath::OneDnn, f32.view(0, false)), gf(LinearPath::Float, bf16.view(0)),
                   gf(LinearPath::OneDnn, bf16.view(0)), gf(LinearPath::OneDnn, bf16.view(0, false)),
                   gf(LinearPath::Float, f16.view(0)), gf(LinearPath::Float, q8.view(0)),
-                  gf(LinearPath::Int8, q8.view(0)), gf(LinearPath::Float, q4.view(0)), gf(LinearPath::Int8, q4.view(0)));
+                  gf(LinearPath::Int8, q8.view(0)), gf(LinearPath::Float, q4.view(0)), gf(LinearPath::Int8, q4.view(0)),
+                  gf(LinearPath::OneDnn, q8.view(0)));
     }
   }
 }
@@ -241,10 +252,12 @@ int main(int argc, char** argv) {
     else if (a == "--sweep") o.sweep = true;
     else if (a == "--cpu-clock") o.cpu_clock = true;
     else if (a == "--min") o.min = true;
+    else if (a == "--dtype" && i + 1 < argc) o.dtype = argv[++i];
+    else if (a == "--shape" && i + 1 < argc) o.shape = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: bench_linear [--threads N] [--reps N] [--footprint-mb MB] [--batch M] [--sweep]\n"
-                   "                    [--cpu-clock] [--min]\n");
+                   "                    [--cpu-clock] [--min] [--dtype f32|f16|bf16|q8_0|q4_0] [--shape ROWSxCOLS]\n");
       return a == "-h" || a == "--help" ? 0 : 2;
     }
   }

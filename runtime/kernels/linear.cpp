@@ -108,16 +108,17 @@ const char* linear_path_name(LinearPath p) {
 }
 
 LinearTuning default_linear_tuning() {
-  // Single-thread crossovers on a Zen 5 (bench_linear --sweep): oneDNN's prepacked
-  // kernels beat the Highway tiles from 2-4 inputs, plain-layout and decoded-panel ones
-  // from 8-16; the int8 path beats the float path for q8/q4 at 1-2 inputs only, since
-  // beyond that the float path reuses each decoded weight across a tile of inputs.
+  // Single-thread crossovers on a Zen 5 (bench_linear --sweep; bench/kernels/README.md):
+  // oneDNN's prepacked f32/bf16 kernels beat the Highway tiles from 2 inputs; on the
+  // plain layout from 8 (bf16) to 16 (f32); with q8/q4/f16 rows decoded to bf16 panels
+  // per call from 16 to 32. The int8 path beats the float path for q8/q4 up to 3 inputs:
+  // beyond, the float path reuses each decoded weight vector across a tile of inputs.
   LinearTuning t;
-  t.onednn_min_m_prepacked = 4;
+  t.onednn_min_m_prepacked = 2;
   t.onednn_min_m_plain = 16;
-  t.onednn_min_m_decoded = 16;
-  t.int8_max_m_q8 = 2;
-  t.int8_max_m_q4 = 2;
+  t.onednn_min_m_decoded = 32;
+  t.int8_max_m_q8 = 3;
+  t.int8_max_m_q4 = 3;
   return t;
 }
 LinearTuning linear_tuning() { return tuning_storage(); }
