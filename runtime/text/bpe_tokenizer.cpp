@@ -93,15 +93,15 @@ BpeTokenizer::BpeTokenizer(std::vector<std::string> vocab, const std::vector<std
   std::vector<bool> special_flag(vocab_.size(), false);
   for (int32_t id : specials) special_flag[id] = true;
 
+  int32_t earlier = -1;
+  const int32_t repeated = ids_by_piece_.build(&vocab_, &earlier);
+  if (repeated >= 0)
+    throw TokenizerError("vocabulary entries " + std::to_string(earlier) + " and " + std::to_string(repeated) +
+                         " are both spelled " + quoted(vocab_[repeated]));
   bytes_.resize(vocab_.size());
-  ids_by_piece_.reserve(vocab_.size());
   for (int32_t id = 0; id < n; ++id) {
     const std::string& piece = vocab_[id];
     if (piece.empty()) throw TokenizerError("vocabulary entry " + std::to_string(id) + " is empty");
-    auto [it, inserted] = ids_by_piece_.emplace(piece, id);
-    if (!inserted)
-      throw TokenizerError("vocabulary entries " + std::to_string(it->second) + " and " + std::to_string(id) +
-                           " are both spelled " + quoted(piece));
     if (!piece_to_bytes(piece, &bytes_[id])) {
       // A special token may be written as plain text; it is matched and decoded as such.
       if (special_flag[id] && find_invalid_utf8(piece) == std::string_view::npos) {
@@ -115,26 +115,31 @@ BpeTokenizer::BpeTokenizer(std::vector<std::string> vocab, const std::vector<std
 
   for (int b = 0; b < 256; ++b) {
     const std::string piece = bytes_to_piece(std::string(1, static_cast<char>(b)));
-    auto it = ids_by_piece_.find(piece);
-    if (it == ids_by_piece_.end()) {
+    const int32_t id = piece_to_id(piece);
+    if (id < 0) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "the vocabulary lacks the single-byte token for byte 0x%02X (spelled ", b);
       throw TokenizerError(buf + quoted(piece) + "), so some text could not be encoded");
     }
-    byte_ids_[b] = it->second;
+    byte_ids_[b] = id;
   }
 
+  std::string product;  // reused: no allocation per merge once it has grown
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const std::string& m = merges[rank];
-    const std::string where = "merge " + std::to_string(rank) + " " + quoted(m);
+    const std::string_view m = merges[rank];
     const size_t sp = m.find(' ');
-    if (sp == std::string::npos || sp == 0 || sp + 1 == m.size() || m.find(' ', sp + 1) != std::string::npos)
-      throw TokenizerError(where + " is not two tokens separated by one space");
-    const std::string left = m.substr(0, sp), right = m.substr(sp + 1);
-    const int32_t l = piece_to_id(left), r = piece_to_id(right), merged = piece_to_id(left + right);
-    if (l < 0) throw TokenizerError(where + ": " + quoted(left) + " is not in the vocabulary");
-    if (r < 0) throw TokenizerError(where + ": " + quoted(right) + " is not in the vocabulary");
-    if (merged < 0) throw TokenizerError(where + ": the merged token " + quoted(left + right) + " is not in the vocabulary");
+    if (sp == std::string_view::npos || sp == 0 || sp + 1 == m.size() || m.find(' ', sp + 1) != std::string_view::npos)
+      throw TokenizerError("merge " + std::to_string(rank) + " " + quoted(m) + " is not two tokens separated by one space");
+    const std::string_view left = m.substr(0, sp), right = m.substr(sp + 1);
+    product.assign(left);
+    product.append(right);
+    const int32_t l = piece_to_id(left), r = piece_to_id(right), merged = piece_to_id(product);
+    if (l < 0 || r < 0 || merged < 0) {
+      const std::string where = "merge " + std::to_string(rank) + " " + quoted(m);
+      if (l < 0) throw TokenizerError(where + ": " + quoted(left) + " is not in the vocabulary");
+      if (r < 0) throw TokenizerError(where + ": " + quoted(right) + " is not in the vocabulary");
+      throw TokenizerError(where + ": the merged token " + quoted(product) + " is not in the vocabulary");
+    }
     if (rank > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
       throw TokenizerError("too many merges (" + std::to_string(merges.size()) + ")");
     merges_.set(l, r, MergeTable::Merge{static_cast<int32_t>(rank), merged});
@@ -178,10 +183,7 @@ const std::string& BpeTokenizer::piece(int32_t id) const {
   return vocab_[id];
 }
 
-int32_t BpeTokenizer::piece_to_id(std::string_view piece) const {
-  auto it = ids_by_piece_.find(std::string(piece));
-  return it == ids_by_piece_.end() ? -1 : it->second;
-}
+int32_t BpeTokenizer::piece_to_id(std::string_view piece) const { return ids_by_piece_.find(piece); }
 
 void BpeTokenizer::clear_cache() const {
   std::lock_guard<std::mutex> lock(cache_mutex_);

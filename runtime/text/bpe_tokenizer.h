@@ -27,11 +27,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "runtime/text/merge_table.h"
 #include "runtime/text/piece_cache.h"
+#include "runtime/text/piece_index.h"
 
 namespace hmoe::text {
 
@@ -102,7 +102,7 @@ class BpeTokenizer {
 
   std::vector<std::string> vocab_;        // spelling per id
   std::vector<std::string> bytes_;        // raw bytes per id
-  std::unordered_map<std::string, int32_t> ids_by_piece_;
+  PieceIndex ids_by_piece_;
   int32_t byte_ids_[256];
   MergeTable merges_;
   size_t merge_count_ = 0;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "runtime/text/string_hash.h"
+
 namespace hmoe::text {
 
 PieceCache::PieceCache(size_t max_entries, size_t max_piece_bytes)
@@ -9,28 +11,6 @@ PieceCache::PieceCache(size_t max_entries, size_t max_piece_bytes)
   size_t cap = 16;
   while (cap < max_entries_ * 2) cap *= 2;
   slots_.assign(cap, Slot{0, 0, 0, 0, 0});
-}
-
-uint64_t PieceCache::hash_of(std::string_view s) {
-  // Eight bytes per step, each word mixed by a multiply and a shift (pieces are short,
-  // so a byte-at-a-time hash would be a visible part of a lookup).
-  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-  uint64_t h = s.size() * kMul;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
-  }
-  if (i < s.size()) {
-    uint64_t w = 0;
-    std::memcpy(&w, s.data() + i, s.size() - i);
-    h = (h ^ w) * kMul;
-    h ^= h >> 29;
-  }
-  h *= kMul;
-  return h ^ (h >> 32);
 }
 
 size_t PieceCache::find_slot(std::string_view piece, uint64_t h) const {
@@ -46,7 +26,7 @@ size_t PieceCache::find_slot(std::string_view piece, uint64_t h) const {
 
 bool PieceCache::lookup(std::string_view piece, std::vector<int32_t>* out) const {
   if (piece.size() > max_piece_bytes_ || size_ == 0) return false;
-  const Slot& s = slots_[find_slot(piece, hash_of(piece))];
+  const Slot& s = slots_[find_slot(piece, hash_bytes(piece))];
   if (s.n_ids == 0) return false;
   // Most pieces are one or two tokens: a loop beats insert()'s call to memmove.
   const int32_t* ids = ids_.data() + s.ids_offset;
@@ -57,7 +37,7 @@ bool PieceCache::lookup(std::string_view piece, std::vector<int32_t>* out) const
 void PieceCache::insert(std::string_view piece, const int32_t* ids, size_t n_ids) {
   if (piece.size() > max_piece_bytes_ || n_ids == 0 || n_ids > 0xFFFF || max_entries_ == 0) return;
   if (size_ >= max_entries_) clear();
-  const uint64_t h = hash_of(piece);
+  const uint64_t h = hash_bytes(piece);
   Slot& s = slots_[find_slot(piece, h)];
   if (s.n_ids != 0) return;  // already there
   s = Slot{static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(keys_.size()), static_cast<uint32_t>(ids_.size()),

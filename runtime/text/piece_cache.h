@@ -33,7 +33,6 @@ class PieceCache {
     uint16_t key_length;
     uint16_t n_ids;  // 0 marks an empty slot: every piece has at least one id
   };
-  static uint64_t hash_of(std::string_view s);
   size_t find_slot(std::string_view piece, uint64_t h) const;
 
   size_t max_entries_, max_piece_bytes_;
