@@ -94,6 +94,25 @@ def main():
                 print(f"continuation differs for {prompt!r} at -t {threads}:\n  hmoe {got!r}\n  ref  {ref_bytes!r}")
                 failures += 1
         print(f"ok: {prompt!r} -> {ref_new}")
+    # Sampling: a fixed seed gives the same text on every run and thread count, and
+    # top-k 1 is greedy whatever the temperature.
+    prompt = PROMPTS[0]
+    sampled = [run([a.hmoe, "run", "-m", model_file, "-p", prompt, "-n", "24", "--temp", "0.9", "--top-p", "0.9",
+                    "--seed", "1234", "-t", t]) for t in ("1", "2", "1")]
+    if len(set(sampled)) != 1:
+        print(f"seeded sampling differs across runs/threads: {sampled!r}")
+        failures += 1
+    other_seed = run([a.hmoe, "run", "-m", model_file, "-p", prompt, "-n", "24", "--temp", "0.9", "--top-p", "0.9",
+                      "--seed", "99"])
+    if other_seed == sampled[0]:
+        print("warning: seeds 1234 and 99 sampled the same text")
+    top1 = run([a.hmoe, "run", "-m", model_file, "-p", prompt, "-n", str(N_NEW), "--temp", "0.8", "--top-k", "1",
+                "--repeat-penalty", "1", "--seed", "7"])
+    greedy = run([a.hmoe, "run", "-m", model_file, "-p", prompt, "-n", str(N_NEW), "--temp", "0",
+                  "--repeat-penalty", "1"])
+    if top1 != greedy:
+        print(f"top-k 1 differs from greedy: {top1!r} vs {greedy!r}")
+        failures += 1
     if failures:
         raise SystemExit(f"FAILED: {failures} mismatches")
     print(f"{len(PROMPTS)} prompts: greedy hmoe run == reference ({a.preset})")
