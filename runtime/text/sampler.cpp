@@ -35,11 +35,11 @@ Sampler::Sampler(const SamplerParams& params) : params_(params), rng_(params.see
   validate_sampler_params(params_);
 }
 
-void Sampler::apply_penalty(const int32_t* history, size_t n_history) {
-  const size_t n_vocab = logits_.size();
+bool Sampler::apply_penalty(const float* logits, size_t n_vocab, const int32_t* history, size_t n_history) {
   size_t window = n_history;
   if (params_.penalty_last_n >= 0) window = std::min(window, static_cast<size_t>(params_.penalty_last_n));
-  if (params_.repetition_penalty == 1.0f || window == 0) return;
+  if (params_.repetition_penalty == 1.0f || window == 0) return false;
+  logits_.assign(logits, logits + n_vocab);
   if (penalised_.size() != n_vocab) {
     penalised_.assign(n_vocab, 0);
     stamp_ = 0;
@@ -59,24 +59,48 @@ void Sampler::apply_penalty(const int32_t* history, size_t n_history) {
     float& l = logits_[id];
     l = l > 0.0f ? l / penalty : l * penalty;
   }
+  return true;
 }
 
-int32_t Sampler::argmax() const {
+int32_t Sampler::argmax(size_t n) const {
+  // The running maximum stays in a register; the first index wins ties.
   int32_t best = 0;
-  for (size_t i = 1; i < logits_.size(); ++i)
-    if (logits_[i] > logits_[best]) best = static_cast<int32_t>(i);
+  float best_value = cur_[0];
+  for (size_t i = 1; i < n; ++i)
+    if (cur_[i] > best_value) {
+      best_value = cur_[i];
+      best = static_cast<int32_t>(i);
+    }
   return best;
 }
 
-void Sampler::sort_prefix(size_t count) {
-  const auto before = [this](int32_t a, int32_t b) {
-    return logits_[a] != logits_[b] ? logits_[a] > logits_[b] : a < b;
-  };
-  if (count >= candidates_.size()) {
-    std::sort(candidates_.begin(), candidates_.end(), before);
-  } else {
-    std::partial_sort(candidates_.begin(), candidates_.begin() + count, candidates_.end(), before);
+void Sampler::select_top_k(size_t n, size_t k) {
+  // One pass with a heap of the k best so far, its worst on top: after the first few
+  // thousand tokens a newcomer rarely beats the worst, so this is a compare per token.
+  const auto before = [this](int32_t a, int32_t b) { return cur_[a] != cur_[b] ? cur_[a] > cur_[b] : a < b; };
+  candidates_.clear();
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t id = static_cast<int32_t>(i);
+    if (candidates_.size() < k) {
+      candidates_.push_back(id);
+      std::push_heap(candidates_.begin(), candidates_.end(), before);
+    } else if (before(id, candidates_.front())) {
+      std::pop_heap(candidates_.begin(), candidates_.end(), before);
+      candidates_.back() = id;
+      std::push_heap(candidates_.begin(), candidates_.end(), before);
+    }
   }
+  std::sort(candidates_.begin(), candidates_.end(), before);
+}
+
+void Sampler::sort_prefix(size_t from, size_t count) {
+  const auto before = [this](int32_t a, int32_t b) { return cur_[a] != cur_[b] ? cur_[a] > cur_[b] : a < b; };
+  // Select the next `count - from` best of the unsorted tail (linear), then sort only them:
+  // cheaper than partial_sort's heap when the prefix grows large.
+  const auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(from);
+  const auto mid = candidates_.begin() + static_cast<std::ptrdiff_t>(count);
+  if (mid < candidates_.end()) std::nth_element(first, mid, candidates_.end(), before);
+  std::sort(first, mid, before);
 }
 
 int32_t Sampler::sample(const float* logits, size_t n_vocab, const int32_t* history, size_t n_history) {
@@ -87,24 +111,25 @@ int32_t Sampler::sample(const float* logits, size_t n_vocab, const int32_t* hist
   for (size_t i = 0; i < n_vocab; ++i)
     if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
       throw std::invalid_argument("logit of token " + std::to_string(i) + " is " + num(logits[i]));
-  logits_.assign(logits, logits + n_vocab);
-  apply_penalty(history, n_history);
+  // Work on the caller's logits in place unless the penalty needs a modified copy.
+  cur_ = apply_penalty(logits, n_vocab, history, n_history) ? logits_.data() : logits;
 
-  const int32_t best = argmax();
-  const float max_logit = logits_[best];
+  const int32_t best = argmax(n_vocab);
+  const float max_logit = cur_[best];
   if (max_logit == -std::numeric_limits<float>::infinity())
     throw std::invalid_argument("every logit is -inf: no token can be sampled");
   if (params_.temperature == 0.0f || params_.top_k == 1) return best;
 
-  // Candidates: every token, or the top k in order.
+  // Candidates: the top k in order, or every token in id order.
   size_t count = n_vocab;
-  candidates_.resize(n_vocab);
-  for (size_t i = 0; i < n_vocab; ++i) candidates_[i] = static_cast<int32_t>(i);
   bool sorted = false;
   if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n_vocab) {
     count = static_cast<size_t>(params_.top_k);
-    sort_prefix(count);
+    select_top_k(n_vocab, count);
     sorted = true;
+  } else {
+    candidates_.resize(n_vocab);
+    for (size_t i = 0; i < n_vocab; ++i) candidates_[i] = static_cast<int32_t>(i);
   }
 
   const double inv_t = 1.0 / static_cast<double>(params_.temperature);
@@ -112,7 +137,7 @@ int32_t Sampler::sample(const float* logits, size_t n_vocab, const int32_t* hist
   double total = 0.0;
   for (size_t i = 0; i < count; ++i) {
     const int32_t id = candidates_[i];
-    weights_[i] = std::exp((static_cast<double>(logits_[id]) - max_logit) * inv_t);
+    weights_[i] = std::exp((static_cast<double>(cur_[id]) - max_logit) * inv_t);
     total += weights_[i];
   }
 
@@ -122,16 +147,18 @@ int32_t Sampler::sample(const float* logits, size_t n_vocab, const int32_t* hist
     // first few hundred tokens usually hold it.
     const double target = static_cast<double>(params_.top_p) * total;
     size_t sorted_upto = sorted ? count : 0;
+    if (!sorted) weights_by_id_.swap(weights_);  // weights_ was in id order; keep it to look up
     double cum = 0.0;
     size_t keep = 0;
     while (keep < count) {
       if (keep == sorted_upto) {
-        // The sorted prefix grows; its first `keep` entries (the top tokens, in a strict
-        // order) stay where they are, so only the new part needs its weights.
+        // The sorted prefix grows; its entries (the top tokens, in a strict order) stay
+        // where they are, so only the new part needs sorting and weights.
+        const size_t from = sorted_upto;
         sorted_upto = std::min(count, std::max<size_t>(256, sorted_upto * 4));
-        sort_prefix(sorted_upto);
-        for (size_t i = keep; i < sorted_upto; ++i)
-          weights_[i] = std::exp((static_cast<double>(logits_[candidates_[i]]) - max_logit) * inv_t);
+        sort_prefix(from, sorted_upto);
+        weights_.resize(sorted_upto);
+        for (size_t i = from; i < sorted_upto; ++i) weights_[i] = weights_by_id_[candidates_[i]];
       }
       cum += weights_[keep++];
       if (cum >= target) break;

@@ -54,16 +54,23 @@ class Sampler {
   const SamplerParams& params() const { return params_; }
 
  private:
-  void apply_penalty(const int32_t* history, size_t n_history);
-  int32_t argmax() const;
-  // Orders candidates_[0..count) by (logit desc, id asc), the rest unspecified.
-  void sort_prefix(size_t count);
+  // Copies the logits into logits_ and penalises them; false (no copy) when the penalty
+  // is off or the window empty.
+  bool apply_penalty(const float* logits, size_t n_vocab, const int32_t* history, size_t n_history);
+  int32_t argmax(size_t n) const;
+  // candidates_ = the best k of cur_[0..n), ordered by (logit desc, id asc).
+  void select_top_k(size_t n, size_t k);
+  // Given candidates_[0..from) already the best `from` in order, makes [0..count) the
+  // best `count` ordered by (logit desc, id asc); the rest stays unordered.
+  void sort_prefix(size_t from, size_t count);
 
   SamplerParams params_;
   Rng rng_;
-  std::vector<float> logits_;         // working copy, penalised
+  const float* cur_ = nullptr;        // the logits being sampled: the caller's, or logits_
+  std::vector<float> logits_;         // penalised copy
   std::vector<int32_t> candidates_;   // token ids
   std::vector<double> weights_;       // exp((logit - max) / T) by candidate position
+  std::vector<double> weights_by_id_; // the same by token id (top-p without top-k)
   std::vector<uint32_t> penalised_;   // stamp per token, so each distinct id is penalised once
   uint32_t stamp_ = 0;
 };

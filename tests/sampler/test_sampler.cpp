@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -181,6 +183,28 @@ TEST_CASE("draws follow the softmax of the logits") {
     for (size_t i = 0; i < big.size(); ++i) big[i] = i < 1000 ? std::log(0.9f / 1000) : std::log(0.1f / 4000);
     Sampler s(params(1.0f, 0, 0.85f, 1.0f, 9));
     for (int i = 0; i < 2000; ++i) CHECK(s.sample(big) < 1000);
+  }
+}
+
+TEST_CASE("top-k draws exactly from the k best, ties going to the lower id") {
+  Rng rng(21);
+  for (int trial = 0; trial < 20; ++trial) {
+    // Logits on a coarse grid, so ties are common.
+    std::vector<float> logits(3000);
+    for (float& x : logits) x = static_cast<float>(static_cast<int>(rng.next_double() * 40)) * 0.25f;
+    const int32_t k = 2 + trial;
+    std::vector<int32_t> order(logits.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+    const std::set<int32_t> best(order.begin(), order.begin() + k);
+    Sampler s(params(3.0f, k, 1.0f, 1.0f, static_cast<uint64_t>(trial)));
+    std::set<int32_t> seen;
+    for (int i = 0; i < 400 * k; ++i) {
+      const int32_t x = s.sample(logits);
+      CHECK(best.count(x) == 1);
+      seen.insert(x);
+    }
+    CHECK(seen == best);
   }
 }
 
