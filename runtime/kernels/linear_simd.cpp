@@ -307,11 +307,13 @@ struct SrcQ4W {
 #if HWY_TARGET != HWY_SCALAR  // (no Combine there)
     if constexpr (hn::MaxLanes(D()) == 32) {
       // One vector is the whole block: low nibbles are weights 0..15, high 16..31.
-      const hn::Half<decltype(d8)> d16;
-      const auto bytes = hn::LoadU(d16, blk);
-      const auto lo = hn::And(bytes, hn::Set(d16, uint8_t{0x0F}));
+      // Widen the 16 bytes first: nibbles of 16-bit lanes need no byte-shift emulation.
+      const hn::RebindToUnsigned<D> du;
+      const hn::Half<decltype(du)> duh;
+      const auto bytes = hn::PromoteTo(duh, hn::LoadU(hn::Rebind<uint8_t, decltype(duh)>(), blk));
+      const auto lo = hn::And(bytes, hn::Set(duh, uint16_t{0x0F}));
       const auto hi = hn::ShiftRight<4>(bytes);
-      return hn::Sub(hn::PromoteTo(dw, hn::Combine(d8, hi, lo)), eight);
+      return hn::Sub(hn::BitCast(dw, hn::Combine(du, hi, lo)), eight);
     }
 #endif
     {
