@@ -1,0 +1,83 @@
+#include "runtime/api/api_error.h"
+
+#include <new>
+#include <string>
+
+#include "formats/model_file.h"
+#include "runtime/text/bpe_tokenizer.h"
+
+namespace hmoe::api {
+namespace {
+
+// One message per thread, so concurrent sessions never read each other's errors.
+thread_local std::string t_last_error;
+// Used instead when there was no memory to build the message.
+thread_local const char* t_static_error = nullptr;
+
+hmoe_status record(hmoe_status status, const char* function, const char* message) noexcept {
+  t_static_error = nullptr;
+  try {
+    t_last_error.assign(function);
+    t_last_error.append(": ");
+    t_last_error.append(message);
+  } catch (...) {
+    t_static_error = "out of memory while describing an error";
+  }
+  return status;
+}
+
+}  // namespace
+
+void clear_last_error() noexcept {
+  t_last_error.clear();
+  t_static_error = nullptr;
+}
+
+const char* last_error() noexcept { return t_static_error ? t_static_error : t_last_error.c_str(); }
+
+hmoe_status status_from_current_exception(const char* function) noexcept {
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    return record(e.status(), function, e.what());
+  } catch (const FormatError& e) {
+    return record(HMOE_ERR_BAD_FILE, function, e.what());
+  } catch (const text::TokenizerError& e) {
+    return record(HMOE_ERR_INVALID_ARGUMENT, function, e.what());
+  } catch (const std::invalid_argument& e) {
+    return record(HMOE_ERR_INVALID_ARGUMENT, function, e.what());
+  } catch (const std::out_of_range& e) {
+    return record(HMOE_ERR_INVALID_ARGUMENT, function, e.what());
+  } catch (const std::bad_alloc&) {
+    return record(HMOE_ERR_OUT_OF_MEMORY, function, "out of memory");
+  } catch (const std::length_error& e) {
+    return record(HMOE_ERR_OUT_OF_MEMORY, function, e.what());
+  } catch (const std::exception& e) {
+    return record(HMOE_ERR_INTERNAL, function, e.what());
+  } catch (...) {
+    return record(HMOE_ERR_INTERNAL, function, "unknown exception");
+  }
+}
+
+}  // namespace hmoe::api
+
+extern "C" {
+
+const char* hmoe_status_name(hmoe_status status) {
+  switch (status) {
+    case HMOE_OK: return "HMOE_OK";
+    case HMOE_ERR_INVALID_ARGUMENT: return "HMOE_ERR_INVALID_ARGUMENT";
+    case HMOE_ERR_IO: return "HMOE_ERR_IO";
+    case HMOE_ERR_BAD_FILE: return "HMOE_ERR_BAD_FILE";
+    case HMOE_ERR_OUT_OF_MEMORY: return "HMOE_ERR_OUT_OF_MEMORY";
+    case HMOE_ERR_CONTEXT_FULL: return "HMOE_ERR_CONTEXT_FULL";
+    case HMOE_ERR_BUFFER_TOO_SMALL: return "HMOE_ERR_BUFFER_TOO_SMALL";
+    case HMOE_ERR_UNSUPPORTED: return "HMOE_ERR_UNSUPPORTED";
+    case HMOE_ERR_INTERNAL: return "HMOE_ERR_INTERNAL";
+  }
+  return "unknown status";
+}
+
+const char* hmoe_last_error(void) { return hmoe::api::last_error(); }
+
+}  // extern "C"

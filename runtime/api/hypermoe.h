@@ -1,0 +1,282 @@
+/*
+ * hypermoe: the C API of a CPU inference runtime for HyperMoE language models.
+ *
+ * Conventions
+ * - Handles are opaque: hmoe_model (a loaded, immutable model) and hmoe_session (one
+ *   sequence: its KV cache, token history, sampler). One model serves any number of
+ *   sessions on any number of threads; a session is used by one thread at a time.
+ * - Every call that can fail returns an hmoe_status. On failure, hmoe_last_error()
+ *   says why (the file, the tensor, the value and its allowed range); it is
+ *   thread-local and stays valid until this thread's next hmoe_* call that returns a
+ *   status. Output arguments are left untouched on failure unless documented.
+ * - Params structs come from hmoe_*_default_params(); change only the fields you
+ *   need, so new fields keep working defaults. A NULL params pointer means defaults.
+ * - No C++ exception ever leaves this API; out-of-memory is HMOE_ERR_OUT_OF_MEMORY.
+ * - Token ids are int32_t; counts and capacities are size_t.
+ */
+#ifndef HYPERMOE_H
+#define HYPERMOE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32) && defined(HYPERMOE_SHARED)
+#  if defined(HYPERMOE_BUILD)
+#    define HMOE_API __declspec(dllexport)
+#  else
+#    define HMOE_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define HMOE_API __attribute__((visibility("default")))
+#else
+#  define HMOE_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on every incompatible change of this header (the shared library's SONAME
+ * carries the project's major version). */
+#define HMOE_API_VERSION 1
+
+/* Threads a model or session may be given: [1, HMOE_MAX_THREADS]. */
+#define HMOE_MAX_THREADS 4096
+
+typedef enum hmoe_status {
+  HMOE_OK = 0,
+  HMOE_ERR_INVALID_ARGUMENT = 1, /* a NULL handle or pointer, a value out of range */
+  HMOE_ERR_IO = 2,               /* a file cannot be opened or read */
+  HMOE_ERR_BAD_FILE = 3,         /* the file is not a valid .hmoe model (size, dtype, tensor...) */
+  HMOE_ERR_OUT_OF_MEMORY = 4,
+  HMOE_ERR_CONTEXT_FULL = 5,     /* the tokens do not fit the session's context */
+  HMOE_ERR_BUFFER_TOO_SMALL = 6, /* the caller's buffer is too small; the size needed is returned */
+  HMOE_ERR_UNSUPPORTED = 7,      /* e.g. text calls on a model without a tokenizer */
+  HMOE_ERR_INTERNAL = 8          /* a bug: please report the message */
+} hmoe_status;
+
+/* A static name for a status ("HMOE_ERR_BAD_FILE"); "unknown status" for other values. */
+HMOE_API const char* hmoe_status_name(hmoe_status status);
+/* Why this thread's last failing call failed; "" after a call that succeeded. Never NULL. */
+HMOE_API const char* hmoe_last_error(void);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+HMOE_API const char* hmoe_version(void);
+/* The SIMD target the kernels run on this CPU, in Highway's names in lower case
+ * ("avx3_dl", "avx2", "neon", "scalar", ...); the environment variable
+ * HMOE_SIMD_TARGET=<name> forces one. "unknown" when that variable names no target
+ * this build and CPU can run. The string lives as long as the process. */
+HMOE_API const char* hmoe_simd_target(void);
+
+/* ---------------------------------------------------------------------------------- */
+/* Models                                                                             */
+
+typedef struct hmoe_model hmoe_model;
+
+typedef struct hmoe_model_params {
+  /* Memory for the HyperExpert cache, in MiB. When all (layer, expert set) HyperExperts
+   * fit they are generated at load; otherwise on demand with LRU eviction. [0, 2^30]. */
+  int64_t hyper_cache_mb;
+  /* Threads that fill the cache at load: [1, HMOE_MAX_THREADS]. Default: OpenMP's
+   * (OMP_NUM_THREADS or the number of cores). */
+  int32_t n_threads;
+  /* false: generate HyperExperts on first use even when all of them fit the budget
+   * (a faster load when few expert sets occur). Default true. */
+  bool hyper_precompute;
+} hmoe_model_params;
+
+HMOE_API hmoe_model_params hmoe_model_default_params(void);
+
+/* Maps the file read-only; weights are used in place. */
+HMOE_API hmoe_status hmoe_model_load(const char* path, const hmoe_model_params* params, hmoe_model** out_model);
+/* Loads from a caller's buffer, which is copied: it may be freed as soon as this returns. */
+HMOE_API hmoe_status hmoe_model_load_from_memory(const void* data, size_t size, const hmoe_model_params* params,
+                                                 hmoe_model** out_model);
+/* Sessions keep what they need of the model alive: freeing the model while sessions
+ * exist is allowed. NULL is ignored. */
+HMOE_API void hmoe_model_free(hmoe_model* model);
+
+typedef struct hmoe_model_info {
+  int32_t n_vocab;
+  int32_t n_ctx_train; /* n_positions: the longest context the model supports */
+  int32_t n_embd;
+  int32_t n_layer;
+  int32_t n_head;
+  int32_t n_experts;
+  int32_t top_k;       /* experts per token */
+  bool use_hypernet;   /* false: plain MoE, no HyperExpert */
+  bool hyper_baked;    /* the HyperExpert tables are stored in the file */
+  bool has_tokenizer;  /* text calls work; otherwise the model takes token ids only */
+  int32_t eos_id;      /* -1 when the model has none */
+  int32_t bos_id;      /* -1 when the model has none */
+  uint64_t file_size;  /* bytes */
+} hmoe_model_info;
+
+HMOE_API hmoe_status hmoe_model_get_info(const hmoe_model* model, hmoe_model_info* out_info);
+
+/* The value of a metadata key ("general.name") as a NUL-terminated string in `buf`.
+ * *out_len (optional) receives its length without the NUL; when it does not fit
+ * `capacity` the call fails with HMOE_ERR_BUFFER_TOO_SMALL and *out_len is still set.
+ * A missing key is HMOE_ERR_INVALID_ARGUMENT. */
+HMOE_API hmoe_status hmoe_model_get_metadata(const hmoe_model* model, const char* key, char* buf, size_t capacity,
+                                             size_t* out_len);
+
+typedef enum hmoe_hyper_cache_mode {
+  HMOE_HYPER_CACHE_NONE = 0,        /* plain MoE model: no HyperExpert, no cache */
+  HMOE_HYPER_CACHE_BAKED = 1,       /* the tables are read from the file */
+  HMOE_HYPER_CACHE_PRECOMPUTED = 2, /* every HyperExpert was generated at load */
+  HMOE_HYPER_CACHE_ON_DEMAND = 3    /* generated on first use, evicted least-recently-used */
+} hmoe_hyper_cache_mode;
+
+typedef struct hmoe_hyper_cache_stats {
+  hmoe_hyper_cache_mode mode;  /* NONE: everything below is 0 */
+  uint64_t hits;               /* lookups answered without running the hypernetwork */
+  uint64_t misses;             /* HyperExperts generated on demand */
+  uint64_t evictions;
+  uint64_t entries;            /* held now */
+  uint64_t bytes;              /* held now (baked: the tables' bytes in the file) */
+  uint64_t budget_bytes;
+  uint64_t entry_bytes;        /* one HyperExpert */
+  uint64_t capacity_entries;   /* HyperExperts the budget holds */
+  uint64_t patterns_per_layer; /* C(n_experts, top_k) */
+} hmoe_hyper_cache_stats;
+
+/* Shared by all sessions of the model; safe to call while they run. */
+HMOE_API hmoe_status hmoe_model_get_hyper_cache_stats(const hmoe_model* model, hmoe_hyper_cache_stats* out_stats);
+
+/* ---------------------------------------------------------------------------------- */
+/* Text (models with a tokenizer; others fail with HMOE_ERR_UNSUPPORTED)               */
+
+enum {
+  HMOE_TOKENIZE_SPECIAL = 1 << 0,            /* "<|endoftext|>" in the text becomes its id */
+  HMOE_TOKENIZE_ALLOW_INVALID_UTF8 = 1 << 1, /* encode bytes that are not UTF-8 instead of failing */
+};
+enum {
+  HMOE_DETOKENIZE_SKIP_SPECIAL = 1 << 0,
+};
+
+/* Tokenizes text[0, text_len) into `ids`. *out_n receives the number of ids, also when
+ * `capacity` is too small (HMOE_ERR_BUFFER_TOO_SMALL), so a NULL/0 call sizes the buffer. */
+HMOE_API hmoe_status hmoe_tokenize(const hmoe_model* model, const char* text, size_t text_len, uint32_t flags,
+                                   int32_t* ids, size_t capacity, size_t* out_n);
+/* The bytes of `ids`, NUL-terminated. *out_len receives their length without the NUL,
+ * also when `capacity` is too small (HMOE_ERR_BUFFER_TOO_SMALL). */
+HMOE_API hmoe_status hmoe_detokenize(const hmoe_model* model, const int32_t* ids, size_t n_ids, uint32_t flags,
+                                     char* buf, size_t capacity, size_t* out_len);
+
+/* ---------------------------------------------------------------------------------- */
+/* Sessions                                                                           */
+
+typedef struct hmoe_session hmoe_session;
+
+typedef enum hmoe_hyper_mode {
+  HMOE_HYPER_TABLE = 0,     /* look HyperExperts up in the model's cache (fast) */
+  HMOE_HYPER_PER_TOKEN = 1  /* run the hypernetwork for every token, as the paper's code */
+} hmoe_hyper_mode;
+
+/* Applied in this order: repetition penalty, temperature, top-k, top-p, draw. */
+typedef struct hmoe_sampling_params {
+  float temperature;         /* >= 0; 0 is greedy (argmax, lowest id on ties) */
+  int32_t top_k;             /* >= 0; 0 keeps every token */
+  float top_p;               /* (0, 1]; 1 keeps every token */
+  float repetition_penalty;  /* > 0; 1 is off, > 1 discourages repeats */
+  int32_t penalty_last_n;    /* tokens of the history the penalty sees; -1 all */
+  uint64_t seed;             /* the same seed and logits give the same tokens everywhere */
+} hmoe_sampling_params;
+
+HMOE_API hmoe_sampling_params hmoe_sampling_default_params(void);
+
+typedef struct hmoe_session_params {
+  int32_t n_threads;         /* [1, HMOE_MAX_THREADS]; default: OpenMP's */
+  int32_t n_ctx;             /* context length in tokens; 0: the model's n_ctx_train */
+  hmoe_hyper_mode hyper_mode;
+  hmoe_sampling_params sampling;
+} hmoe_session_params;
+
+HMOE_API hmoe_session_params hmoe_session_default_params(void);
+
+HMOE_API hmoe_status hmoe_session_create(const hmoe_model* model, const hmoe_session_params* params,
+                                         hmoe_session** out_session);
+HMOE_API void hmoe_session_free(hmoe_session* session);
+
+/* Runs `ids` after the tokens already in the context and keeps the last token's logits
+ * (hmoe_session_get_logits). Nothing changes when it fails (a token outside the
+ * vocabulary: HMOE_ERR_INVALID_ARGUMENT; too many tokens: HMOE_ERR_CONTEXT_FULL). */
+HMOE_API hmoe_status hmoe_session_eval(hmoe_session* session, const int32_t* ids, size_t n_ids);
+/* As hmoe_session_eval, and writes the logits of every position, [n_ids, n_vocab]
+ * row-major, to `logits`, which holds `capacity` floats. */
+HMOE_API hmoe_status hmoe_session_eval_all_logits(hmoe_session* session, const int32_t* ids, size_t n_ids,
+                                                  float* logits, size_t capacity);
+/* The last evaluated token's logits, n_vocab of them, valid until the session's next
+ * call. Fails when nothing was evaluated since creation, reset or truncate. */
+HMOE_API hmoe_status hmoe_session_get_logits(const hmoe_session* session, const float** out_logits,
+                                             size_t* out_n_vocab);
+
+/* Draws the next token from the last logits with the session's sampling params; the
+ * repetition penalty sees the tokens in the context. Does not evaluate the token. */
+HMOE_API hmoe_status hmoe_session_sample(hmoe_session* session, int32_t* out_token);
+/* Replaces the sampling params and restarts the random stream from their seed. */
+HMOE_API hmoe_status hmoe_session_set_sampling(hmoe_session* session, const hmoe_sampling_params* params);
+
+/* Empties the context. */
+HMOE_API hmoe_status hmoe_session_reset(hmoe_session* session);
+/* Keeps the first n_keep tokens of the context (rewinds a generation). */
+HMOE_API hmoe_status hmoe_session_truncate(hmoe_session* session, size_t n_keep);
+
+typedef struct hmoe_session_info {
+  int32_t n_past;          /* tokens in the context */
+  int32_t n_ctx;           /* the context's capacity */
+  int32_t n_vocab;         /* logits per token */
+  int32_t n_threads;
+  hmoe_hyper_mode hyper_mode;
+  uint64_t n_evaluated;    /* tokens evaluated since creation */
+} hmoe_session_info;
+
+HMOE_API hmoe_status hmoe_session_get_info(const hmoe_session* session, hmoe_session_info* out_info);
+/* The tokens in the context, oldest first; *out_n as for hmoe_tokenize. */
+HMOE_API hmoe_status hmoe_session_get_tokens(const hmoe_session* session, int32_t* ids, size_t capacity,
+                                             size_t* out_n);
+
+/* ---------------------------------------------------------------------------------- */
+/* Generation                                                                         */
+
+/* Called with each generated token and its bytes (a piece of UTF-8 that may end inside
+ * a character; NULL and 0 when the model has no tokenizer). Return false to stop. */
+typedef bool (*hmoe_token_callback)(void* user_data, int32_t token, const char* piece, size_t piece_len);
+
+typedef enum hmoe_stop_reason {
+  HMOE_STOP_MAX_TOKENS = 0,
+  HMOE_STOP_EOS = 1,          /* the model produced its end-of-sequence token */
+  HMOE_STOP_CALLBACK = 2,     /* the callback returned false */
+  HMOE_STOP_CONTEXT_FULL = 3  /* the context has no room for another token */
+} hmoe_stop_reason;
+
+typedef struct hmoe_generate_params {
+  int32_t max_tokens;          /* >= 0; default 64 */
+  bool stop_at_eos;            /* default true; the EOS token is neither stored nor passed on */
+  hmoe_token_callback on_token;  /* optional */
+  void* user_data;
+} hmoe_generate_params;
+
+HMOE_API hmoe_generate_params hmoe_generate_default_params(void);
+
+typedef struct hmoe_generate_result {
+  size_t n_tokens;              /* generated (and stored in out_tokens when given) */
+  hmoe_stop_reason stop_reason;
+} hmoe_generate_result;
+
+/* Evaluates `prompt` (may be empty to continue from the session's last logits), then
+ * samples tokens with the session's sampling params. Every generated token is
+ * evaluated into the context before this returns, so a later call continues the text.
+ * `out_tokens` (optional) must hold max_tokens ids. On a failure after the prompt,
+ * *out_result still counts the tokens generated so far. */
+HMOE_API hmoe_status hmoe_generate(hmoe_session* session, const int32_t* prompt, size_t n_prompt,
+                                   const hmoe_generate_params* params, int32_t* out_tokens, size_t out_capacity,
+                                   hmoe_generate_result* out_result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HYPERMOE_H */
