@@ -111,13 +111,13 @@ LinearTuning default_linear_tuning() {
   // Single-thread crossovers on a Zen 5 (bench_linear --sweep; bench/kernels/README.md):
   // oneDNN's prepacked f32/bf16 kernels beat the Highway tiles from 2 inputs; on the
   // plain layout from 8 (bf16) to 16 (f32); with q8/q4/f16 rows decoded to bf16 panels
-  // per call from 16 to 32. The int8 path beats the float path for q8/q4 up to 3 inputs:
-  // beyond, the float path reuses each decoded weight vector across a tile of inputs.
+  // per call from 16 to 32. The int8 path beats the float path for q8 at 1 input and for
+  // q4 up to 3: beyond, the float path reuses each decoded weight across a tile of inputs.
   LinearTuning t;
   t.onednn_min_m_prepacked = 2;
   t.onednn_min_m_plain = 16;
   t.onednn_min_m_decoded = 32;
-  t.int8_max_m_q8 = 3;
+  t.int8_max_m_q8 = 1;
   t.int8_max_m_q4 = 3;
   return t;
 }

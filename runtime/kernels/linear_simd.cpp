@@ -200,6 +200,10 @@ HWY_INLINE void FloatRows(const Src& src, const LinearProblem& p, int64_t r0, in
   }
   for (; m + kInputsBatch <= mc; m += kInputsBatch)
     FloatTile<R, kInputsBatch>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
+  if (kInputsBatch > 2 && m + 2 <= mc) {  // a pair left over still shares its weight decodes
+    FloatTile<R, 2>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
+    m += 2;
+  }
   for (; m < mc; ++m)
     FloatTile<R, 1>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
 }
@@ -380,8 +384,13 @@ template <int R, class Src>
 HWY_INLINE void Int8Rows(const Src& src, const LinearProblem& p, const QuantizedActivations& xq, const float* sw,
                          float* cs, int64_t r0, int64_t m0, int64_t mc) {
   int64_t m = m0;
-  if (mc > 1)
+  if (mc > 1) {
     for (; m + kInputsBatch <= m0 + mc; m += kInputsBatch) Int8TileScaled<R, kInputsBatch>(src, p, xq, sw, cs, r0, m);
+    if (kInputsBatch > 2 && m + 2 <= m0 + mc) {  // a pair left over still shares its weight loads
+      Int8TileScaled<R, 2>(src, p, xq, sw, cs, r0, m);
+      m += 2;
+    }
+  }
   for (; m < m0 + mc; ++m) Int8TileScaled<R, 1>(src, p, xq, sw, cs, r0, m);
 }
 
