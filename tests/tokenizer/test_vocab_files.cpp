@@ -1,6 +1,8 @@
 // vocab.json and merges.txt parsing, JSON string escapes both ways, and loading from files.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -23,7 +25,7 @@ std::string unquote(const std::string& literal) {
 
 std::string temp_path(const std::string& name) {
   const char* dir = std::getenv("TMPDIR");
-  return std::string(dir && *dir ? dir : "/tmp") + "/hmoe_tokenizer_test_" + name;
+  return std::string(dir && *dir ? dir : "/tmp") + "/hmoe_tokenizer_test_" + std::to_string(getpid()) + "_" + name;
 }
 
 void write_file(const std::string& path, const std::string& text) {
