@@ -34,14 +34,16 @@ hmoe::ModelOptions model_options_from(const hmoe_model_params* params) {
 }
 
 // Distinguishes "cannot read this path" (HMOE_ERR_IO) from "this is not a model"
-// (HMOE_ERR_BAD_FILE), which the reader reports alike.
+// (HMOE_ERR_BAD_FILE), which the reader reports alike. stat() comes first so that a
+// FIFO or a device is refused without opening it (opening a FIFO blocks).
 void check_readable(const char* path) {
+  struct stat st {};
+  if (::stat(path, &st) != 0)
+    throw ApiError(HMOE_ERR_IO, std::string("cannot open '") + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw ApiError(HMOE_ERR_IO, std::string("'") + path + "' is not a regular file");
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw ApiError(HMOE_ERR_IO, std::string("cannot open '") + path + "': " + std::strerror(errno));
-  struct stat st {};
-  const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   ::close(fd);
-  if (!regular) throw ApiError(HMOE_ERR_IO, std::string("'") + path + "' is not a regular file");
 }
 
 hmoe_model* wrap(std::shared_ptr<const hmoe::Model> model) {

@@ -242,7 +242,8 @@ HMOE_API hmoe_status hmoe_session_get_tokens(const hmoe_session* session, int32_
 /* Generation                                                                         */
 
 /* Called with each generated token and its bytes (a piece of UTF-8 that may end inside
- * a character; NULL and 0 when the model has no tokenizer). Return false to stop. */
+ * a character; NULL and 0 when the model has no tokenizer). Return false to stop. It
+ * runs on the calling thread and must not call functions on the same session. */
 typedef bool (*hmoe_token_callback)(void* user_data, int32_t token, const char* piece, size_t piece_len);
 
 typedef enum hmoe_stop_reason {

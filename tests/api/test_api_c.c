@@ -5,7 +5,7 @@
  *
  * MODEL is tests/api/make_api_models.py's n8k2.hmoe (with a tokenizer), REFERENCE its
  * n8k2.ref (the PyTorch reference's greedy continuation of a prompt). */
-#define _POSIX_C_SOURCE 200809L /* mkdir */
+#define _POSIX_C_SOURCE 200809L /* mkdir, mkfifo */
 #include <hypermoe.h>
 #include <math.h>
 #include <stdio.h>
@@ -157,6 +157,9 @@ static void test_bad_files(const char* model_path, const char* work) {
   CHECK_ERR(hmoe_model_load(model_path, NULL, NULL), HMOE_ERR_INVALID_ARGUMENT, "out_model");
   CHECK_ERR(hmoe_model_load("/nonexistent/model.hmoe", NULL, &m), HMOE_ERR_IO, "/nonexistent/model.hmoe");
   CHECK_ERR(hmoe_model_load(work, NULL, &m), HMOE_ERR_IO, "not a regular file");
+  snprintf(path, sizeof path, "%s/fifo.hmoe", work); /* refused without opening (which would block) */
+  remove(path);
+  if (mkfifo(path, 0600) == 0) CHECK_ERR(hmoe_model_load(path, NULL, &m), HMOE_ERR_IO, "not a regular file");
   CHECK(m == NULL);
 
   /* Truncated in the tensor data, in the header, and to less than the prefix. */

@@ -7,6 +7,7 @@
 #
 # cmake -DLINKER= -DNM= -DOBJCOPY= -DOBJECTS=a.o|b.o -DARCHIVES=x.a|y.a -DOUTPUT=out.o -P merge_static.cmake
 # (lists separated by '|', which survives the command line where ';' would not)
+cmake_minimum_required(VERSION 3.20)
 foreach(v LINKER NM OBJCOPY OBJECTS ARCHIVES OUTPUT)
   if(NOT ${v})
     message(FATAL_ERROR "merge_static.cmake: ${v} is not set")
