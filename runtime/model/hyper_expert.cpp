@@ -31,15 +31,18 @@ void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
     }
 }
 
-// The generator's products take the path linear() takes for one input, whatever the
-// batch: a pattern's HyperExpert then has the same bits whether it was generated alone
-// (a decode miss, the per-token path) or in a batch of 64 (filling the cache).
-void generator_linear(const float* x, int64_t M, int64_t ldx, const kernels::MatrixView& W, const float* bias,
-                      float* y, int64_t ldy) {
+// Every product of a HyperExpert, generating it or applying it, takes the path linear()
+// takes for one input, whatever the batch. Each path sums every (row, input) pair the
+// same way for any batch size (runtime/kernels/linear_simd.cpp), but linear() picks the
+// path by batch size, so without this a token's HyperExpert would differ in its last
+// bits between the cache (patterns generated 64 at a time, tokens applied per pattern
+// group) and the per-token path (generated per token, applied one token at a time).
+void fixed_path_linear(const float* x, int64_t M, int64_t ldx, const kernels::MatrixView& W, const float* bias,
+                       float* y, int64_t ldy) {
   kernels::linear_with_path(kernels::linear_choose_path(W, 1), x, M, ldx, W, bias, y, ldy);
 }
-void generator_linear(const float* x, int64_t M, const kernels::MatrixView& W, const float* bias, float* y) {
-  generator_linear(x, M, W.cols, W, bias, y, W.rows);
+void fixed_path_linear(const float* x, int64_t M, const kernels::MatrixView& W, const float* bias, float* y) {
+  fixed_path_linear(x, M, W.cols, W, bias, y, W.rows);
 }
 
 void relu_inplace(float* x, int64_t n) {
@@ -132,21 +135,21 @@ void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const Hype
         for (int64_t c = 0; c < e; ++c) u[c] += row[c];
       }
     }
-    generator_linear(U, m, lw.proc0, lw.proc0_bias, P0);
+    fixed_path_linear(U, m, lw.proc0, lw.proc0_bias, P0);
     relu_inplace(P0, m * pd);
-    generator_linear(P0, m, pd, lw.proc2, lw.proc2_bias, Z, zin);  // q = Z[:, 0:hin)
+    fixed_path_linear(P0, m, pd, lw.proc2, lw.proc2_bias, Z, zin);  // q = Z[:, 0:hin)
     for (int64_t i = 0; i < m; ++i)
       for (int64_t c = 0; c < le; ++c) Z[i * zin + hin + c] = g.layer_embd[layer * le + c];
-    generator_linear(Z, m, g.linear1, g.linear1_bias, A);
+    fixed_path_linear(Z, m, g.linear1, g.linear1_bias, A);
     relu_inplace(A, m * H);
-    generator_linear(A, m, g.bias_down, g.bias_down_bias, BD);
-    generator_linear(A, m, g.bias_up, g.bias_up_bias, BU);
+    fixed_path_linear(A, m, g.bias_down, g.bias_down_bias, BD);
+    fixed_path_linear(A, m, g.bias_up, g.bias_up_bias, BU);
 
     // weight_down(a).view(d, b): Wd[i][j] = WF[i*b + j]; the kernels want Wd^T [b, d].
     // weight_up(a).view(b, d):   Wu[j][i] = WF[j*d + i]; the kernels want Wu^T [d, b].
     for (int pass = 0; pass < 2; ++pass) {
       const bool down = pass == 0;
-      generator_linear(A, m, down ? g.weight_down : g.weight_up, down ? g.weight_down_bias : g.weight_up_bias, WF);
+      fixed_path_linear(A, m, down ? g.weight_down : g.weight_up, down ? g.weight_down_bias : g.weight_up_bias, WF);
       const int64_t rows = down ? d : b, cols = down ? b : d;  // of the generated view
       const size_t off = down ? layout.down : layout.up;
       // An exception cannot leave a parallel region: keep the first and rethrow it after.
@@ -178,9 +181,9 @@ void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const Hype
 void apply_hyper_expert(const HyperExpertView& he, const float* x, int64_t M, int64_t d, float* out,
                         float* hidden) {
   const int64_t b = he.down.rows;
-  kernels::linear(x, M, d, he.down, he.down_bias, hidden, b);
+  fixed_path_linear(x, M, d, he.down, he.down_bias, hidden, b);
   relu_inplace(hidden, M * b);
-  kernels::linear(hidden, M, b, he.up, he.up_bias, out, d);
+  fixed_path_linear(hidden, M, b, he.up, he.up_bias, out, d);
 }
 
 }  // namespace hmoe

@@ -17,13 +17,15 @@ SyntheticSpec tiny_spec(int64_t N, int64_t k, DType dtype) {
   s.N = N;
   s.k = k;
   s.b = 32;
-  s.H = 16;
+  // 32 makes every generator matrix but linear1 (hin + le columns) storable as a
+  // block type, so q8/q4 models quantize the hypernetwork as real ones do.
+  s.H = 32;
   s.V = 96;
   s.P = 64;
   s.heads = 4;
-  s.e = 16;
-  s.pd = 16;
-  s.hin = 16;
+  s.e = 32;
+  s.pd = 32;
+  s.hin = 32;
   s.le = 4;
   s.dtype = dtype;
   s.seed = static_cast<uint64_t>(100 * N + k);

@@ -33,6 +33,9 @@ void check_cached_equals_per_token(int64_t N, int64_t k, DType dtype) {
   const std::vector<float> per_token = run_logits(model, HyperMode::PerToken, prompt, kDecode);
   const std::vector<float> plain = run_logits(model, HyperMode::Off, prompt, kDecode);
   CHECK(rel_diff(per_token, cached, spec.V) <= kTol);
+  // Both paths compute each token's HyperExpert with the same operations: not merely
+  // close, equal.
+  CHECK(rel_diff(per_token, cached, spec.V) == 0.0);
   // The HyperExpert matters: without it the logits move by far more than the tolerance.
   CHECK(rel_diff(per_token, plain, spec.V) > 1e-2);
 
@@ -56,6 +59,9 @@ TEST_CASE("cached HyperExperts give the per-token path's logits in the model's d
   check_cached_equals_per_token(8, 2, DType::BF16);
   check_cached_equals_per_token(8, 2, DType::Q8_0);
   check_cached_equals_per_token(8, 1, DType::Q4_0);
+  // Few patterns: groups of many tokens, where linear() would switch paths by batch size.
+  check_cached_equals_per_token(3, 1, DType::Q8_0);
+  check_cached_equals_per_token(3, 1, DType::F32);
 }
 
 TEST_CASE("different patterns get different HyperExperts") {

@@ -21,10 +21,14 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-std::string ratio_text(const BenchRow& r) {
-  const double q = r.ratio_median();
+std::string ratio_text(double q) {
   if (std::isnan(q)) return "1 (baseline)";
   return fmt("%.3f", q) + " (" + fmt("%+.1f%%", 100.0 * (q - 1.0)) + ")";
+}
+
+std::string cpu_ratio_text(const BenchRow& r) {
+  if (r.threads != 1) return "-";
+  return ratio_text(r.cpu_ratio_median());
 }
 
 std::string cache_text(const BenchRow& r) {
@@ -79,18 +83,20 @@ double BenchRow::tps_sd() const {
 double BenchRow::tps_median() const { return median(speeds(*this)); }
 double BenchRow::ms_median() const { return 1e3 * median(seconds); }
 double BenchRow::ratio_median() const { return median(ratios); }
+double BenchRow::cpu_ratio_median() const { return median(cpu_ratios); }
 
 std::string report_markdown(const BenchReport& r) {
   std::string o;
   for (const std::string& h : r.header) o += h + "\n";
   if (!r.header.empty()) o += "\n";
   o += "| test | threads | config | t/s (mean ± sd) | median t/s | median ms | time vs " + r.baseline +
-       " | cache hits | other CPU |\n";
-  o += "|---|---:|---|---:|---:|---:|---:|---:|---:|\n";
+       " | CPU time vs " + r.baseline + " | cache hits | other CPU |\n";
+  o += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const BenchRow& row : r.rows) {
     o += "| " + row.test + " | " + std::to_string(row.threads) + " | " + row.config + " | " +
          fmt("%.2f", row.tps_mean()) + " ± " + fmt("%.2f", row.tps_sd()) + " | " + fmt("%.2f", row.tps_median()) +
-         " | " + fmt("%.1f", row.ms_median()) + " | " + ratio_text(row) + " | " + cache_text(row) + " | " +
+         " | " + fmt("%.1f", row.ms_median()) + " | " + ratio_text(row.ratio_median()) + " | " + cpu_ratio_text(row) +
+         " | " + cache_text(row) + " | " +
          (row.other_cpu < 0 ? std::string("?") : fmt("%.0f%%", 100.0 * row.other_cpu)) + " |\n";
   }
   if (!r.warnings.empty()) o += "\n";
@@ -100,14 +106,15 @@ std::string report_markdown(const BenchReport& r) {
 
 std::string report_csv(const BenchReport& r) {
   std::string o =
-      "test,n_tokens,threads,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cache_hits,cache_misses,"
-      "cache_evictions,other_cpu\n";
+      "test,n_tokens,threads,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cpu_time_ratio,cache_hits,"
+      "cache_misses,cache_evictions,other_cpu\n";
   for (const BenchRow& row : r.rows) {
     const double q = row.ratio_median();
     o += row.test + "," + std::to_string(row.n_tokens) + "," + std::to_string(row.threads) + "," + row.config + "," +
          std::to_string(row.seconds.size()) + "," + fmt("%.4f", row.tps_mean()) + "," + fmt("%.4f", row.tps_sd()) +
          "," + fmt("%.4f", row.tps_median()) + "," + fmt("%.4f", row.ms_median()) + "," +
          (std::isnan(q) ? std::string("1") : fmt("%.5f", q)) + "," +
+         (std::isnan(row.cpu_ratio_median()) ? std::string("1") : fmt("%.5f", row.cpu_ratio_median())) + "," +
          (row.has_cache ? std::to_string(row.cache_hits) : "") + "," +
          (row.has_cache ? std::to_string(row.cache_misses) : "") + "," +
          (row.has_cache ? std::to_string(row.cache_evictions) : "") + "," +
@@ -127,7 +134,8 @@ std::string report_json(const BenchReport& r) {
     for (size_t j = 0; j < row.seconds.size(); ++j) o += (j ? ", " : "") + json_number(row.seconds[j]);
     o += "], \"tps_mean\": " + json_number(row.tps_mean()) + ", \"tps_sd\": " + json_number(row.tps_sd()) +
          ", \"tps_median\": " + json_number(row.tps_median()) + ", \"time_ratio\": " +
-         json_number(std::isnan(row.ratio_median()) ? 1.0 : row.ratio_median()) +
+         json_number(std::isnan(row.ratio_median()) ? 1.0 : row.ratio_median()) + ", \"cpu_time_ratio\": " +
+         json_number(std::isnan(row.cpu_ratio_median()) ? 1.0 : row.cpu_ratio_median()) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)
       o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +

@@ -17,6 +17,10 @@ struct BenchRow {
   std::string config;  // "moe", "cached", "pertoken"
   std::vector<double> seconds;  // one per repetition
   std::vector<double> ratios;   // seconds / the baseline's seconds, per repetition
+  // The calling thread's CPU time per repetition and its ratio to the baseline's. With one
+  // thread it is the work itself, whatever else the machine runs (time spent descheduled
+  // does not count), so on a busy machine it is the more trustworthy ratio.
+  std::vector<double> cpu_seconds, cpu_ratios;
   double other_cpu = -1;        // fraction of CPU time other processes used; -1 unknown
   bool has_cache = false;       // cache counters below apply
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
@@ -26,6 +30,7 @@ struct BenchRow {
   double tps_median() const;
   double ms_median() const;     // per run
   double ratio_median() const;  // NaN for the baseline itself
+  double cpu_ratio_median() const;
 };
 
 struct BenchReport {

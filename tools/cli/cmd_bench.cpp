@@ -2,6 +2,9 @@
 // weights of chosen dims), in the spirit of llama-bench, comparing in one run plain MoE
 // (the same model without its HyperExpert), HyperMoE with the HyperExpert cache, and
 // HyperMoE running its hypernetwork for every token as the authors' code does.
+#include <time.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -65,15 +68,29 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
 
 // One timed run: the prompt as one batch (pp), or the tokens one at a time from an empty
 // context (tg), with the last token's logits each time.
-double time_run(Session& s, const std::vector<int32_t>& tokens, bool prompt, std::vector<float>* logits) {
+struct RunTime {
+  double wall = 0, cpu = 0;  // seconds; cpu: the calling thread's
+};
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+RunTime time_run(Session& s, const std::vector<int32_t>& tokens, bool prompt, std::vector<float>* logits) {
   s.reset();
+  const double c0 = thread_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   if (prompt) {
     s.eval(tokens.data(), static_cast<int64_t>(tokens.size()), logits->data());
   } else {
     for (const int32_t& id : tokens) s.eval(&id, 1, logits->data());
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  RunTime r;
+  r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.cpu = thread_cpu_seconds() - c0;
+  return r;
 }
 
 uint64_t mem_available_bytes() {
@@ -108,7 +125,8 @@ int run_bench(const std::vector<std::string>& argv) {
                 "  cached    HyperMoE with the HyperExpert cache (what `hmoe run` does)\n"
                 "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
                 "Configurations alternate within each repetition; 'time vs moe' is the median over\n"
-                "repetitions of each one's time over plain MoE's in the same repetition.\n"
+                "repetitions of each one's time over plain MoE's in the same repetition; 'CPU time vs\n"
+                "moe' (1 thread) is the same for the thread's CPU time, which a busy machine disturbs less.\n"
                 "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype\n"
                 "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).");
     p.opt("-m,--model", &model_path, "model file (.hmoe)")
@@ -165,6 +183,10 @@ int run_bench(const std::vector<std::string>& argv) {
       } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
       }
+      for (int32_t v : pp)
+        if (v > spec.P) throw UsageError("-p " + std::to_string(v) + " exceeds the synthetic model's P=" + std::to_string(spec.P));
+      for (int32_t v : tg)
+        if (v > spec.P) throw UsageError("-n " + std::to_string(v) + " exceeds the synthetic model's P=" + std::to_string(spec.P));
       const uint64_t need = spec.file_bytes(), avail = mem_available_bytes();
       if (avail && need > avail / 10 * 8)
         throw std::runtime_error("the synthetic model needs " + gib(need) + " of memory, but only " + gib(avail) +
@@ -257,7 +279,9 @@ int run_bench(const std::vector<std::string>& argv) {
           for (size_t c = 0; c < runnable.size(); ++c) {
             const HyperCacheStats before = model->hyper_cache() ? model->hyper_cache()->stats() : HyperCacheStats{};
             const CpuSample a = sample_cpu();
-            rows[c].seconds.push_back(time_run(*sessions[c], tokens, test.prompt, &logits));
+            const RunTime rt = time_run(*sessions[c], tokens, test.prompt, &logits);
+            rows[c].seconds.push_back(rt.wall);
+            rows[c].cpu_seconds.push_back(rt.cpu);
             const CpuSample b = sample_cpu();
             busy[c].add(a, b);
             overall.add(a, b);
@@ -269,7 +293,10 @@ int run_bench(const std::vector<std::string>& argv) {
             }
           }
           for (size_t c = 0; c < runnable.size(); ++c)
-            if (c != base) rows[c].ratios.push_back(rows[c].seconds.back() / rows[base].seconds.back());
+            if (c != base) {
+              rows[c].ratios.push_back(rows[c].seconds.back() / rows[base].seconds.back());
+              rows[c].cpu_ratios.push_back(rows[c].cpu_seconds.back() / rows[base].cpu_seconds.back());
+            }
         }
         for (size_t c = 0; c < runnable.size(); ++c) {
           rows[c].other_cpu = busy[c].known() ? busy[c].fraction() : -1;
