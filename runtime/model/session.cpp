@@ -215,19 +215,32 @@ void Session::hyper_table(int64_t l, int64_t T) {
   group_begin_.push_back(T);
   handles_.resize(G);
   model_->hyper_cache()->acquire(l, group_experts_.data(), G, handles_.data(), &gen_scratch_);
-  for (int64_t g = 0; g < G; ++g) {
+  // Group g works in rows [b, b + n) of the scratch (b = its first sorted position), so
+  // groups never share scratch and may run on different threads. Many groups (prefill):
+  // one parallel region over groups, each product on one thread; few groups (decode):
+  // the products' own threads. The products take the same path either way, so the
+  // numbers do not change.
+  const int64_t bd = model_->hparams().adapter_dim;
+  auto apply_group = [&](int64_t g) {
     const int64_t b = group_begin_[g], n = group_begin_[g + 1] - b;
     const float* in = x_.data() + by_pattern_[b].second * d;
     if (n > 1) {
-      for (int64_t i = 0; i < n; ++i) std::copy_n(x_.data() + by_pattern_[b + i].second * d, d, gather_.data() + i * d);
-      in = gather_.data();
+      for (int64_t i = 0; i < n; ++i)
+        std::copy_n(x_.data() + by_pattern_[b + i].second * d, d, gather_.data() + (b + i) * d);
+      in = gather_.data() + b * d;
     }
-    apply_hyper_expert(handles_[g].view, in, n, d, tmp_.data(), hidden_.data());
+    apply_hyper_expert(handles_[g].view, in, n, d, tmp_.data() + b * d, hidden_.data() + b * bd);
     for (int64_t i = 0; i < n; ++i) {
       float* o = moe_out_.data() + by_pattern_[b + i].second * d;
-      const float* a = tmp_.data() + i * d;
+      const float* a = tmp_.data() + (b + i) * d;
       for (int64_t c = 0; c < d; ++c) o[c] += a[c];
     }
+  };
+  if (G >= 2 * omp_get_max_threads()) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t g = 0; g < G; ++g) apply_group(g);
+  } else {
+    for (int64_t g = 0; g < G; ++g) apply_group(g);
   }
   counters_.hyper_groups += static_cast<uint64_t>(G);
   handles_.clear();  // lets on-demand entries go

@@ -49,9 +49,9 @@ ModelOptions cache_options(uint64_t budget_bytes, bool precompute) {
 }
 
 std::vector<float> run_logits(const std::shared_ptr<const Model>& model, HyperMode mode,
-                              const std::vector<int32_t>& prompt, int decode) {
+                              const std::vector<int32_t>& prompt, int decode, int n_threads) {
   SessionOptions so;
-  so.n_threads = 1;
+  so.n_threads = n_threads;
   so.hyper_mode = mode;
   Session s(model, so);
   const int64_t V = model->hparams().vocab_size, T = static_cast<int64_t>(prompt.size());

@@ -21,7 +21,7 @@ ModelOptions cache_options(uint64_t budget_bytes, bool precompute = true);
 // Logits of every position of `prompt`, then of `decode` more tokens fed one at a time
 // (each the argmax of the previous logits): [(prompt + decode) * V].
 std::vector<float> run_logits(const std::shared_ptr<const Model>& model, HyperMode mode,
-                              const std::vector<int32_t>& prompt, int decode);
+                              const std::vector<int32_t>& prompt, int decode, int n_threads = 1);
 
 // Greedy continuation of `prompt` by `n` tokens.
 std::vector<int32_t> greedy(const std::shared_ptr<const Model>& model, HyperMode mode,

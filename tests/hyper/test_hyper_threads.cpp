@@ -58,3 +58,17 @@ TEST_CASE("sessions on parallel threads match sessions alone: sharded on-demand 
   CHECK(s.shards > 1);
   check_threads_match_alone(model, 6);
 }
+
+TEST_CASE("the thread count does not change HyperMoE's logits") {
+  for (DType dt : {DType::F32, DType::Q8_0}) {
+    CAPTURE(dtype_name(dt));
+    const SyntheticSpec spec = tiny_spec(4, 1, dt);  // few patterns: big groups, run in parallel
+    auto model = make_synthetic_model(spec, cache_options(64ull << 20));
+    const std::vector<int32_t> prompt = prompt_ids(40, spec.V, 21);
+    for (HyperMode mode : {HyperMode::Table, HyperMode::PerToken}) {
+      const std::vector<float> one = run_logits(model, mode, prompt, 3, 1);
+      CHECK(rel_diff(one, run_logits(model, mode, prompt, 3, 2), spec.V) == 0.0);
+      CHECK(rel_diff(one, run_logits(model, mode, prompt, 3, 3), spec.V) == 0.0);
+    }
+  }
+}
