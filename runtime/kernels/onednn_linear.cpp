@@ -51,6 +51,11 @@ struct PrimKey {
 struct Prim {
   dnnl::matmul matmul;
   memory::desc src_md, dst_md, bias_md;
+  // Each call brings its own scratchpad (scratchpad_mode::user): a primitive runs from
+  // many sessions' threads at once, and oneDNN's library-managed scratchpad would be
+  // shared between them (wrong tokens in the 8-session test, not seen by TSan since
+  // libdnnl is not instrumented).
+  memory::desc scratch_md;
   std::shared_ptr<memory> packed;  // null: plain weights, wrapped per call
 };
 
@@ -83,7 +88,10 @@ std::shared_ptr<const Prim> make_prim(const LinearProblem& p, const PrimKey& k, 
                                         : plain_weights_md(W);
   const dnnl::matmul::desc desc = k.bias ? dnnl::matmul::desc(prim->src_md, w_md, prim->bias_md, prim->dst_md)
                                          : dnnl::matmul::desc(prim->src_md, w_md, prim->dst_md);
-  const dnnl::matmul::primitive_desc pd(desc, engine());
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::matmul::primitive_desc pd(desc, attr, engine());
+  prim->scratch_md = pd.scratchpad_desc();
   prim->matmul = dnnl::matmul(pd);
   if (W.immutable) {
     const memory::desc want = pd.weights_desc();
@@ -133,6 +141,14 @@ void execute(const Prim& prim, const MatrixView& W, const void* src, float* dst,
   memory w_m = prim.packed ? *prim.packed : memory(plain_weights_md(W), eng, const_cast<void*>(W.data));
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, w_m}, {DNNL_ARG_DST, dst_m}};
   if (bias) args.emplace(DNNL_ARG_BIAS, memory(prim.bias_md, eng, const_cast<float*>(bias)));
+  const size_t scratch_bytes = prim.scratch_md.get_size();
+  if (scratch_bytes > 0) {
+    // Per calling thread, 64-byte aligned, grown as needed and reused.
+    thread_local std::vector<uint8_t> scratch;
+    if (scratch.size() < scratch_bytes + 64) scratch.resize(scratch_bytes + 64);
+    void* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(prim.scratch_md, eng, aligned));
+  }
   dnnl::stream& s = thread_stream();
   prim.matmul.execute(s, args);
   s.wait();
