@@ -47,6 +47,8 @@ class ModelFile {
   uint32_t format_version() const { return format_version_; }
   const std::string& source() const { return source_; }
   uint64_t file_size() const { return size_; }
+  // The whole file's bytes as mapped (or copied): tensors point into this range.
+  const uint8_t* bytes() const { return base_; }
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   // nullptr when absent.

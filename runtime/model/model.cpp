@@ -6,6 +6,12 @@
 
 namespace hmoe {
 
+Model::~Model() {
+  // Kernel-side copies of these weights must not outlive the mapping (nor be found
+  // again by a later model mapped at the same address).
+  if (file_) kernels::forget_cached_weights(file_->bytes(), file_->file_size());
+}
+
 std::shared_ptr<const Model> Model::load(const std::string& path, const ModelOptions& opts) {
   return finish(ModelFile::open(path), opts);
 }

@@ -30,6 +30,10 @@ class Model {
   static std::shared_ptr<const Model> load_from_memory(const void* data, size_t size,
                                                        const ModelOptions& opts = {});
 
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
   const HParams& hparams() const { return hp_; }
   const ModelWeights& weights() const { return w_; }
   const ModelFile& file() const { return *file_; }

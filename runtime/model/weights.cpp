@@ -42,6 +42,9 @@ class Binder {
     v.rows = shape[shape.size() - 2];
     v.cols = shape.back();
     v.data = t.data;
+    // File-mapped weights never change while the model lives, so the kernels may keep
+    // derived copies (oneDNN's prepacked layouts) keyed by address; ~Model forgets them.
+    v.immutable = true;
     return v;
   }
 
