@@ -43,16 +43,16 @@ bench() {
 GPT2=d=768,L=12,b=64,H=128,V=50257
 if [[ $SET == n8 || $SET == all ]]; then
   # f32: 2.1 GB of weights; the full cache is 8 or 28 patterns x 12 layers (36 / 130 MiB).
-  bench --synthetic "$GPT2,N=8,k=1" -p 128 -n 64 -r 5 -t 1,2
-  bench --synthetic "$GPT2,N=8,k=2" -p 128 -n 64 -r 5 -t 1,2
+  bench --synthetic "$GPT2,N=8,k=1" -p 128 -n 64 -t 1,2
+  bench --synthetic "$GPT2,N=8,k=2" -p 128 -n 64 -t 1,2
 fi
 if [[ $SET == n32 || $SET == all ]]; then
   # q8 (f32 would be 7.3 GB): 496 patterns/layer, 5952 entries of 104 KiB = 605 MiB.
-  bench --synthetic "$GPT2,N=32,k=2" --dtype q8 --hyper-cache-mb 640 -p 128 -n 64 -r 5 -t 1,2
+  bench --synthetic "$GPT2,N=32,k=2" --dtype q8 --hyper-cache-mb 640 -p 128 -n 64 -t 1,2
   # The default 256 MiB budget holds 42% of them: on demand, evicting.
-  bench --synthetic "$GPT2,N=32,k=2" --dtype q8 -p 128 -n 64 -r 5 -t 1,2
+  bench --synthetic "$GPT2,N=32,k=2" --dtype q8 -p 128 -n 64 -t 1,2
 fi
 if [[ $SET == n64 || $SET == all ]]; then
   # q8 (f32 would be 14.5 GB): C(64, 8) = 4.4e9 patterns per layer, never all cached.
-  bench --synthetic "$GPT2,N=64,k=8" --dtype q8 -p 128 -n 32 -r 3 -t 1,2
+  bench --synthetic "$GPT2,N=64,k=8" --dtype q8 -p 128 -n 32 -t 1,2
 fi

@@ -147,7 +147,8 @@ std::string SyntheticSpec::to_string() const {
   std::ostringstream o;
   o << "d=" << d << ",L=" << L << ",N=" << N << ",k=" << k << ",b=" << b << ",H=" << H << ",V=" << V
     << ",P=" << P << ",heads=" << n_head() << ",e=" << e << ",pd=" << pd << ",hin=" << hin << ",le=" << le
-    << ",hyper=" << (hyper ? 1 : 0) << ",dtype=" << dtype_name(dtype) << ",seed=" << seed;
+    << ",hyper=" << (hyper ? 1 : 0) << ",dtype=" << dtype_name(dtype) << ",seed=" << seed << ",std=" << std
+    << ",hyper_std=" << hyper_std;
   return o.str();
 }
 

@@ -113,28 +113,32 @@ int run_bench(const std::vector<std::string>& argv) {
   return guarded("bench", [&] {
     std::string model_path, synthetic, dtype_text, prompts = "128", gens = "64", threads_text, output = "md";
     std::string configs_text = "moe,cached,pertoken", synthetic_dir;
-    int reps = 5, warmup = 1;
+    int reps = 6, warmup = 1;
     int64_t cache_mb = 256, seed = 1;
     double busy_warn = 10.0;
     bool no_precompute = false;
-    ArgParser p("bench", "(-m FILE | --synthetic SPEC) [-p 128] [-n 64] [-r 5] [-t 1,2] [-o md|csv|json]",
+    ArgParser p("bench", "(-m FILE | --synthetic SPEC) [-p 128] [-n 64] [-r 6] [-t 1,2] [-o md|csv|json]",
                 "Measures prompt processing (pp: the prompt as one batch) and generation (tg: one token at a\n"
                 "time from an empty context) in tokens per second, repeated, for each thread count and\n"
                 "configuration:\n"
                 "  moe       the same model without its HyperExpert: plain MoE, the baseline\n"
                 "  cached    HyperMoE with the HyperExpert cache (what `hmoe run` does)\n"
                 "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
-                "Configurations alternate within each repetition; 'time vs moe' is the median over\n"
+                "Configurations alternate within each repetition, each repetition in the next permutation of\n"
+                "their order (a run disturbs the next one); 'time vs moe' is the median over\n"
                 "repetitions of each one's time over plain MoE's in the same repetition; 'CPU time vs\n"
                 "moe' (1 thread) is the same for the thread's CPU time, which a busy machine disturbs less.\n"
-                "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype\n"
-                "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).");
+                "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std\n"
+                "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).\n"
+                "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
+                "changes the routing, and prefill's cost depends on the routing, so zeros keep the\n"
+                "configurations' work identical but for the HyperExpert itself.");
     p.opt("-m,--model", &model_path, "model file (.hmoe)")
         .opt("--synthetic", &synthetic, "random weights of these dims instead of a file (see SPEC)")
         .opt("--dtype", &dtype_text, "synthetic weights' dtype: f32 f16 bf16 q8 q4 (default f32)")
         .opt("-p,--n-prompt", &prompts, "prompt lengths, comma-separated; 0 skips pp (default 128)")
         .opt("-n,--n-gen", &gens, "generated tokens, comma-separated; 0 skips tg (default 64)")
-        .opt("-r,--repetitions", &reps, "timed runs per test (default 5)")
+        .opt("-r,--repetitions", &reps, "timed runs per test (default 6: every order of 3 configurations once)")
         .opt("--warmup", &warmup, "untimed runs per test and configuration first (default 1)")
         .opt("-t,--threads", &threads_text, "thread counts, comma-separated (default: all cores)")
         .opt("-o,--output", &output, "md (default), csv or json")
@@ -174,7 +178,10 @@ int run_bench(const std::vector<std::string>& argv) {
     if (!synthetic.empty()) {
       SyntheticSpec spec;
       try {
-        spec = parse_synthetic_spec(synthetic == "gpt2" ? "" : synthetic);
+        // Zero HyperExperts by default: the HyperExpert moves the hidden states and so the
+        // routing, and prefill's cost depends on how tokens spread over the experts; with
+        // zeros every configuration routes every token alike and does the same arithmetic.
+        spec = parse_synthetic_spec("hyper_std=0," + (synthetic == "gpt2" ? std::string() : synthetic));
         if (!dtype_text.empty()) {
           if (!dtype_from_name(dtype_text, &spec.dtype) || spec.dtype == DType::I32)
             throw UsageError("--dtype must be f32, f16, bf16, q8 or q4, got '" + dtype_text + "'");
@@ -272,11 +279,18 @@ int run_bench(const std::vector<std::string>& argv) {
           for (size_t c = 0; c < runnable.size(); ++c)
             time_run(*sessions[c], random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 7919ull * w + 1), test.prompt,
                      &logits);
+        std::vector<size_t> order(runnable.size());
+        for (size_t c = 0; c < order.size(); ++c) order[c] = c;
         for (int r = 0; r < reps; ++r) {
           // Fresh tokens each repetition (the same for every configuration), so an on-demand
           // cache is measured on text it has not seen rather than on a replay.
           const std::vector<int32_t> tokens = random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 104729ull * (r + 1));
-          for (size_t c = 0; c < runnable.size(); ++c) {
+          // Each repetition runs the configurations in the next permutation of their order:
+          // a run slows the one after it (measured: plain MoE ran ~8% slower right after a
+          // per-token run), and over all permutations every configuration follows every
+          // other equally often (with 3 configurations, in any 6 consecutive repetitions).
+          if (r > 0) std::next_permutation(order.begin(), order.end());
+          for (size_t c : order) {
             const HyperCacheStats before = model->hyper_cache() ? model->hyper_cache()->stats() : HyperCacheStats{};
             const CpuSample a = sample_cpu();
             const RunTime rt = time_run(*sessions[c], tokens, test.prompt, &logits);
