@@ -137,8 +137,13 @@ void ModelFile::parse() {
       if (!dtype_is_known(static_cast<uint8_t>(t->dtype())))
         throw FormatError(tw + "unknown dtype " + std::to_string(static_cast<int>(t->dtype())));
       ti.dtype = static_cast<DType>(t->dtype());
-      if (t->shape())
+      if (t->shape()) {
+        // FlatBuffers 2.0.8's Verifier checks a vector's length field, not that its 8-byte
+        // elements are 8-byte aligned, and reading a misaligned int64 is undefined.
+        if (reinterpret_cast<uintptr_t>(t->shape()->Data()) % alignof(int64_t) != 0)
+          throw FormatError(tw + "shape vector is not 8-byte aligned (corrupt header)");
         for (int64_t s : *t->shape()) ti.shape.push_back(s);
+      }
       if (ti.shape.empty() || ti.shape.size() > 4)
         throw FormatError(tw + "rank " + std::to_string(ti.shape.size()) + " is not 1..4");
       const int64_t want = storage_bytes(ti.dtype, ti.shape);
