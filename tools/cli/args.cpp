@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -64,8 +65,12 @@ ArgParser& ArgParser::opt(const std::string& names, double* out, const std::stri
   return add(names, help, true, [out](const std::string& f, const std::string& v) { *out = to_double(f, v); });
 }
 ArgParser& ArgParser::opt(const std::string& names, float* out, const std::string& help) {
-  return add(names, help, true,
-             [out](const std::string& f, const std::string& v) { *out = static_cast<float>(to_double(f, v)); });
+  return add(names, help, true, [out](const std::string& f, const std::string& v) {
+    // A double past FLT_MAX would become an infinity as a float (and the cast is UB).
+    const double x = to_double(f, v);
+    if (std::fabs(x) > static_cast<double>(FLT_MAX)) throw UsageError("value '" + v + "' for " + f + " is out of range");
+    *out = static_cast<float>(x);
+  });
 }
 ArgParser& ArgParser::multi(const std::string& names, std::vector<std::string>* out, const std::string& help) {
   return add(names, help, true, [out](const std::string&, const std::string& v) { out->push_back(v); });
