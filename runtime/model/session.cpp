@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -189,9 +190,11 @@ void Session::moe(int64_t l, int64_t T) {
     }
   }
 
-  if (hp.use_hypernet) {
+  if (hp.use_hypernet && opts_.hyper_mode != HyperMode::Off) {
+    const auto t0 = std::chrono::steady_clock::now();
     if (opts_.hyper_mode == HyperMode::Table) hyper_table(l, T);
-    else if (opts_.hyper_mode == HyperMode::PerToken) hyper_per_token(l, T);
+    else hyper_per_token(l, T);
+    counters_.hyper_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   for (int64_t i = 0; i < T * d; ++i) h_[i] += moe_out_[i];
 }

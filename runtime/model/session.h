@@ -27,6 +27,10 @@ struct SessionOptions {
 struct RoutingCounters {
   uint64_t tokens = 0;
   uint64_t hyper_groups = 0;  // distinct patterns applied as one product each
+  // Wall time spent on HyperExperts (lookup or generation, and applying them): measured
+  // inside the same evals as everything else, it is the HyperExpert's cost even on a
+  // machine too busy for run-to-run comparisons.
+  double hyper_seconds = 0;
 };
 
 class Session {

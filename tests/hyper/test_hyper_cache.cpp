@@ -161,3 +161,25 @@ TEST_CASE("plain MoE models have no cache and ignore the HyperExpert mode") {
   CHECK(rel_diff(run_logits(model, HyperMode::Table, prompt, 2), run_logits(model, HyperMode::PerToken, prompt, 2),
                  spec.V) == 0.0);
 }
+
+TEST_CASE("sessions count the time spent on HyperExperts") {
+  const SyntheticSpec spec = tiny_spec(8, 2);
+  auto model = make_synthetic_model(spec, cache_options(64ull << 20));
+  const std::vector<int32_t> prompt = prompt_ids(16, spec.V, 8);
+  std::vector<float> logits(static_cast<size_t>(spec.V));
+  for (HyperMode mode : {HyperMode::Off, HyperMode::Table, HyperMode::PerToken}) {
+    SessionOptions so;
+    so.n_threads = 1;
+    so.hyper_mode = mode;
+    Session s(model, so);
+    s.eval(prompt.data(), static_cast<int64_t>(prompt.size()), logits.data());
+    CHECK(s.counters().tokens == prompt.size());
+    if (mode == HyperMode::Off) {
+      CHECK(s.counters().hyper_seconds == 0.0);
+      CHECK(s.counters().hyper_groups == 0);
+    } else {
+      CHECK(s.counters().hyper_seconds > 0.0);
+    }
+    if (mode == HyperMode::Table) CHECK(s.counters().hyper_groups > 0);
+  }
+}

@@ -84,19 +84,24 @@ double BenchRow::tps_median() const { return median(speeds(*this)); }
 double BenchRow::ms_median() const { return 1e3 * median(seconds); }
 double BenchRow::ratio_median() const { return median(ratios); }
 double BenchRow::cpu_ratio_median() const { return median(cpu_ratios); }
+double BenchRow::hyper_share() const {
+  const double total = std::accumulate(seconds.begin(), seconds.end(), 0.0);
+  return total > 0 ? hyper_seconds / total : 0.0;
+}
 
 std::string report_markdown(const BenchReport& r) {
   std::string o;
   for (const std::string& h : r.header) o += h + "\n";
   if (!r.header.empty()) o += "\n";
   o += "| test | threads | config | t/s (mean ± sd) | median t/s | median ms | time vs " + r.baseline +
-       " | CPU time vs " + r.baseline + " | cache hits | other CPU |\n";
-  o += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+       " | CPU time vs " + r.baseline + " | HyperExpert share | cache hits | other CPU |\n";
+  o += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const BenchRow& row : r.rows) {
     o += "| " + row.test + " | " + std::to_string(row.threads) + " | " + row.config + " | " +
          fmt("%.2f", row.tps_mean()) + " ± " + fmt("%.2f", row.tps_sd()) + " | " + fmt("%.2f", row.tps_median()) +
          " | " + fmt("%.1f", row.ms_median()) + " | " + ratio_text(row.ratio_median()) + " | " + cpu_ratio_text(row) +
-         " | " + cache_text(row) + " | " +
+         " | " + (row.hyper_seconds > 0 ? fmt("%.2f%%", 100.0 * row.hyper_share()) : std::string("-")) + " | " +
+         cache_text(row) + " | " +
          (row.other_cpu < 0 ? std::string("?") : fmt("%.0f%%", 100.0 * row.other_cpu)) + " |\n";
   }
   if (!r.warnings.empty()) o += "\n";
@@ -106,7 +111,7 @@ std::string report_markdown(const BenchReport& r) {
 
 std::string report_csv(const BenchReport& r) {
   std::string o =
-      "test,n_tokens,threads,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cpu_time_ratio,cache_hits,"
+      "test,n_tokens,threads,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cpu_time_ratio,hyper_share,cache_hits,"
       "cache_misses,cache_evictions,other_cpu\n";
   for (const BenchRow& row : r.rows) {
     const double q = row.ratio_median();
@@ -115,6 +120,7 @@ std::string report_csv(const BenchReport& r) {
          "," + fmt("%.4f", row.tps_median()) + "," + fmt("%.4f", row.ms_median()) + "," +
          (std::isnan(q) ? std::string("1") : fmt("%.5f", q)) + "," +
          (std::isnan(row.cpu_ratio_median()) ? std::string("1") : fmt("%.5f", row.cpu_ratio_median())) + "," +
+         fmt("%.5f", row.hyper_share()) + "," +
          (row.has_cache ? std::to_string(row.cache_hits) : "") + "," +
          (row.has_cache ? std::to_string(row.cache_misses) : "") + "," +
          (row.has_cache ? std::to_string(row.cache_evictions) : "") + "," +
@@ -136,6 +142,7 @@ std::string report_json(const BenchReport& r) {
          ", \"tps_median\": " + json_number(row.tps_median()) + ", \"time_ratio\": " +
          json_number(std::isnan(row.ratio_median()) ? 1.0 : row.ratio_median()) + ", \"cpu_time_ratio\": " +
          json_number(std::isnan(row.cpu_ratio_median()) ? 1.0 : row.cpu_ratio_median()) +
+         ", \"hyper_share\": " + json_number(row.hyper_share()) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)
       o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +

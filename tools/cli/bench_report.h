@@ -21,6 +21,7 @@ struct BenchRow {
   // thread it is the work itself, whatever else the machine runs (time spent descheduled
   // does not count), so on a busy machine it is the more trustworthy ratio.
   std::vector<double> cpu_seconds, cpu_ratios;
+  double hyper_seconds = 0;      // of all repetitions' time, spent on HyperExperts (Session counters)
   double other_cpu = -1;        // fraction of CPU time other processes used; -1 unknown
   bool has_cache = false;       // cache counters below apply
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
@@ -31,6 +32,9 @@ struct BenchRow {
   double ms_median() const;     // per run
   double ratio_median() const;  // NaN for the baseline itself
   double cpu_ratio_median() const;
+  // hyper_seconds over all repetitions' time: the HyperExpert's share of this configuration's
+  // time, measured inside the same runs (1 / (1 - share) is then its cost over plain MoE).
+  double hyper_share() const;
 };
 
 struct BenchReport {

@@ -66,8 +66,8 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
   return t;
 }
 
-// One timed run: the prompt as one batch (pp), or the tokens one at a time from an empty
-// context (tg), with the last token's logits each time.
+// One timed eval: the prompt as one batch (pp), or one token of a generation (tg), with
+// the last token's logits.
 struct RunTime {
   double wall = 0, cpu = 0;  // seconds; cpu: the calling thread's
 };
@@ -78,15 +78,10 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-RunTime time_run(Session& s, const std::vector<int32_t>& tokens, bool prompt, std::vector<float>* logits) {
-  s.reset();
+RunTime time_eval(Session& s, const int32_t* ids, int64_t n, std::vector<float>* logits) {
   const double c0 = thread_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
-  if (prompt) {
-    s.eval(tokens.data(), static_cast<int64_t>(tokens.size()), logits->data());
-  } else {
-    for (const int32_t& id : tokens) s.eval(&id, 1, logits->data());
-  }
+  s.eval(ids, n, logits->data());
   RunTime r;
   r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.cpu = thread_cpu_seconds() - c0;
@@ -120,7 +115,7 @@ int run_bench(const std::vector<std::string>& argv) {
     ArgParser p("bench", "(-m FILE | --synthetic SPEC) [-p 128] [-n 64] [-r 6] [-t 1,2] [-o md|csv|json]",
                 "Measures prompt processing (pp: the prompt as one batch) and generation (tg: one token at a\n"
                 "time from an empty context) in tokens per second, repeated, for each thread count and\n"
-                "configuration:\n"
+                "configuration (tg: the configurations take turns token by token):\n"
                 "  moe       the same model without its HyperExpert: plain MoE, the baseline\n"
                 "  cached    HyperMoE with the HyperExpert cache (what `hmoe run` does)\n"
                 "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
@@ -275,42 +270,62 @@ int run_bench(const std::vector<std::string>& argv) {
           rows[c] = BenchRow{name, test.n, nt, runnable[c].name};
           rows[c].has_cache = runnable[c].mode == HyperMode::Table && model->hyper_cache();
         }
-        for (int w = 0; w < warmup; ++w)
-          for (size_t c = 0; c < runnable.size(); ++c)
-            time_run(*sessions[c], random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 7919ull * w + 1), test.prompt,
-                     &logits);
+        // One repetition: every configuration from an empty context, in `order`. pp runs
+        // each configuration's prompt in turn; tg has the configurations take turns token
+        // by token, so that a slow moment of a shared machine lands on all of them alike.
+        auto repetition = [&](const std::vector<int32_t>& tokens, const std::vector<size_t>& order, bool record) {
+          for (size_t c : order) {
+            sessions[c]->reset();
+            rows[c].seconds.push_back(0);
+            rows[c].cpu_seconds.push_back(0);
+          }
+          const int64_t steps = test.prompt ? 1 : test.n;
+          for (int64_t i = 0; i < steps; ++i)
+            for (size_t c : order) {
+              const HyperCacheStats before = model->hyper_cache() ? model->hyper_cache()->stats() : HyperCacheStats{};
+              const double hyper_before = sessions[c]->counters().hyper_seconds;
+              const RunTime rt = test.prompt ? time_eval(*sessions[c], tokens.data(), test.n, &logits)
+                                             : time_eval(*sessions[c], tokens.data() + i, 1, &logits);
+              rows[c].seconds.back() += rt.wall;
+              rows[c].cpu_seconds.back() += rt.cpu;
+              if (record) rows[c].hyper_seconds += sessions[c]->counters().hyper_seconds - hyper_before;
+              if (record && rows[c].has_cache) {
+                const HyperCacheStats after = model->hyper_cache()->stats();
+                rows[c].cache_hits += after.hits - before.hits;
+                rows[c].cache_misses += after.misses - before.misses;
+                rows[c].cache_evictions += after.evictions - before.evictions;
+              }
+            }
+          if (!record)
+            for (size_t c : order) {
+              rows[c].seconds.pop_back();
+              rows[c].cpu_seconds.pop_back();
+            }
+        };
         std::vector<size_t> order(runnable.size());
         for (size_t c = 0; c < order.size(); ++c) order[c] = c;
+        for (int w = 0; w < warmup; ++w)
+          repetition(random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 7919ull * w + 1), order, false);
         for (int r = 0; r < reps; ++r) {
           // Fresh tokens each repetition (the same for every configuration), so an on-demand
           // cache is measured on text it has not seen rather than on a replay.
           const std::vector<int32_t> tokens = random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 104729ull * (r + 1));
-          // Each repetition runs the configurations in the next permutation of their order:
-          // a run slows the one after it (measured: plain MoE ran ~8% slower right after a
+          // Each repetition takes the next permutation of the configurations' order: a run
+          // slows the one after it (measured: plain MoE ran ~8% slower right after a
           // per-token run), and over all permutations every configuration follows every
           // other equally often (with 3 configurations, in any 6 consecutive repetitions).
           if (r > 0) std::next_permutation(order.begin(), order.end());
-          for (size_t c : order) {
-            const HyperCacheStats before = model->hyper_cache() ? model->hyper_cache()->stats() : HyperCacheStats{};
-            const CpuSample a = sample_cpu();
-            const RunTime rt = time_run(*sessions[c], tokens, test.prompt, &logits);
-            rows[c].seconds.push_back(rt.wall);
-            rows[c].cpu_seconds.push_back(rt.cpu);
-            const CpuSample b = sample_cpu();
+          const CpuSample a = sample_cpu();
+          repetition(tokens, order, true);
+          const CpuSample b = sample_cpu();
+          overall.add(a, b);
+          for (size_t c = 0; c < runnable.size(); ++c) {
             busy[c].add(a, b);
-            overall.add(a, b);
-            if (rows[c].has_cache) {
-              const HyperCacheStats after = model->hyper_cache()->stats();
-              rows[c].cache_hits += after.hits - before.hits;
-              rows[c].cache_misses += after.misses - before.misses;
-              rows[c].cache_evictions += after.evictions - before.evictions;
-            }
-          }
-          for (size_t c = 0; c < runnable.size(); ++c)
             if (c != base) {
               rows[c].ratios.push_back(rows[c].seconds.back() / rows[base].seconds.back());
               rows[c].cpu_ratios.push_back(rows[c].cpu_seconds.back() / rows[base].cpu_seconds.back());
             }
+          }
         }
         for (size_t c = 0; c < runnable.size(); ++c) {
           rows[c].other_cpu = busy[c].known() ? busy[c].fraction() : -1;
