@@ -7,6 +7,8 @@
 
 #include <exception>
 
+#include <omp.h>
+
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
 
@@ -178,9 +180,55 @@ void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const Hype
   }
 }
 
+namespace {
+
+// Rows [r0, r1) of W as a matrix of their own.
+kernels::MatrixView row_range(const kernels::MatrixView& W, int64_t r0, int64_t r1) {
+  kernels::MatrixView v = W;
+  v.rows = r1 - r0;
+  v.data = W.row_data(r0);
+  if (dtype_is_quantized(W.dtype)) v.scales = W.row_scales(r0);
+  return v;
+}
+
+// y = x W^T + bias with W's rows split over the threads of the caller's team. linear()
+// keeps products this small on one thread, which at decode leaves the other cores idle
+// while the HyperExpert is applied; each row is computed as it would be unsplit.
+void split_rows_linear(const float* x, int64_t M, int64_t ldx, const kernels::MatrixView& W, const float* bias,
+                       float* y, int64_t ldy, int n_threads) {
+  std::exception_ptr failed;
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t r0 = W.rows * t / n, r1 = W.rows * (t + 1) / n;
+    try {
+      if (r1 > r0) fixed_path_linear(x, M, ldx, row_range(W, r0, r1), bias ? bias + r0 : nullptr, y + r0, ldy);
+    } catch (...) {
+#pragma omp critical(hmoe_hyper_apply_error)
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+}
+
+// Below this many multiply-adds per thread a parallel region costs more than it saves.
+constexpr int64_t kMinWorkPerThread = 16384;
+
+}  // namespace
+
 void apply_hyper_expert(const HyperExpertView& he, const float* x, int64_t M, int64_t d, float* out,
                         float* hidden) {
   const int64_t b = he.down.rows;
+  const int64_t work = M * b * d;
+  const int n_threads = omp_in_parallel() ? 1
+                                          : static_cast<int>(std::min<int64_t>(omp_get_max_threads(),
+                                                                               work / kMinWorkPerThread));
+  if (n_threads > 1) {
+    split_rows_linear(x, M, d, he.down, he.down_bias, hidden, b, n_threads);
+    relu_inplace(hidden, M * b);
+    split_rows_linear(hidden, M, b, he.up, he.up_bias, out, d, n_threads);
+    return;
+  }
   fixed_path_linear(x, M, d, he.down, he.down_bias, hidden, b);
   relu_inplace(hidden, M * b);
   fixed_path_linear(hidden, M, b, he.up, he.up_bias, out, d);

@@ -72,3 +72,22 @@ TEST_CASE("the thread count does not change HyperMoE's logits") {
     }
   }
 }
+
+TEST_CASE("the thread count does not change the logits when a HyperExpert's rows are split over threads") {
+  // d * b large enough that a single token's HyperExpert is applied by several threads.
+  for (DType dt : {DType::F32, DType::Q8_0}) {
+    CAPTURE(dtype_name(dt));
+    SyntheticSpec spec = tiny_spec(3, 1, dt);
+    spec.d = 512;
+    spec.b = 96;
+    spec.L = 1;
+    spec.heads = 8;
+    auto model = make_synthetic_model(spec, cache_options(64ull << 20));
+    const std::vector<int32_t> prompt = prompt_ids(5, spec.V, 17);
+    for (HyperMode mode : {HyperMode::Table, HyperMode::PerToken}) {
+      const std::vector<float> one = run_logits(model, mode, prompt, 4, 1);
+      CHECK(rel_diff(one, run_logits(model, mode, prompt, 4, 2), spec.V) == 0.0);
+      CHECK(rel_diff(one, run_logits(model, mode, prompt, 4, 3), spec.V) == 0.0);
+    }
+  }
+}
