@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/model/selection_pattern.h"
@@ -64,6 +67,10 @@ struct alignas(64) HyperCache::Shard {
   std::list<Node> lru;  // front = most recently used
   std::unordered_map<Key, std::list<Node>::iterator, KeyHash> map;
   uint64_t capacity = 0;
+  // Keys that missed recently but were not kept, oldest first (admission, see acquire).
+  std::unordered_set<Key, KeyHash> ghost;
+  std::deque<Key> ghost_fifo;
+  uint64_t ghost_capacity = 0;
 };
 
 const char* hyper_cache_mode_name(HyperCacheMode m) {
@@ -90,8 +97,9 @@ std::string HyperCacheStats::to_string() const {
   s += " (" + mib(bytes);
   if (mode != HyperCacheMode::Baked) s += " of " + mib(budget_bytes) + " budget";
   s += "), " + std::to_string(patterns_per_layer) + " patterns/layer";
-  s += ", hits " + std::to_string(hits) + ", misses " + std::to_string(misses) + ", evictions " +
-       std::to_string(evictions);
+  s += ", hits " + std::to_string(hits) + ", misses " + std::to_string(misses);
+  if (transient) s += " (" + std::to_string(transient) + " not kept)";
+  s += ", evictions " + std::to_string(evictions);
   char rate[32];
   std::snprintf(rate, sizeof rate, ", hit rate %.1f%%", 100.0 * hit_rate());
   s += rate;
@@ -129,8 +137,12 @@ HyperCache::HyperCache(const HParams& hp, const ModelWeights& w, const HyperCach
   mode_ = HyperCacheMode::OnDemand;
   n_shards_ = static_cast<uint32_t>(std::clamp<uint64_t>(capacity_ / kMinEntriesPerShard, 1, kMaxShards));
   shards_.reset(new Shard[n_shards_]);
-  for (uint32_t i = 0; i < n_shards_; ++i)
+  for (uint32_t i = 0; i < n_shards_; ++i) {
     shards_[i].capacity = capacity_ / n_shards_ + (i < capacity_ % n_shards_ ? 1 : 0);
+    // Remembers misses over a window a few times the shard's size (a few dozen bytes
+    // each): long enough to catch a pattern's return while the shard is churning.
+    shards_[i].ghost_capacity = std::max<uint64_t>(64, 4 * shards_[i].capacity);
+  }
 }
 
 HyperCache::~HyperCache() = default;
@@ -190,6 +202,7 @@ void HyperCache::acquire_on_demand(int64_t layer, const int32_t* experts, int64_
                                    HyperGenScratch* scratch) {
   const int64_t k = hp_.top_k;
   std::vector<int64_t> missing;
+  std::vector<char> admit;
   std::vector<Key> keys(static_cast<size_t>(n));
   uint64_t hits = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -197,40 +210,75 @@ void HyperCache::acquire_on_demand(int64_t layer, const int32_t* experts, int64_
     Shard& sh = shards_[key_hash(keys[i]) % n_shards_];
     std::lock_guard<std::mutex> lock(sh.mu);
     auto it = sh.map.find(keys[i]);
-    if (it == sh.map.end()) {
-      missing.push_back(i);
+    if (it != sh.map.end()) {
+      sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
+      out[i].keep = it->second->entry;
+      out[i].view = layout_.view(it->second->entry->bytes.get());
+      ++hits;
       continue;
     }
-    sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
-    out[i].keep = it->second->entry;
-    out[i].view = layout_.view(it->second->entry->bytes.get());
-    ++hits;
+    // Admission: while the shard has room, every miss is kept. Once it is full, a
+    // pattern is kept only when it missed recently already (it is in the ghost list of
+    // recent misses); a pattern seen once is generated for this use only. When patterns
+    // rarely repeat (C(64, 8) of them) the cache then stops evicting useful entries for
+    // ones never seen again, and stops allocating and freeing an entry per token.
+    bool keep = sh.lru.size() < sh.capacity;
+    if (!keep) {
+      keep = sh.ghost.erase(keys[i]) > 0;
+      if (!keep) {
+        sh.ghost.insert(keys[i]);
+        sh.ghost_fifo.push_back(keys[i]);
+        while (sh.ghost_fifo.size() > sh.ghost_capacity) {
+          sh.ghost.erase(sh.ghost_fifo.front());
+          sh.ghost_fifo.pop_front();
+        }
+      }
+    }
+    missing.push_back(i);
+    admit.push_back(keep);
   }
   if (hits) hits_.fetch_add(hits, std::memory_order_relaxed);
   if (missing.empty()) return;
 
   // Generate every miss in one batch, outside the locks, so other sessions keep hitting
-  // meanwhile. Two sessions that miss the same pattern at once both generate it; the
-  // first to insert wins and the other's copy is dropped.
+  // meanwhile: kept ones into new entries, the others into the session's scratch, valid
+  // until its next acquire. Two sessions that miss the same pattern at once both
+  // generate it; the first to insert wins and the other's copy is dropped.
   const int64_t m = static_cast<int64_t>(missing.size());
+  int64_t n_transient = 0;
+  for (char a : admit) n_transient += a ? 0 : 1;
+  if (static_cast<size_t>(n_transient) * layout_.bytes > scratch->transient_bytes) {
+    scratch->transient = alloc_aligned(static_cast<size_t>(n_transient) * layout_.bytes);
+    scratch->transient_bytes = static_cast<size_t>(n_transient) * layout_.bytes;
+  }
   std::vector<std::shared_ptr<Entry>> fresh(m);
   std::vector<uint8_t*> dst(m);
   std::vector<int32_t> sel(static_cast<size_t>(m * k));
-  for (int64_t j = 0; j < m; ++j) {
-    fresh[j] = std::make_shared<Entry>();
-    fresh[j]->bytes = alloc_aligned(layout_.bytes);
-    dst[j] = fresh[j]->bytes.get();
+  for (int64_t j = 0, t = 0; j < m; ++j) {
+    if (admit[j]) {
+      fresh[j] = std::make_shared<Entry>();
+      fresh[j]->bytes = alloc_aligned(layout_.bytes);
+      dst[j] = fresh[j]->bytes.get();
+    } else {
+      dst[j] = scratch->transient.get() + (t++) * layout_.bytes;
+    }
     std::copy_n(experts + missing[j] * k, k, sel.data() + j * k);
   }
   generate_hyper_experts(hp_, w_, layout_, layer, sel.data(), m, dst.data(), scratch);
   misses_.fetch_add(static_cast<uint64_t>(m), std::memory_order_relaxed);
+  if (n_transient) transient_.fetch_add(static_cast<uint64_t>(n_transient), std::memory_order_relaxed);
 
   uint64_t evicted = 0;
   int64_t inserted = 0;
   for (int64_t j = 0; j < m; ++j) {
     const int64_t i = missing[j];
+    if (!admit[j]) {
+      out[i].keep = nullptr;
+      out[i].view = layout_.view(dst[j]);
+      continue;
+    }
     Shard& sh = shards_[key_hash(keys[i]) % n_shards_];
-    std::shared_ptr<const Entry> victim;  // freed after the lock is released
+    std::shared_ptr<const Entry> victim;  // declared before the lock: freed after it is released
     std::lock_guard<std::mutex> lock(sh.mu);
     auto it = sh.map.find(keys[i]);
     if (it != sh.map.end()) {
@@ -261,6 +309,14 @@ HyperHandle HyperCache::lookup(int64_t layer, const int32_t* experts) {
   HyperHandle h;
   HyperGenScratch scratch;
   acquire(layer, experts, 1, &h, &scratch);
+  if (mode_ == HyperCacheMode::OnDemand && !h.keep) {
+    // Generated for one use into `scratch`, which dies here: hand out an owned copy.
+    auto own = std::make_shared<Entry>();
+    own->bytes = alloc_aligned(layout_.bytes);
+    std::memcpy(own->bytes.get(), scratch.transient.get(), layout_.bytes);
+    h.view = layout_.view(own->bytes.get());
+    h.keep = std::move(own);
+  }
   return h;
 }
 
@@ -271,6 +327,7 @@ HyperCacheStats HyperCache::stats() const {
   s.hits = hits_.load(std::memory_order_relaxed);
   s.misses = misses_.load(std::memory_order_relaxed);
   s.evictions = evictions_.load(std::memory_order_relaxed);
+  s.transient = transient_.load(std::memory_order_relaxed);
   s.patterns_per_layer = per_layer_;
   s.fill_seconds = fill_seconds_;
   s.shards = n_shards_;

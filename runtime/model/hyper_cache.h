@@ -10,9 +10,12 @@
 // - OnDemand: entries are generated on first use and evicted least-recently-used to stay
 //   within the budget. The LRU is split into shards by key, each with its own lock, so
 //   sessions on different threads rarely wait for each other; a batch of misses is
-//   generated together outside any lock. Entries are reference-counted: one evicted
-//   while a session still applies it stays valid until that session lets go, so memory
-//   may exceed the budget by the entries sessions hold at that moment.
+//   generated together outside any lock. Once full, the cache keeps a new pattern only
+//   on its second miss in a while (a ghost list of recent misses): patterns seen once
+//   are generated into the session's scratch, so a pattern space far beyond the budget
+//   (N = 64, k = 8) costs what per-token generation costs, not more. Entries are
+//   reference-counted: one evicted while a session still applies it stays valid until
+//   that session lets go, so memory may exceed the budget by the entries sessions hold.
 // Every mode stores entries in the same dtype and generates them with the same code as
 // the per-token path, so cached and per-token HyperExperts give the same numbers.
 #pragma once
@@ -39,6 +42,7 @@ struct HyperCacheStats {
   DType dtype = DType::F32;         // of the tables' matrices
   uint64_t hits = 0;                // lookups answered without running the hypernetwork
   uint64_t misses = 0;              // HyperExperts generated on demand
+  uint64_t transient = 0;           // of those, generated for one use and not kept (admission)
   uint64_t evictions = 0;
   uint64_t entries = 0;             // held now
   uint64_t bytes = 0;               // held now (baked: the tables' bytes in the mapped file)
@@ -103,7 +107,7 @@ class HyperCache {
   std::unique_ptr<Shard[]> shards_;  // OnDemand
   uint32_t n_shards_ = 0;
   std::atomic<uint64_t> entries_{0};
-  std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0};
+  std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, transient_{0};
 };
 
 }  // namespace hmoe

@@ -60,6 +60,10 @@ void encode_matrix(DType dtype, const float* src, int64_t rows, int64_t cols, ui
 // Reusable buffers of the generator, so the per-token path does not allocate.
 struct HyperGenScratch {
   std::vector<float> buf;
+  // HyperExperts generated for one use (the cache's transient misses), valid until the
+  // next call that uses this scratch.
+  AlignedBytes transient;
+  size_t transient_bytes = 0;
 };
 
 // Runs the hypernetwork for `n` selection patterns of `layer` at once (one matrix

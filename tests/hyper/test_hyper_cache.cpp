@@ -2,6 +2,7 @@
 // eviction) lookups against running the hypernetwork for every token.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -100,9 +101,36 @@ TEST_CASE("on demand with a budget of one or two entries gives the precomputed l
       CHECK(s.entries <= entries);
       CHECK(s.misses > 0);
       CHECK(s.evictions > 0);
-      CHECK(s.evictions == s.misses - s.entries);
+      // Each miss was kept (possibly evicting) or generated for one use only.
+      CHECK(s.evictions == s.misses - s.transient - s.entries);
     }
   }
+}
+
+TEST_CASE("a full on-demand cache keeps a pattern on its second miss, and lookups stay valid") {
+  const SyntheticSpec spec = tiny_spec(16, 2);
+  auto full = make_synthetic_model(spec, cache_options(64ull << 20));
+  auto tiny = make_synthetic_model(spec, cache_options(2 * entry_bytes(spec)));
+  HyperCache* cache = tiny->hyper_cache();
+  const int32_t a[2] = {0, 1}, b[2] = {2, 3}, c[2] = {4, 5};
+  cache->lookup(0, a);
+  cache->lookup(0, b);  // full now
+  CHECK(cache->stats().entries == 2);
+  HyperHandle once = cache->lookup(0, c);  // first miss of c: generated, not kept
+  HyperCacheStats s = cache->stats();
+  CHECK(s.transient == 1);
+  CHECK(s.evictions == 0);
+  // The handle owns its HyperExpert even so: it equals the precomputed one.
+  const HyperHandle want = full->hyper_cache()->lookup(0, c);
+  CHECK(std::memcmp(once.view.down.data, want.view.down.data, static_cast<size_t>(want.view.down.bytes())) == 0);
+  CHECK(std::memcmp(once.view.up_bias, want.view.up_bias, static_cast<size_t>(spec.d) * sizeof(float)) == 0);
+  cache->lookup(0, c);  // second miss: kept, evicting the least recently used (a)
+  s = cache->stats();
+  CHECK(s.transient == 1);
+  CHECK(s.evictions == 1);
+  CHECK(s.misses == 4);
+  cache->lookup(0, c);
+  CHECK(cache->stats().hits == 1);
 }
 
 TEST_CASE("on demand with room for everything generates each pattern once") {
