@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "runtime/model/weight_check.h"
+
 namespace hmoe {
 
 Model::~Model() {
@@ -27,6 +29,7 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
   m->file_ = std::move(file);
   m->hp_ = HParams::from_file(*m->file_);
   m->w_ = ModelWeights::from_file(*m->file_, m->hp_);
+  if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
   if (m->hp_.use_hypernet) {
     const int prev = omp_get_max_threads();
     if (opts.n_threads > 0) omp_set_num_threads(opts.n_threads);

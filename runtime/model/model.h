@@ -21,6 +21,9 @@ struct ModelOptions {
   bool hyper_precompute = true;
   // Threads used to fill the cache at load (0: OpenMP's default).
   int n_threads = 0;
+  // Refuse a file holding NaN or infinite weights (FormatError naming the tensor and the
+  // element; runtime/model/weight_check.h says why). Costs one read of every weight.
+  bool check_weights = true;
 };
 
 class Model {
