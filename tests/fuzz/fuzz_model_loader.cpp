@@ -40,9 +40,12 @@ constexpr int64_t kFuzzContext = 3;
 // while a file claiming thousands of patterns falls back to on demand); on demand by
 // choice; on demand in a budget of a few entries, evicting (or refused when one entry
 // does not fit).
+// The NaN/Inf weight check is on for half the sizes too: off, non-finite weights reach
+// the kernels, which must stay well-defined with them.
 hmoe::ModelOptions model_options(size_t input_size) {
   hmoe::ModelOptions mo;
   mo.n_threads = 1;
+  mo.check_weights = (input_size / 3) % 2 == 0;
   switch (input_size % 3) {
     case 0: mo.hyper_cache_bytes = 1u << 20; break;
     case 1:
