@@ -14,8 +14,7 @@
 #    libdnnl-dev:arm64 cannot be installed next to libdnnl-dev:amd64 (dnnl_config.h
 #    differs), hence dnnl_DIR pointing at an unpacked copy (see .ci/aarch64.sh);
 #  - tests: qemu-user runs the aarch64 programs (ctest, doctest discovery at build
-#    time, and the scripts that run `hmoe`, through tests/CMakeLists.txt's launchers);
-#    OMP_NUM_THREADS=1 there: oneDNN has hung under qemu-user with two OpenMP threads.
+#    time, and the scripts that run `hmoe`, through tests/CMakeLists.txt's launchers).
 #    qemu reads the CPU it emulates from the environment variable QEMU_CPU, so one
 #    build is tested as several CPUs: e.g. cortex-a72 or neoverse-n1 (NEON only),
 #    a64fx (SVE, 512-bit), max (SVE2 and everything else qemu implements).
@@ -42,7 +41,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 #    is wrong: qemu then takes the cross toolchain's loader (libc6-arm64-cross, e.g.
 #    2.36-8cross1), which finds libc.so.6 through the host's ld.so.cache in
 #    /lib/aarch64-linux-gnu (libc6:arm64, e.g. 2.36-9+deb12u14): mismatched, and
-#    pthread_create then loops forever in its stack cache.
+#    pthread_create then loops forever in its stack cache (any second thread: OpenMP's,
+#    std::thread's).
 #  - With only the cross toolchain, -L /usr/aarch64-linux-gnu supplies loader and libc.
 if(NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
   if(EXISTS /lib/ld-linux-aarch64.so.1)
