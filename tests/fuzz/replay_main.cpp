@@ -54,6 +54,6 @@ int main(int argc, char** argv) {
     static const uint8_t kEmpty = 0;
     LLVMFuzzerTestOneInput(bytes.empty() ? &kEmpty : bytes.data(), bytes.size());
   }
-  std::printf("replayed %zu inputs without a finding\n", files.size());
+  std::fprintf(stderr, "replayed %zu inputs without a finding\n", files.size());
   return 0;
 }
