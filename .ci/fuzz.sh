@@ -60,7 +60,7 @@ for t in "${TARGETS[@]}"; do
   rc=${PIPESTATUS[0]}
   set -e
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log.txt" | tail -1)
-  summary+="fuzz_$t: exit $rc, ${runs:-?} executions in ${SECONDS_PER_TARGET} s"$'\n'
+  summary+="fuzz_$t: exit $rc, ${runs:-?} executions (limit ${SECONDS_PER_TARGET} s)"$'\n'
   if [ "$rc" -ne 0 ]; then
     failed+=("$t")
     for a in "$work"/artifacts/*; do
