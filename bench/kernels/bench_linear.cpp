@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "bench/kernels/machine_load.h"
-#include "bench/kernels/stream_read.h"
+#include "runtime/kernels/stream_read.h"
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
 #include "runtime/kernels/onednn_linear.h"
@@ -133,13 +133,7 @@ std::vector<float> random_x(int64_t n) {
   return x;
 }
 
-double measure_bandwidth(const Options& o) {
-  const size_t n = static_cast<size_t>(o.footprint_mb) << 18;  // floats
-  std::vector<float> buf(n, 1.f);
-  volatile float sink = 0;
-  const double t = time_median(o.reps, [&](int) { sink = sink + bench::stream_read(buf.data(), n); });
-  return n * sizeof(float) / t / 1e9;
-}
+double measure_bandwidth(const Options& o) { return kernels::measure_read_bandwidth(0, o.footprint_mb, o.reps); }
 
 std::vector<LinearPath> paths_for(DType t, int64_t M) {
   std::vector<LinearPath> p{LinearPath::Float};

@@ -89,19 +89,28 @@ double BenchRow::hyper_share() const {
   return total > 0 ? hyper_seconds / total : 0.0;
 }
 
+double BenchRow::weight_gbps() const {
+  return weight_bytes_per_token > 0 ? weight_bytes_per_token * tps_median() / 1e9 : 0.0;
+}
+double BenchRow::bw_fraction() const {
+  return weight_gbps() > 0 && read_gbps > 0 ? weight_gbps() / read_gbps : NAN;
+}
+
 std::string report_markdown(const BenchReport& r) {
   std::string o;
   for (const std::string& h : r.header) o += h + "\n";
   if (!r.header.empty()) o += "\n";
-  o += "| test | threads | config | t/s (mean ± sd) | median t/s | median ms | time vs " + r.baseline +
-       " | CPU time vs " + r.baseline + " | HyperExpert share | cache hits | other CPU |\n";
-  o += "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  o += "| test | threads | weights | config | t/s (mean ± sd) | median t/s | median ms | time vs " + r.baseline +
+       " | CPU time vs " + r.baseline + " | HyperExpert share | cache hits | weights GB/s | of read bw | other CPU |\n";
+  o += "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const BenchRow& row : r.rows) {
-    o += "| " + row.test + " | " + std::to_string(row.threads) + " | " + row.config + " | " +
+    const double bw = row.bw_fraction();
+    o += "| " + row.test + " | " + std::to_string(row.threads) + " | " + row.weights + " | " + row.config + " | " +
          fmt("%.2f", row.tps_mean()) + " ± " + fmt("%.2f", row.tps_sd()) + " | " + fmt("%.2f", row.tps_median()) +
          " | " + fmt("%.1f", row.ms_median()) + " | " + ratio_text(row.ratio_median()) + " | " + cpu_ratio_text(row) +
          " | " + (row.hyper_seconds > 0 ? fmt("%.2f%%", 100.0 * row.hyper_share()) : std::string("-")) + " | " +
-         cache_text(row) + " | " +
+         cache_text(row) + " | " + (row.weight_gbps() > 0 ? fmt("%.1f", row.weight_gbps()) : std::string("-")) +
+         " | " + (std::isnan(bw) ? std::string("-") : fmt("%.0f%%", 100.0 * bw)) + " | " +
          (row.other_cpu < 0 ? std::string("?") : fmt("%.0f%%", 100.0 * row.other_cpu)) + " |\n";
   }
   if (!r.warnings.empty()) o += "\n";
@@ -111,11 +120,13 @@ std::string report_markdown(const BenchReport& r) {
 
 std::string report_csv(const BenchReport& r) {
   std::string o =
-      "test,n_tokens,threads,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cpu_time_ratio,hyper_share,cache_hits,"
-      "cache_misses,cache_evictions,other_cpu\n";
+      "test,n_tokens,threads,weights,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cpu_time_ratio,hyper_share,cache_hits,"
+      "cache_misses,cache_evictions,weight_bytes_per_token,weight_gbps,read_gbps,bw_fraction,other_cpu\n";
   for (const BenchRow& row : r.rows) {
     const double q = row.ratio_median();
-    o += row.test + "," + std::to_string(row.n_tokens) + "," + std::to_string(row.threads) + "," + row.config + "," +
+    const double bw = row.bw_fraction();
+    o += row.test + "," + std::to_string(row.n_tokens) + "," + std::to_string(row.threads) + "," + row.weights + "," +
+         row.config + "," +
          std::to_string(row.seconds.size()) + "," + fmt("%.4f", row.tps_mean()) + "," + fmt("%.4f", row.tps_sd()) +
          "," + fmt("%.4f", row.tps_median()) + "," + fmt("%.4f", row.ms_median()) + "," +
          (std::isnan(q) ? std::string("1") : fmt("%.5f", q)) + "," +
@@ -124,6 +135,10 @@ std::string report_csv(const BenchReport& r) {
          (row.has_cache ? std::to_string(row.cache_hits) : "") + "," +
          (row.has_cache ? std::to_string(row.cache_misses) : "") + "," +
          (row.has_cache ? std::to_string(row.cache_evictions) : "") + "," +
+         (row.weight_bytes_per_token > 0 ? fmt("%.0f", row.weight_bytes_per_token) : std::string("")) + "," +
+         (row.weight_gbps() > 0 ? fmt("%.4f", row.weight_gbps()) : std::string("")) + "," +
+         (row.read_gbps > 0 ? fmt("%.4f", row.read_gbps) : std::string("")) + "," +
+         (std::isnan(bw) ? std::string("") : fmt("%.5f", bw)) + "," +
          (row.other_cpu < 0 ? std::string("") : fmt("%.4f", row.other_cpu)) + "\n";
   }
   return o;
@@ -136,13 +151,18 @@ std::string report_json(const BenchReport& r) {
   for (size_t i = 0; i < r.rows.size(); ++i) {
     const BenchRow& row = r.rows[i];
     o += "    {\"test\": \"" + row.test + "\", \"n_tokens\": " + std::to_string(row.n_tokens) +
-         ", \"threads\": " + std::to_string(row.threads) + ", \"config\": \"" + row.config + "\", \"seconds\": [";
+         ", \"threads\": " + std::to_string(row.threads) + ", \"weights\": \"" + json_escape(row.weights) +
+         "\", \"config\": \"" + row.config + "\", \"seconds\": [";
     for (size_t j = 0; j < row.seconds.size(); ++j) o += (j ? ", " : "") + json_number(row.seconds[j]);
     o += "], \"tps_mean\": " + json_number(row.tps_mean()) + ", \"tps_sd\": " + json_number(row.tps_sd()) +
          ", \"tps_median\": " + json_number(row.tps_median()) + ", \"time_ratio\": " +
          json_number(std::isnan(row.ratio_median()) ? 1.0 : row.ratio_median()) + ", \"cpu_time_ratio\": " +
          json_number(std::isnan(row.cpu_ratio_median()) ? 1.0 : row.cpu_ratio_median()) +
          ", \"hyper_share\": " + json_number(row.hyper_share()) +
+         ", \"weight_bytes_per_token\": " + (row.weight_bytes_per_token > 0 ? fmt("%.0f", row.weight_bytes_per_token) : std::string("null")) +
+         ", \"weight_gbps\": " + (row.weight_gbps() > 0 ? json_number(row.weight_gbps()) : std::string("null")) +
+         ", \"read_gbps\": " + (row.read_gbps > 0 ? json_number(row.read_gbps) : std::string("null")) +
+         ", \"bw_fraction\": " + json_number(row.bw_fraction()) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)
       o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +

@@ -15,6 +15,7 @@ struct BenchRow {
   int n_tokens = 0;
   int threads = 0;
   std::string config;  // "moe", "cached", "pertoken"
+  std::string weights;  // which model: its dtype (synthetic) or file name
   std::vector<double> seconds;  // one per repetition
   std::vector<double> ratios;   // seconds / the baseline's seconds, per repetition
   // The calling thread's CPU time per repetition and its ratio to the baseline's. With one
@@ -25,6 +26,9 @@ struct BenchRow {
   double other_cpu = -1;        // fraction of CPU time other processes used; -1 unknown
   bool has_cache = false;       // cache counters below apply
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
+  // tg rows: the bytes of weights one token reads (decode_weight_traffic) and the read
+  // bandwidth measured for this thread count in the same run, in GB/s; 0 when unknown.
+  double weight_bytes_per_token = 0, read_gbps = 0;
 
   double tps_mean() const;
   double tps_sd() const;
@@ -35,6 +39,8 @@ struct BenchRow {
   // hyper_seconds over all repetitions' time: the HyperExpert's share of this configuration's
   // time, measured inside the same runs (1 / (1 - share) is then its cost over plain MoE).
   double hyper_share() const;
+  double weight_gbps() const;  // bytes per token x tokens per second (median); 0 when unknown
+  double bw_fraction() const;  // weight_gbps over read_gbps; NaN when unknown
 };
 
 struct BenchReport {

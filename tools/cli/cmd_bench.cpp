@@ -17,6 +17,8 @@
 #include <omp.h>
 
 #include "runtime/kernels/simd_target.h"
+#include "runtime/kernels/stream_read.h"
+#include "runtime/model/decode_traffic.h"
 #include "runtime/model/session.h"
 #include "runtime/model/synthetic_model.h"
 #include "tools/cli/args.h"
@@ -98,6 +100,35 @@ uint64_t mem_available_bytes() {
   return 0;
 }
 
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  for (;;) {
+    const size_t comma = text.find(',', pos);
+    out.push_back(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    if (comma == std::string::npos) return out;
+    pos = comma + 1;
+  }
+}
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// One model under test (a file, or synthetic weights of one dtype) and its label in the
+// table's "weights" column.
+struct BenchModel {
+  std::string label;
+  std::shared_ptr<const Model> model;
+};
+
+// What one row measures: a model in a configuration, with its own session per test.
+struct Variant {
+  size_t model;  // index into the BenchModels
+  BenchConfig config;
+};
+
 std::string gib(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1ull << 30));
@@ -106,31 +137,35 @@ std::string gib(uint64_t bytes) {
 
 int run_bench(const std::vector<std::string>& argv) {
   return guarded("bench", [&] {
-    std::string model_path, synthetic, dtype_text, prompts = "128", gens = "64", threads_text, output = "md";
+    std::string model_paths, synthetic, dtype_text, prompts = "128", gens = "64", threads_text, output = "md";
     std::string configs_text = "moe,cached,pertoken", synthetic_dir;
     int reps = 6, warmup = 1;
-    int64_t cache_mb = 256, seed = 1;
+    int64_t cache_mb = 256, seed = 1, bw_mib = 512;
     double busy_warn = 10.0;
     bool no_precompute = false;
-    ArgParser p("bench", "(-m FILE | --synthetic SPEC) [-p 128] [-n 64] [-r 6] [-t 1,2] [-o md|csv|json]",
+    ArgParser p("bench", "(-m FILE[,FILE...] | --synthetic SPEC [--dtype T[,T...]]) [-p 128] [-n 64] [-r 6] [-t 1,2] [-o md|csv|json]",
                 "Measures prompt processing (pp: the prompt as one batch) and generation (tg: one token at a\n"
-                "time from an empty context) in tokens per second, repeated, for each thread count and\n"
-                "configuration (tg: the configurations take turns token by token):\n"
+                "time from an empty context) in tokens per second, repeated, for each thread count, model\n"
+                "and configuration (tg: they take turns token by token):\n"
                 "  moe       the same model without its HyperExpert: plain MoE, the baseline\n"
                 "  cached    HyperMoE with the HyperExpert cache (what `hmoe run` does)\n"
                 "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
-                "Configurations alternate within each repetition, each repetition in the next permutation of\n"
-                "their order (a run disturbs the next one); 'time vs moe' is the median over\n"
-                "repetitions of each one's time over plain MoE's in the same repetition; 'CPU time vs\n"
-                "moe' (1 thread) is the same for the thread's CPU time, which a busy machine disturbs less.\n"
+                "Several models (-m A,B or --dtype f32,q8,q4) are measured in the same run, taking turns\n"
+                "the same way. The baseline is the first model's 'moe' (else its first configuration).\n"
+                "Runs alternate within each repetition, each repetition in the next permutation of\n"
+                "their order (a run disturbs the next one); 'time vs' the baseline is the median over\n"
+                "repetitions of each one's time over the baseline's in the same repetition; 'CPU time\n"
+                "vs' (1 thread) is the same for the thread's CPU time, which a busy machine disturbs less.\n"
+                "tg rows also give the weights' bytes one token reads over the time per token (weights\n"
+                "GB/s) and its fraction of a streaming read bandwidth measured first in the same run.\n"
                 "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std\n"
                 "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).\n"
                 "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
                 "changes the routing, and prefill's cost depends on the routing, so zeros keep the\n"
                 "configurations' work identical but for the HyperExpert itself.");
-    p.opt("-m,--model", &model_path, "model file (.hmoe)")
+    p.opt("-m,--model", &model_paths, "model files (.hmoe), comma-separated")
         .opt("--synthetic", &synthetic, "random weights of these dims instead of a file (see SPEC)")
-        .opt("--dtype", &dtype_text, "synthetic weights' dtype: f32 f16 bf16 q8 q4 (default f32)")
+        .opt("--dtype", &dtype_text, "synthetic weights' dtypes, comma-separated: f32 f16 bf16 q8 q4 (default f32)")
         .opt("-p,--n-prompt", &prompts, "prompt lengths, comma-separated; 0 skips pp (default 128)")
         .opt("-n,--n-gen", &gens, "generated tokens, comma-separated; 0 skips tg (default 64)")
         .opt("-r,--repetitions", &reps, "timed runs per test (default 6: every order of 3 configurations once)")
@@ -141,17 +176,19 @@ int run_bench(const std::vector<std::string>& argv) {
         .opt("--hyper-cache-mb", &cache_mb, "HyperExpert cache budget in MiB (default 256)")
         .flag("--no-precompute", &no_precompute, "fill the cache on demand even when every pattern fits")
         .opt("--seed", &seed, "seed of the prompt tokens (default 1)")
+        .opt("--bw-mib", &bw_mib, "buffer of the read-bandwidth measurement in MiB; 0 skips it (default 512)")
         .opt("--busy-warn", &busy_warn, "warn when other processes use more than this % of the CPUs (default 10)")
         .opt("--synthetic-dir", &synthetic_dir, "where the synthetic model's file lives while loading "
                                                 "(default /dev/shm, else the temp dir)");
     if (!p.parse(argv)) return kExitOk;
-    if (model_path.empty() == synthetic.empty()) throw UsageError("give exactly one of -m FILE or --synthetic SPEC");
+    if (model_paths.empty() == synthetic.empty()) throw UsageError("give exactly one of -m FILE or --synthetic SPEC");
     if (!dtype_text.empty() && synthetic.empty()) throw UsageError("--dtype applies to --synthetic models only");
     if (reps < 1 || reps > 10000) throw UsageError("--repetitions must be in [1, 10000], got " + std::to_string(reps));
     if (warmup < 0 || warmup > 100) throw UsageError("--warmup must be in [0, 100], got " + std::to_string(warmup));
     if (output != "md" && output != "csv" && output != "json")
       throw UsageError("--output must be md, csv or json, got '" + output + "'");
     if (cache_mb < 0 || cache_mb > (int64_t(1) << 30)) throw UsageError("--hyper-cache-mb out of range");
+    if (bw_mib < 0 || bw_mib > (int64_t(1) << 20)) throw UsageError("--bw-mib must be in [0, 1048576], got " + std::to_string(bw_mib));
     const std::vector<int32_t> pp = parse_int_list("--n-prompt", prompts), tg = parse_int_list("--n-gen", gens);
     std::vector<int32_t> threads = threads_text.empty() ? std::vector<int32_t>{omp_get_num_procs()}
                                                         : parse_int_list("--threads", threads_text);
@@ -168,67 +205,94 @@ int run_bench(const std::vector<std::string>& argv) {
     mo.hyper_precompute = !no_precompute;
     mo.n_threads = *std::max_element(threads.begin(), threads.end());
     BenchReport report;
-    std::shared_ptr<const Model> model;
+    std::vector<BenchModel> models;
     const auto t_load = std::chrono::steady_clock::now();
     if (!synthetic.empty()) {
-      SyntheticSpec spec;
+      std::vector<SyntheticSpec> specs;
       try {
         // Zero HyperExperts by default: the HyperExpert moves the hidden states and so the
         // routing, and prefill's cost depends on how tokens spread over the experts; with
         // zeros every configuration routes every token alike and does the same arithmetic.
-        spec = parse_synthetic_spec("hyper_std=0," + (synthetic == "gpt2" ? std::string() : synthetic));
-        if (!dtype_text.empty()) {
-          if (!dtype_from_name(dtype_text, &spec.dtype) || spec.dtype == DType::I32)
-            throw UsageError("--dtype must be f32, f16, bf16, q8 or q4, got '" + dtype_text + "'");
-          spec = parse_synthetic_spec(spec.to_string());  // re-checks the dims for the dtype
+        const SyntheticSpec spec = parse_synthetic_spec("hyper_std=0," + (synthetic == "gpt2" ? std::string() : synthetic));
+        if (dtype_text.empty()) specs.push_back(spec);
+        for (const std::string& name : dtype_text.empty() ? std::vector<std::string>{} : split_commas(dtype_text)) {
+          SyntheticSpec s = spec;
+          if (!dtype_from_name(name, &s.dtype) || s.dtype == DType::I32)
+            throw UsageError("--dtype values must be f32, f16, bf16, q8 or q4, got '" + name + "'");
+          specs.push_back(parse_synthetic_spec(s.to_string()));  // re-checks the dims for the dtype
         }
       } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
       }
       for (int32_t v : pp)
-        if (v > spec.P) throw UsageError("-p " + std::to_string(v) + " exceeds the synthetic model's P=" + std::to_string(spec.P));
+        if (v > specs[0].P) throw UsageError("-p " + std::to_string(v) + " exceeds the synthetic model's P=" + std::to_string(specs[0].P));
       for (int32_t v : tg)
-        if (v > spec.P) throw UsageError("-n " + std::to_string(v) + " exceeds the synthetic model's P=" + std::to_string(spec.P));
-      const uint64_t need = spec.file_bytes(), avail = mem_available_bytes();
+        if (v > specs[0].P) throw UsageError("-n " + std::to_string(v) + " exceeds the synthetic model's P=" + std::to_string(specs[0].P));
+      uint64_t need = 0;
+      for (const SyntheticSpec& s : specs) need += s.file_bytes();
+      const uint64_t avail = mem_available_bytes();
       if (avail && need > avail / 10 * 8)
-        throw std::runtime_error("the synthetic model needs " + gib(need) + " of memory, but only " + gib(avail) +
-                                 " is available");
-      std::fprintf(stderr, "bench: building synthetic model %s (%s)\n", spec.to_string().c_str(), gib(need).c_str());
-      model = make_synthetic_model(spec, mo, synthetic_dir);
-      report.header.push_back("model: synthetic " + spec.to_string() + ", " + gib(need));
+        throw std::runtime_error("the synthetic model" + std::string(specs.size() > 1 ? "s need " : " needs ") + gib(need) +
+                                 " of memory, but only " + gib(avail) + " is available");
+      for (const SyntheticSpec& s : specs) {
+        std::fprintf(stderr, "bench: building synthetic model %s (%s)\n", s.to_string().c_str(), gib(s.file_bytes()).c_str());
+        models.push_back({dtype_name(s.dtype), make_synthetic_model(s, mo, synthetic_dir)});
+        report.header.push_back("model " + models.back().label + ": synthetic " + s.to_string() + ", " +
+                                gib(s.file_bytes()));
+      }
     } else {
-      model = Model::load(model_path, mo);
-      report.header.push_back("model: " + model_path + ", " + gib(model->file().file_size()));
+      const std::vector<std::string> paths = split_commas(model_paths);
+      for (const std::string& path : paths)
+        if (path.empty()) throw UsageError("-m: an empty file name in '" + model_paths + "'");
+      for (const std::string& path : paths) {
+        models.push_back({base_name(path), Model::load(path, mo)});
+        report.header.push_back("model " + models.back().label + ": " + path + ", " +
+                                gib(models.back().model->file().file_size()));
+      }
     }
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
-    const HParams& hp = model->hparams();
+    const HParams& hp = models[0].model->hparams();
+    for (size_t m = 1; m < models.size(); ++m) {
+      const HParams& o = models[m].model->hparams();
+      if (o.n_embd != hp.n_embd || o.n_layer != hp.n_layer || o.n_experts != hp.n_experts || o.top_k != hp.top_k ||
+          o.vocab_size != hp.vocab_size || o.n_positions != hp.n_positions)
+        throw UsageError("-m: " + models[m].label + " has other dims than " + models[0].label +
+                         " (compare one architecture's files: its f32, quantized and baked versions)");
+    }
     char dims[256];
-    std::snprintf(dims, sizeof dims,
-                  "dims: d=%lld L=%lld N=%lld k=%lld b=%lld H=%lld V=%lld; weights %s; SIMD %s; loaded in %.2f s",
+    std::snprintf(dims, sizeof dims, "dims: d=%lld L=%lld N=%lld k=%lld b=%lld H=%lld V=%lld; SIMD %s; loaded in %.2f s",
                   (long long)hp.n_embd, (long long)hp.n_layer, (long long)hp.n_experts, (long long)hp.top_k,
                   (long long)hp.adapter_dim, (long long)hp.hypernetwork_bottleneck, (long long)hp.vocab_size,
-                  dtype_name(model->weights().layers.at(0).fc.dtype), kernels::simd_active_target().c_str(), load_s);
+                  kernels::simd_active_target().c_str(), load_s);
     report.header.push_back(dims);
-    if (const HyperCache* cache = model->hyper_cache()) report.header.push_back(cache->stats().to_string());
+    for (const BenchModel& bm : models) {
+      std::string line = "weights " + bm.label + ": experts " + dtype_name(bm.model->weights().layers.at(0).fc.dtype);
+      if (const HyperCache* cache = bm.model->hyper_cache()) line += "; " + cache->stats().to_string();
+      report.header.push_back(line);
+    }
 
     // Configurations that cannot differ from plain MoE, or cannot run, are left out.
-    std::vector<BenchConfig> runnable;
-    for (const BenchConfig& c : configs) {
-      if (c.mode != HyperMode::Off && !hp.use_hypernet) {
-        report.warnings.push_back("plain MoE model: '" + c.name + "' is the same as 'moe' and was skipped");
-        continue;
+    std::vector<Variant> runnable;
+    for (size_t m = 0; m < models.size(); ++m) {
+      const Model& model = *models[m].model;
+      for (const BenchConfig& c : configs) {
+        if (c.mode != HyperMode::Off && !model.hparams().use_hypernet) {
+          report.warnings.push_back(models[m].label + " is plain MoE: '" + c.name + "' is the same as 'moe' and was skipped");
+          continue;
+        }
+        if (c.mode == HyperMode::PerToken && !model.has_hypernetwork()) {
+          report.warnings.push_back(models[m].label + " is baked: 'pertoken' needs the hypernetwork and was skipped");
+          continue;
+        }
+        runnable.push_back({m, c});
       }
-      if (c.mode == HyperMode::PerToken && !model->has_hypernetwork()) {
-        report.warnings.push_back("baked model: 'pertoken' needs the hypernetwork and was skipped");
-        continue;
-      }
-      runnable.push_back(c);
     }
     if (runnable.empty()) throw UsageError("no configuration left to run");
     size_t base = 0;
-    for (size_t i = 0; i < runnable.size(); ++i)
-      if (runnable[i].mode == HyperMode::Off) base = i;
-    report.baseline = runnable[base].name;
+    for (size_t i = runnable.size(); i-- > 0;)
+      if (runnable[i].model == runnable[0].model && runnable[i].config.mode == HyperMode::Off) base = i;
+    report.baseline = (models.size() > 1 ? models[runnable[base].model].label + " " : std::string()) +
+                      runnable[base].config.name;
 
     struct Test {
       bool prompt;
@@ -246,6 +310,23 @@ int run_bench(const std::vector<std::string>& argv) {
       throw UsageError("a test of " + std::to_string(n_ctx) + " tokens exceeds the model's " +
                        std::to_string(hp.n_positions) + " positions");
 
+    // The read bandwidth decode is compared against, per thread count, measured in this
+    // run: on a shared machine it varies from one run to the next.
+    std::map<int32_t, double> read_bw;
+    const bool any_tg = std::any_of(tests.begin(), tests.end(), [](const Test& t) { return !t.prompt; });
+    if (any_tg && bw_mib > 0) {
+      std::string line = "read bandwidth (" + std::to_string(bw_mib) + " MiB streamed, median of 5):";
+      for (int32_t nt : threads) {
+        if (read_bw.count(nt)) continue;
+        read_bw[nt] = kernels::measure_read_bandwidth(nt, bw_mib, 5);
+        char part[64];
+        std::snprintf(part, sizeof part, "%s %.1f GB/s at %d thread%s", read_bw.size() > 1 ? "," : "", read_bw[nt],
+                      nt, nt == 1 ? "" : "s");
+        line += part;
+      }
+      report.header.push_back(line);
+    }
+
     const double load_before = load_average_1m();
     if (load_before > 0.5)
       std::fprintf(stderr, "bench: 1-minute load average is %.2f before starting; results may be noisy\n",
@@ -262,17 +343,23 @@ int run_bench(const std::vector<std::string>& argv) {
         std::vector<BenchRow> rows(runnable.size());
         std::vector<OtherCpu> busy(runnable.size());
         for (size_t c = 0; c < runnable.size(); ++c) {
+          const Model& model = *models[runnable[c].model].model;
           SessionOptions so;
           so.n_threads = nt;
-          so.hyper_mode = runnable[c].mode;
+          so.hyper_mode = runnable[c].config.mode;
           so.n_ctx = n_ctx;
-          sessions.push_back(std::make_unique<Session>(model, so));
-          rows[c] = BenchRow{name, test.n, nt, runnable[c].name};
-          rows[c].has_cache = runnable[c].mode == HyperMode::Table && model->hyper_cache();
+          sessions.push_back(std::make_unique<Session>(models[runnable[c].model].model, so));
+          rows[c] = BenchRow{name, test.n, nt, runnable[c].config.name};
+          rows[c].weights = models[runnable[c].model].label;
+          rows[c].has_cache = runnable[c].config.mode == HyperMode::Table && model.hyper_cache();
+          if (!test.prompt) {
+            rows[c].weight_bytes_per_token = static_cast<double>(decode_weight_traffic(model, so.hyper_mode).total());
+            rows[c].read_gbps = read_bw.count(nt) ? read_bw[nt] : 0.0;
+          }
         }
-        // One repetition: every configuration from an empty context, in `order`. pp runs
-        // each configuration's prompt in turn; tg has the configurations take turns token
-        // by token, so that a slow moment of a shared machine lands on all of them alike.
+        // One repetition: every variant from an empty context, in `order`. pp runs each
+        // variant's prompt in turn; tg has the variants take turns token by token, so that
+        // a slow moment of a shared machine lands on all of them alike.
         auto repetition = [&](const std::vector<int32_t>& tokens, const std::vector<size_t>& order, bool record) {
           for (size_t c : order) {
             sessions[c]->reset();
@@ -282,7 +369,8 @@ int run_bench(const std::vector<std::string>& argv) {
           const int64_t steps = test.prompt ? 1 : test.n;
           for (int64_t i = 0; i < steps; ++i)
             for (size_t c : order) {
-              const HyperCacheStats before = model->hyper_cache() ? model->hyper_cache()->stats() : HyperCacheStats{};
+              const HyperCache* cache = models[runnable[c].model].model->hyper_cache();
+              const HyperCacheStats before = cache ? cache->stats() : HyperCacheStats{};
               const double hyper_before = sessions[c]->counters().hyper_seconds;
               const RunTime rt = test.prompt ? time_eval(*sessions[c], tokens.data(), test.n, &logits)
                                              : time_eval(*sessions[c], tokens.data() + i, 1, &logits);
@@ -290,7 +378,7 @@ int run_bench(const std::vector<std::string>& argv) {
               rows[c].cpu_seconds.back() += rt.cpu;
               if (record) rows[c].hyper_seconds += sessions[c]->counters().hyper_seconds - hyper_before;
               if (record && rows[c].has_cache) {
-                const HyperCacheStats after = model->hyper_cache()->stats();
+                const HyperCacheStats after = cache->stats();
                 rows[c].cache_hits += after.hits - before.hits;
                 rows[c].cache_misses += after.misses - before.misses;
                 rows[c].cache_evictions += after.evictions - before.evictions;
@@ -307,13 +395,13 @@ int run_bench(const std::vector<std::string>& argv) {
         for (int w = 0; w < warmup; ++w)
           repetition(random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 7919ull * w + 1), order, false);
         for (int r = 0; r < reps; ++r) {
-          // Fresh tokens each repetition (the same for every configuration), so an on-demand
+          // Fresh tokens each repetition (the same for every variant), so an on-demand
           // cache is measured on text it has not seen rather than on a replay.
           const std::vector<int32_t> tokens = random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 104729ull * (r + 1));
-          // Each repetition takes the next permutation of the configurations' order: a run
-          // slows the one after it (measured: plain MoE ran ~8% slower right after a
-          // per-token run), and over all permutations every configuration follows every
-          // other equally often (with 3 configurations, in any 6 consecutive repetitions).
+          // Each repetition takes the next permutation of the variants' order: a run slows
+          // the one after it (measured: plain MoE ran ~8% slower right after a per-token
+          // run), and over all permutations every variant follows every other equally
+          // often (with 3 variants, in any 6 consecutive repetitions).
           if (r > 0) std::next_permutation(order.begin(), order.end());
           const CpuSample a = sample_cpu();
           repetition(tokens, order, true);
@@ -346,7 +434,9 @@ int run_bench(const std::vector<std::string>& argv) {
                     busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max);
       report.warnings.push_back(w);
     }
-    if (const HyperCache* cache = model->hyper_cache()) report.header.push_back("after: " + cache->stats().to_string());
+    for (const BenchModel& bm : models)
+      if (const HyperCache* cache = bm.model->hyper_cache())
+        report.header.push_back("after, " + bm.label + ": " + cache->stats().to_string());
     if (overall.known()) {
       char line[96];
       std::snprintf(line, sizeof line, "other processes used %.1f%% of the CPUs during the timed runs",

@@ -1,21 +1,24 @@
-#include "bench/kernels/stream_read.h"
+#include "runtime/kernels/stream_read.h"
 
 #include <omp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <vector>
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "bench/kernels/stream_read.cpp"
+#define HWY_TARGET_INCLUDE "runtime/kernels/stream_read.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace hmoe {
-namespace bench {
+namespace kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-float StreamRead(const float* p, size_t n) {
+float StreamRead(const float* p, size_t n, int n_threads) {
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   // Each thread walks its share as 8 concurrent streams (like a kernel reading 8 rows at
@@ -23,7 +26,7 @@ float StreamRead(const float* p, size_t n) {
   // miss buffers work per stream.
   constexpr int kStreams = 8;
   float total = 0.f;
-#pragma omp parallel reduction(+ : total)
+#pragma omp parallel num_threads(n_threads > 0 ? n_threads : omp_get_max_threads()) reduction(+ : total)
   {
     const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t lines = static_cast<int64_t>(n / N);  // vectors in the buffer
@@ -51,13 +54,29 @@ float StreamRead(const float* p, size_t n) {
 }
 
 }  // namespace HWY_NAMESPACE
-}  // namespace bench
+}  // namespace kernels
 }  // namespace hmoe
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace hmoe::bench {
+namespace hmoe::kernels {
 HWY_EXPORT(StreamRead);
-float stream_read(const float* p, size_t n) { return HWY_DYNAMIC_DISPATCH(StreamRead)(p, n); }
-}  // namespace hmoe::bench
+float stream_read(const float* p, size_t n, int n_threads) { return HWY_DYNAMIC_DISPATCH(StreamRead)(p, n, n_threads); }
+
+double measure_read_bandwidth(int n_threads, int64_t mib, int passes) {
+  const size_t n = static_cast<size_t>(std::max<int64_t>(mib, 1)) << 18;  // floats
+  // Written first, so every page is mapped before the timed reads.
+  std::vector<float> buf(n, 1.f);
+  volatile float sink = 0;
+  sink = sink + stream_read(buf.data(), n, n_threads);  // warm-up: TLB, the thread team
+  std::vector<double> t;
+  for (int i = 0; i < std::max(passes, 1); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sink = sink + stream_read(buf.data(), n, n_threads);
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return static_cast<double>(n * sizeof(float)) / t[t.size() / 2] / 1e9;
+}
+}  // namespace hmoe::kernels
 #endif

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""CLI tests of `hmoe bench` on small synthetic models: its three outputs agree with each
+other and with the command line (rows, baseline, labels), the bytes of weights a decode
+token reads equal those computed here from the model's dims (DESIGN.md's shapes), and
+bad flags exit 2 with one line. Speeds are not asserted: they belong to the benchmark.
+
+    test_bench_command.py HMOE_BIN
+"""
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+
+HMOE = sys.argv[1]
+passed, failed = 0, 0
+
+DIMS = dict(d=64, L=2, N=4, k=2, b=32, H=32, V=256, P=64, e=32, pd=32, hin=32, le=4)
+SPEC = ",".join(f"{k}={v}" for k, v in DIMS.items())
+FAST = ["-p", "8", "-n", "4", "-r", "2", "--warmup", "0", "-t", "1", "--bw-mib", "8"]
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAILED: {name}" + (f"\n  {detail}" if detail else ""))
+
+
+def hmoe(*args):
+    r = subprocess.run([HMOE, *args], capture_output=True, timeout=300)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def f32_decode_bytes(config):
+    """Bytes of f32 weights one decode token reads, from the dims alone."""
+    d, L, N, k, b, H, V = (DIMS[x] for x in "d L N k b H V".split())
+    e, pd, hin, le = DIMS["e"], DIMS["pd"], DIMS["hin"], DIMS["le"]
+    per_layer = (4 * d                       # ln1, ln2 weights and biases
+                 + 3 * d * d + 3 * d         # qkv
+                 + d * d + d                 # attention output
+                 + N * d                     # router
+                 + k * (4 * d * d + 4 * d + d * 4 * d + d))  # k experts' fc and proj
+    head = d + d + 2 * d + V * d             # token and position rows, ln_f, LM head
+    hyper = 0
+    if config == "cached":
+        # One table entry per layer: Wd^T [b, d], Wu^T [d, b], biases; parts 64-byte aligned.
+        align = lambda n: (n + 63) // 64 * 64
+        hyper = L * (align(4 * b * d) * 2 + align(4 * b) + align(4 * d)) // 4
+    if config == "pertoken":
+        generator = le + H * (hin + le) + H + 2 * (d * b * H + d * b) + b * H + b + d * H + d
+        hyper = L * ((N - k) * e + pd * e + pd + hin * pd + hin + generator)
+    return 4 * (L * per_layer + head + hyper)
+
+
+def usage_error(name, args, expect_in_message):
+    rc, out, err = hmoe(*args)
+    lines = err.strip().split("\n")
+    check(f"{name}: exit 2", rc == 2, f"exit {rc}, stderr {err!r}")
+    check(f"{name}: one-line message", len(lines) == 1 and lines[0].startswith("hmoe "), repr(err))
+    check(f"{name}: message names the problem", expect_in_message in err, repr(err))
+    check(f"{name}: nothing on stdout", out == "", repr(out))
+
+
+def main():
+    rc, out, err = hmoe("bench", "--synthetic", SPEC, "--dtype", "f32,q8", *FAST, "-o", "json")
+    check("json run exits 0", rc == 0, err)
+    if rc != 0:
+        print(f"{passed} passed, {failed} failed")
+        return 1
+    j = json.loads(out)
+    rows = j["results"]
+    check("baseline is the first model's plain MoE", j["baseline"] == "f32 moe", j["baseline"])
+    check("a row per test x model x configuration", len(rows) == 2 * 2 * 3, len(rows))
+    keys = {(r["test"], r["weights"], r["config"]) for r in rows}
+    check("every combination once", len(keys) == 12 and {w for _, w, _ in keys} == {"f32", "q8_0"}, sorted(keys))
+    check("read bandwidth in the header", any(h.startswith("read bandwidth") for h in j["header"]), j["header"])
+    for r in rows:
+        name = f'{r["test"]} {r["weights"]} {r["config"]}'
+        check(f"{name}: r repetitions", len(r["seconds"]) == 2 and all(s > 0 for s in r["seconds"]), r["seconds"])
+        if r["weights"] == "f32" and r["config"] == "moe":
+            check(f"{name}: baseline ratio 1", r["time_ratio"] == 1, r["time_ratio"])
+        else:
+            check(f"{name}: a positive ratio", r["time_ratio"] > 0, r["time_ratio"])
+        if r["test"].startswith("pp"):
+            check(f"{name}: no bandwidth figures for prefill",
+                  r["weight_bytes_per_token"] is None and r["bw_fraction"] is None, r)
+            continue
+        if r["weights"] == "f32":
+            want = f32_decode_bytes(r["config"])
+            check(f"{name}: weight bytes per token {want}", r["weight_bytes_per_token"] == want,
+                  r["weight_bytes_per_token"])
+        gbps = r["weight_bytes_per_token"] * r["tps_median"] / 1e9
+        check(f"{name}: weights GB/s = bytes x tokens/s", math.isclose(r["weight_gbps"], gbps, rel_tol=1e-4),
+              (r["weight_gbps"], gbps))
+        check(f"{name}: fraction of read bandwidth", r["read_gbps"] > 0 and
+              math.isclose(r["bw_fraction"], r["weight_gbps"] / r["read_gbps"], rel_tol=1e-4), r)
+    tg = {(r["weights"], r["config"]): r["weight_bytes_per_token"] for r in rows if r["test"] == "tg4"}
+    ratio = tg[("q8_0", "moe")] / tg[("f32", "moe")]
+    check("q8 reads a quarter to a half of f32's bytes", 0.2 < ratio < 0.5, ratio)
+    check("per-token HyperExperts read the hypernetwork", tg[("f32", "pertoken")] > tg[("f32", "cached")] >
+          tg[("f32", "moe")], tg)
+
+    rc, out, err = hmoe("bench", "--synthetic", SPEC, *FAST, "--configs", "moe,cached", "-o", "csv")
+    check("csv run exits 0", rc == 0, err)
+    table = list(csv.DictReader(io.StringIO(out)))
+    check("csv: a row per test x configuration", len(table) == 4, out)
+    check("csv: columns", table and {"weights", "config", "time_ratio", "weight_gbps", "bw_fraction"} <= set(table[0]),
+          table[:1])
+    check("csv: the synthetic dtype labels the rows", all(r["weights"] == "f32" for r in table), out)
+
+    rc, out, err = hmoe("bench", "--synthetic", SPEC, *FAST, "--configs", "cached,moe")
+    check("markdown run exits 0", rc == 0, err)
+    check("markdown: the table's header", "| test | threads | weights | config |" in out, out)
+    check("markdown: the baseline is moe whatever the order", "time vs moe" in out, out)
+
+    usage_error("unknown dtype in a list", ["bench", "--synthetic", SPEC, "--dtype", "f32,q9"], "q9")
+    usage_error("--dtype with a file", ["bench", "-m", "x.hmoe", "--dtype", "q8"], "--dtype")
+    usage_error("empty file name in -m", ["bench", "-m", "x.hmoe,"], "empty file name")
+    usage_error("negative --bw-mib", ["bench", "--synthetic", SPEC, "--bw-mib", "-1"], "--bw-mib")
+    usage_error("unknown configuration", ["bench", "--synthetic", SPEC, "--configs", "moe,fast"], "fast")
+    usage_error("q4 of dims its blocks do not divide", ["bench", "--synthetic", "d=48,b=16", "--dtype", "q4"], "")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
