@@ -213,17 +213,33 @@ void quantize_activations(const float* x, int64_t M, int64_t ldx, int64_t cols, 
   for (int64_t m = 0; m < M; ++m)
     for (int64_t b = 0; b < nb; ++b) {
       const float* xb = x + m * ldx + b * kQuantBlock;
+      int16_t* q = out->q.data() + m * cols + b * kQuantBlock;
       float amax = 0.f;
       bool finite = true;
       for (int64_t j = 0; j < kQuantBlock; ++j) {
         finite = finite && std::isfinite(xb[j]);
         amax = std::fmax(amax, std::fabs(xb[j]));
       }
-      if (!finite) amax = 0.f;  // codes 0 and a NaN scale: the block yields NaN, as in f32
+      if (!finite) {
+        // In f32 a NaN or an infinity makes the block's products NaN or infinite, so the
+        // block must not yield a finite number here either: codes 0 times a NaN scale
+        // give NaN. No code is computed from the values: converting a non-finite float
+        // to an integer is undefined behaviour (x86 happens to give INT_MIN).
+        out->scale[m * nb + b] = std::nanf("");
+        std::fill_n(q, kQuantBlock, int16_t{0});
+        continue;
+      }
+      out->scale[m * nb + b] = amax / 127.f;
       const float inv = amax > 0.f ? 127.f / amax : 0.f;
-      out->scale[m * nb + b] = finite ? amax / 127.f : std::nanf("");
-      int16_t* q = out->q.data() + m * cols + b * kQuantBlock;
-      for (int64_t j = 0; j < kQuantBlock; ++j) q[j] = static_cast<int16_t>(std::nearbyint(xb[j] * inv));
+      if (std::isfinite(inv)) {
+        for (int64_t j = 0; j < kQuantBlock; ++j) q[j] = static_cast<int16_t>(std::nearbyint(xb[j] * inv));
+      } else {
+        // amax below 127 / FLT_MAX (about 3.7e-37, e.g. subnormal activations behind a
+        // layer norm with tiny weights): 127 / amax overflows, and x * inf would be
+        // infinite (NaN for x = 0). |x| / amax <= 1 cannot overflow.
+        for (int64_t j = 0; j < kQuantBlock; ++j)
+          q[j] = static_cast<int16_t>(std::nearbyint(xb[j] / amax * 127.f));
+      }
     }
 }
 
