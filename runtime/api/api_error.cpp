@@ -64,7 +64,8 @@ hmoe_status status_from_current_exception(const char* function) noexcept {
 extern "C" {
 
 const char* hmoe_status_name(hmoe_status status) {
-  switch (status) {
+  // Any int may arrive (the header promises a name for "other values"): read it as one.
+  switch (hmoe::api::enum_field(status)) {
     case HMOE_OK: return "HMOE_OK";
     case HMOE_ERR_INVALID_ARGUMENT: return "HMOE_ERR_INVALID_ARGUMENT";
     case HMOE_ERR_IO: return "HMOE_ERR_IO";

@@ -18,7 +18,9 @@ hmoe_status hmoe_generate(hmoe_session* session, const int32_t* prompt, size_t n
   return guarded(__func__, [&] {
     require(session, "session");
     require(out_result, "out_result");
-    const hmoe_generate_params p = params ? *params : hmoe_generate_default_params();
+    hmoe_generate_params p;
+    hmoe::api::read_params(params, hmoe_generate_default_params, &p);
+    const bool stop_at_eos = hmoe::api::bool_field(p.stop_at_eos, "stop_at_eos");
     if (p.max_tokens < 0)
       throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "max_tokens is " + std::to_string(p.max_tokens) + ", must be >= 0");
     if (out_tokens && out_capacity < static_cast<size_t>(p.max_tokens))
@@ -40,7 +42,7 @@ hmoe_status hmoe_generate(hmoe_session* session, const int32_t* prompt, size_t n
       }
       const int32_t token =
           s.sampler.sample(s.logits.data(), s.logits.size(), s.tokens.data(), s.tokens.size());
-      if (p.stop_at_eos && token == eos) {
+      if (stop_at_eos && token == eos) {
         r.stop_reason = HMOE_STOP_EOS;
         return;
       }

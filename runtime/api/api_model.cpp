@@ -21,7 +21,8 @@ namespace {
 constexpr int64_t kMaxCacheMb = int64_t(1) << 30;
 
 hmoe::ModelOptions model_options_from(const hmoe_model_params* params) {
-  const hmoe_model_params p = params ? *params : hmoe_model_default_params();
+  hmoe_model_params p;
+  hmoe::api::read_params(params, hmoe_model_default_params, &p);
   if (p.hyper_cache_mb < 0 || p.hyper_cache_mb > kMaxCacheMb)
     throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "hyper_cache_mb is " + std::to_string(p.hyper_cache_mb) +
                                                   ", outside [0, " + std::to_string(kMaxCacheMb) + "]");
@@ -29,7 +30,7 @@ hmoe::ModelOptions model_options_from(const hmoe_model_params* params) {
   hmoe::ModelOptions o;
   o.hyper_cache_bytes = static_cast<uint64_t>(p.hyper_cache_mb) << 20;
   o.n_threads = p.n_threads;
-  o.hyper_precompute = p.hyper_precompute;
+  o.hyper_precompute = hmoe::api::bool_field(p.hyper_precompute, "hyper_precompute");
   return o;
 }
 

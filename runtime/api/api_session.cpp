@@ -53,11 +53,12 @@ hmoe::SessionOptions session_options_from(const hmoe_model& model, const hmoe_se
   hmoe::SessionOptions o;
   o.n_threads = p.n_threads;
   o.n_ctx = p.n_ctx;
-  switch (p.hyper_mode) {
+  const int mode = hmoe::api::enum_field(p.hyper_mode);
+  switch (mode) {
     case HMOE_HYPER_TABLE: o.hyper_mode = hmoe::HyperMode::Table; break;
     case HMOE_HYPER_PER_TOKEN: o.hyper_mode = hmoe::HyperMode::PerToken; break;
     default:
-      throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "hyper_mode is " + std::to_string(static_cast<int>(p.hyper_mode)) +
+      throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "hyper_mode is " + std::to_string(mode) +
                                                     ", expected HMOE_HYPER_TABLE (0) or HMOE_HYPER_PER_TOKEN (1)");
   }
   return o;
@@ -72,7 +73,8 @@ hmoe_status hmoe_session_create(const hmoe_model* model, const hmoe_session_para
   return guarded(__func__, [&] {
     require(out_session, "out_session");
     require(model, "model");
-    const hmoe_session_params p = params ? *params : hmoe_session_default_params();
+    hmoe_session_params p;
+    hmoe::api::read_params(params, hmoe_session_default_params, &p);
     const hmoe::SessionOptions options = session_options_from(*model, p);
     const hmoe::text::SamplerParams sampling = hmoe::api::sampler_params_from(p.sampling);
     auto s = std::make_unique<hmoe_session>(*model, options, sampling);

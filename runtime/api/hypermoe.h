@@ -11,6 +11,8 @@
  *   status. Output arguments are left untouched on failure unless documented.
  * - Params structs come from hmoe_*_default_params(); change only the fields you
  *   need, so new fields keep working defaults. A NULL params pointer means defaults.
+ *   An enum field outside its listed values, or a bool field whose byte is neither 0
+ *   nor 1, is refused (HMOE_ERR_INVALID_ARGUMENT), never acted on.
  * - No C++ exception ever leaves this API; out-of-memory is HMOE_ERR_OUT_OF_MEMORY.
  * - Token ids are int32_t; counts and capacities are size_t.
  */
@@ -202,7 +204,10 @@ HMOE_API void hmoe_session_free(hmoe_session* session);
 
 /* Runs `ids` after the tokens already in the context and keeps the last token's logits
  * (hmoe_session_get_logits). Nothing changes when it fails (a token outside the
- * vocabulary: HMOE_ERR_INVALID_ARGUMENT; too many tokens: HMOE_ERR_CONTEXT_FULL). */
+ * vocabulary: HMOE_ERR_INVALID_ARGUMENT; too many tokens: HMOE_ERR_CONTEXT_FULL).
+ * HMOE_ERR_BAD_FILE: the model's weights proved unusable for an expert set first met
+ * here (its generated HyperExpert does not fit the cache's precision); when the cache
+ * is filled at load, hmoe_model_load refuses such a file instead. */
 HMOE_API hmoe_status hmoe_session_eval(hmoe_session* session, const int32_t* ids, size_t n_ids);
 /* As hmoe_session_eval, and writes the logits of every position, [n_ids, n_vocab]
  * row-major, to `logits`, which holds `capacity` floats. */
