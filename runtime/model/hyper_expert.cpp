@@ -9,6 +9,7 @@
 
 #include <omp.h>
 
+#include "formats/model_file.h"
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
 
@@ -49,6 +50,32 @@ void fixed_path_linear(const float* x, int64_t M, const kernels::MatrixView& W, 
 
 void relu_inplace(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.f);
+}
+
+// Rethrows what encoding a generated matrix threw. An EncodeError means finite weights
+// in the file generate a HyperExpert the table dtype cannot hold (f16 past 65504, a
+// q8_0/q4_0 block scale past f16; a NaN when the weight check was turned off): the file
+// is unusable at that precision, whoever asked. So it becomes a FormatError naming the
+// layer and the expert set, which the C API reports as HMOE_ERR_BAD_FILE and the CLI as
+// a failure (exit 1), like any bad file. Anything else passes unchanged.
+[[noreturn]] void rethrow_encode_failure(const std::exception_ptr& failed, DType dtype, int64_t layer,
+                                         const int32_t* selected, int64_t k, bool down) {
+  try {
+    std::rethrow_exception(failed);
+  } catch (const quant::EncodeError& e) {
+    std::string why = e.what();
+    const std::string prefix = std::string("cannot encode as ") + dtype_name(dtype) + ": ";
+    if (why.compare(0, prefix.size(), prefix) == 0) why.erase(0, prefix.size());
+    std::string set = "{";
+    for (int64_t s = 0; s < k; ++s) set += (s ? ", " : "") + std::to_string(selected[s]);
+    set += "}";
+    throw FormatError("layer " + std::to_string(layer) + ", expert set " + set +
+                      ": the hypernetwork generates a HyperExpert that " + dtype_name(dtype) +
+                      " cannot hold (its " + (down ? "down" : "up") + " weights: " + why +
+                      "); the file's weights are unusable at " + dtype_name(dtype) +
+                      " precision (a diverged or corrupt hypernetwork?); a conversion with f32 experts "
+                      "would keep its HyperExperts in f32");
+  }
 }
 
 }  // namespace
@@ -154,8 +181,10 @@ void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const Hype
       fixed_path_linear(A, m, down ? g.weight_down : g.weight_up, down ? g.weight_down_bias : g.weight_up_bias, WF);
       const int64_t rows = down ? d : b, cols = down ? b : d;  // of the generated view
       const size_t off = down ? layout.down : layout.up;
-      // An exception cannot leave a parallel region: keep the first and rethrow it after.
+      // An exception cannot leave a parallel region: keep the first pattern's (the
+      // lowest i, so the message does not depend on the threads) and rethrow it after.
       std::exception_ptr failed;
+      int64_t failed_i = m;
 #pragma omp parallel for schedule(static) if (m > 1)
       for (int64_t i = 0; i < m; ++i) {
         uint8_t* out = dst[c0 + i] + off;
@@ -168,10 +197,13 @@ void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const Hype
           }
         } catch (...) {
 #pragma omp critical(hmoe_hyper_encode_error)
-          if (!failed) failed = std::current_exception();
+          if (i < failed_i) {
+            failed_i = i;
+            failed = std::current_exception();
+          }
         }
       }
-      if (failed) std::rethrow_exception(failed);
+      if (failed) rethrow_encode_failure(failed, layout.dtype, layer, experts + (c0 + failed_i) * k, k, down);
     }
     for (int64_t i = 0; i < m; ++i) {
       std::memcpy(dst[c0 + i] + layout.down_bias, BD + i * b, static_cast<size_t>(b) * sizeof(float));

@@ -28,7 +28,9 @@ struct ModelOptions {
 
 class Model {
  public:
-  // Throws FormatError (bad file) or std::invalid_argument (bad options).
+  // Throws FormatError (bad file) or std::invalid_argument (bad options). A bad file
+  // includes one whose HyperExperts, generated at load when the cache holds them all,
+  // overflow the cache's dtype (generate_hyper_experts).
   static std::shared_ptr<const Model> load(const std::string& path, const ModelOptions& opts = {});
   static std::shared_ptr<const Model> load_from_memory(const void* data, size_t size,
                                                        const ModelOptions& opts = {});

@@ -14,9 +14,13 @@ Writes into DIR:
                           prompt <text>
                           prompt_ids <id> ...
                           greedy <id> ...
+  unusable_f16.hmoe     the fuzz seed hyper_n4k1_f16_tok with one generator bias set to
+                        1e30: finite weights whose HyperExperts f16 cannot hold
+                        (tests/BAD_INPUTS.md, row F21)
 """
 import argparse
 import os
+import struct
 import subprocess
 import sys
 
@@ -29,6 +33,7 @@ import convert  # noqa: E402  (tools/convert.py)
 import make_checkpoint  # noqa: E402  (tools/make_checkpoint.py)
 from bpe import Tokenizer  # noqa: E402  (tools/train/bpe.py)
 from hmoe_ref.checkpoint import load_model  # noqa: E402
+from hmoe_ref.hmoe_file import read_hmoe  # noqa: E402
 from hmoe_ref.model import generate_greedy  # noqa: E402
 
 PROMPT = "The little model reads a prompt and writes"
@@ -64,6 +69,18 @@ def model(work, name, tokenizer_dir, extra):
     return ckpt
 
 
+def unusable_f16(out_path):
+    """The f16 seed with hyper.weight_down.bias[0] = 1e30, patched in place."""
+    seed = os.path.join(REPO, "tests", "fuzz", "corpus", "model_loader", "hyper_n4k1_f16_tok.hmoe")
+    f = read_hmoe(seed)
+    e = f.entry("hyper.weight_down.bias")
+    with open(seed, "rb") as src:
+        data = bytearray(src.read())
+    struct.pack_into("<f", data, f.prefix.data_offset + e.offset, 1e30)
+    with open(out_path, "wb") as out:
+        out.write(data)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -80,6 +97,7 @@ def main() -> int:
 
     ckpt = model(work, "n8k2", tok_dir, [])
     model(work, "n32k2", None, ["--n-experts", "32", "--adapter-dim", "64"])
+    unusable_f16(os.path.join(work, "unusable_f16.hmoe"))
 
     tok = Tokenizer(os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"))
     prompt_ids = tok.encode(PROMPT)

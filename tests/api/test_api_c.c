@@ -1,12 +1,15 @@
 /* The whole C API from C (this file is compiled as C, not C++), success and failure:
  * every bad input returns its status code and a message that names the problem.
  *
- *   test_api_c MODEL.hmoe REFERENCE.ref WORK_DIR
+ *   test_api_c MODEL.hmoe REFERENCE.ref WORK_DIR [UNUSABLE.hmoe]
  *
  * MODEL is tests/api/make_api_models.py's n8k2.hmoe (with a tokenizer), REFERENCE its
- * n8k2.ref (the PyTorch reference's greedy continuation of a prompt). */
+ * n8k2.ref (the PyTorch reference's greedy continuation of a prompt). UNUSABLE is its
+ * unusable_f16.hmoe, whose finite weights generate HyperExperts beyond f16
+ * (tests/BAD_INPUTS.md row F21). */
 #define _POSIX_C_SOURCE 200809L /* mkdir, mkfifo */
 #include <hypermoe.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +145,7 @@ static void test_version(void) {
   CHECK(strlen(hmoe_simd_target()) > 0);
   CHECK(strcmp(hmoe_status_name(HMOE_ERR_BAD_FILE), "HMOE_ERR_BAD_FILE") == 0);
   CHECK(strcmp(hmoe_status_name((hmoe_status)99), "unknown status") == 0);
+  CHECK(strcmp(hmoe_status_name((hmoe_status)-1), "unknown status") == 0);
   CHECK(hmoe_last_error() != NULL);
 }
 
@@ -195,6 +199,11 @@ static void test_bad_model_params(const char* model_path) {
   CHECK_ERR(hmoe_model_load(model_path, &p, &m), HMOE_ERR_INVALID_ARGUMENT, "hyper_cache_mb is -1");
   p.hyper_cache_mb = 0; /* cannot hold one HyperExpert */
   CHECK_ERR(hmoe_model_load(model_path, &p, &m), HMOE_ERR_INVALID_ARGUMENT, "budget");
+  /* A bool's byte set by memset (or by a binding from another language): C never reads
+   * it here, the library refuses it rather than read a bool that is neither 0 nor 1. */
+  p = hmoe_model_default_params();
+  memset(&p.hyper_precompute, 2, 1);
+  CHECK_ERR(hmoe_model_load(model_path, &p, &m), HMOE_ERR_INVALID_ARGUMENT, "hyper_precompute holds byte 2");
   CHECK(m == NULL);
 }
 
@@ -302,7 +311,12 @@ static void test_bad_session_params(const hmoe_model* m) {
   BAD_SESSION(n_threads, 5000, "n_threads is 5000");
   BAD_SESSION(n_ctx, -1, "n_ctx is -1");
   BAD_SESSION(n_ctx, 129, "n_ctx is 129");
+  /* Any int may sit in a C enum field; the library reads it as an int, never as the enum. */
   BAD_SESSION(hyper_mode, (hmoe_hyper_mode)7, "hyper_mode is 7");
+  BAD_SESSION(hyper_mode, (hmoe_hyper_mode)2, "hyper_mode is 2");
+  BAD_SESSION(hyper_mode, (hmoe_hyper_mode)-1, "hyper_mode is -1");
+  BAD_SESSION(hyper_mode, (hmoe_hyper_mode)INT_MAX, "hyper_mode is 2147483647");
+  BAD_SESSION(hyper_mode, (hmoe_hyper_mode)INT_MIN, "hyper_mode is -2147483648");
   BAD_SESSION(sampling.temperature, -0.5f, "temperature");
   BAD_SESSION(sampling.temperature, NAN, "temperature");
   BAD_SESSION(sampling.top_p, 0.0f, "top_p");
@@ -445,6 +459,9 @@ static void test_generate_stops(const hmoe_model* m, const Reference* ref) {
   g.max_tokens = 8;
   CHECK_ERR(hmoe_generate(s, NULL, 0, &g, out, 4, &r), HMOE_ERR_BUFFER_TOO_SMALL, "holds 4");
   CHECK_ERR(hmoe_generate(s, NULL, 0, &g, out, 64, NULL), HMOE_ERR_INVALID_ARGUMENT, "out_result");
+  memset(&g.stop_at_eos, 0xff, 1);
+  CHECK_ERR(hmoe_generate(s, NULL, 0, &g, out, 64, &r), HMOE_ERR_INVALID_ARGUMENT, "stop_at_eos holds byte 255");
+  g.stop_at_eos = false;
   hmoe_session_free(s);
 
   /* A context with room for 4 generated tokens. */
@@ -561,6 +578,42 @@ static void test_cache_stats(const char* model_path, const hmoe_model* m, const 
   hmoe_session_free(s);
 }
 
+/* Finite weights whose HyperExperts f16 cannot hold: a bad file, refused at load when the
+ * cache is filled then, else by the first eval that meets an expert set, which leaves the
+ * session as it was (tests/BAD_INPUTS.md, row F21). */
+static void test_unusable_weights(const char* path) {
+  hmoe_model* m = NULL;
+  hmoe_session* s = NULL;
+  hmoe_model_params mp = hmoe_model_default_params();
+  hmoe_session_params sp = greedy_params(0);
+  hmoe_session_info info;
+  const float* logits = NULL;
+  size_t n = 0;
+  const int32_t ids[2] = {0, 1};
+
+  mp.n_threads = 1;
+  CHECK_ERR(hmoe_model_load(path, &mp, &m), HMOE_ERR_BAD_FILE, "expert set {");
+  CHECK(m == NULL);
+  mp.hyper_precompute = false;
+  OK(hmoe_model_load(path, &mp, &m));
+  if (!m) return;
+  OK(hmoe_session_create(m, &sp, &s));
+  if (s) {
+    CHECK_ERR(hmoe_session_eval(s, ids, 2), HMOE_ERR_BAD_FILE, "cannot hold");
+    CHECK(strstr(hmoe_last_error(), "f16") != NULL && strstr(hmoe_last_error(), "layer ") != NULL);
+    OK(hmoe_session_get_info(s, &info));
+    CHECK(info.n_past == 0);
+    CHECK_ERR(hmoe_session_get_logits(s, &logits, &n), HMOE_ERR_INVALID_ARGUMENT, "no logits");
+    sp.hyper_mode = HMOE_HYPER_PER_TOKEN; /* the same generator, the same refusal */
+    hmoe_session_free(s);
+    s = NULL;
+    OK(hmoe_session_create(m, &sp, &s));
+    if (s) CHECK_ERR(hmoe_session_eval(s, ids, 1), HMOE_ERR_BAD_FILE, "expert set {");
+  }
+  hmoe_session_free(s);
+  hmoe_model_free(m);
+}
+
 int main(int argc, char** argv) {
   Reference ref;
   hmoe_model* m = NULL;
@@ -569,8 +622,8 @@ int main(int argc, char** argv) {
   unsigned char* bytes;
   size_t size = 0;
 
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s MODEL.hmoe REFERENCE.ref WORK_DIR\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s MODEL.hmoe REFERENCE.ref WORK_DIR [UNUSABLE.hmoe]\n", argv[0]);
     return 2;
   }
   if (!read_reference(argv[2], &ref)) {
@@ -583,6 +636,7 @@ int main(int argc, char** argv) {
   test_bad_files(argv[1], argv[3]);
   test_bad_model_params(argv[1]);
   test_null_handles();
+  if (argc == 5) test_unusable_weights(argv[4]);
 
   mp.n_threads = 1;
   OK(hmoe_model_load(argv[1], &mp, &m));
