@@ -1,6 +1,7 @@
 #include "quant/block_formats.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "quant/half.h"
@@ -11,8 +12,15 @@ namespace {
 
 constexpr int kBlock = static_cast<int>(kQuantBlock);
 
+// %g: an overflowing weight reads 1e+30, not thirty-one digits.
+std::string float_text(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+  return buf;
+}
+
 [[noreturn]] void throw_bad_weight(const char* what, float v, int64_t row, int64_t col) {
-  throw EncodeError(std::string(what) + " weight " + std::to_string(v) + " at row " + std::to_string(row) +
+  throw EncodeError(std::string(what) + " weight " + float_text(v) + " at row " + std::to_string(row) +
                     ", column " + std::to_string(col));
 }
 
@@ -44,7 +52,7 @@ void quantize_block_q8(const float* w, int8_t* q, uint16_t* scale_f16) {
   const float amax = max_abs(w, kBlock);
   const uint16_t s = f32_to_f16(amax / 127.f);
   const float d = f16_to_f32(s);
-  if (std::isinf(d)) throw EncodeError("q8_0 scale " + std::to_string(amax / 127.f) + " exceeds f16");
+  if (std::isinf(d)) throw EncodeError("q8_0 scale " + float_text(amax / 127.f) + " exceeds f16");
   *scale_f16 = s;
   for (int i = 0; i < kBlock; ++i) {
     // Divide by the stored (rounded) scale so decoding reproduces the nearest code;
@@ -74,7 +82,7 @@ void quantize_block_q4(const float* w, uint8_t* packed, uint16_t* scale_f16) {
       if (qq == 0.f) continue;
       const uint16_t s = f32_to_f16(wq / qq);
       const float d = f16_to_f32(s);
-      if (std::isinf(d)) throw EncodeError("q4_0 scale " + std::to_string(wq / qq) + " exceeds f16");
+      if (std::isinf(d)) throw EncodeError("q4_0 scale " + float_text(wq / qq) + " exceeds f16");
       const float err = q4_codes(w, d, q);
       if (err < best_err) {
         best_err = err;

@@ -71,6 +71,8 @@ struct HyperGenScratch {
 // products) and writes entry i to dst[i] (layout.bytes each, 64-byte aligned).
 // `experts` holds n rows of k ascending expert ids. Each pattern's numbers do not
 // depend on n or on the other patterns of the batch.
+// Throws FormatError, naming the layer and the expert set, when the file's weights
+// generate a HyperExpert that the layout's dtype cannot hold.
 void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const HyperExpertLayout& layout,
                             int64_t layer, const int32_t* experts, int64_t n, uint8_t* const* dst,
                             HyperGenScratch* scratch);
