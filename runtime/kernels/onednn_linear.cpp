@@ -66,7 +66,35 @@ struct MatrixState {
 
 std::mutex g_mu;
 std::map<MatrixKey, std::shared_ptr<MatrixState>> g_cache;
-std::atomic<bool> g_bf16_broken{false};  // oneDNN could not build bf16 matmul on this CPU
+// A bf16 matmul failed to build after the probe below had said yes (a shape the probe
+// did not cover): Highway does those products from then on. Not expected to happen.
+std::atomic<bool> g_bf16_broken{false};
+
+// Whether oneDNN has a bf16 matmul on this CPU, asked once by building a small primitive
+// descriptor like the ones make_prim builds. 2.6 has one with AVX-512 (or AMX) only: none
+// on AVX2 CPUs, nor on aarch64 (where the build has no Arm Compute Library). Asking up
+// front keeps linear_path_supports() constant for the process: learning it from the
+// first failed product would make the same question answer yes, then no.
+bool bf16_matmul_available() {
+  static const bool ok = [] {
+    try {
+      const memory::dim K = 64, N = 64;
+      const memory::desc src({1, K}, dt::bf16, tag::ab), dst({1, N}, dt::f32, tag::ab);
+      const memory::desc bias({1, N}, dt::f32, tag::ab);
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      for (tag layout : {tag::ba, tag::any}) {  // plain and prepacked weights
+        const memory::desc wei({K, N}, dt::bf16, layout);
+        const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, bias, dst), attr, engine());
+        (void)pd;
+      }
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return ok;
+}
 
 dt weight_type(DType t) { return t == DType::BF16 ? dt::bf16 : dt::f32; }
 
@@ -210,7 +238,7 @@ void run_decoded(const LinearProblem& p, const std::vector<std::pair<int64_t, in
 bool onednn_supports(DType t) {
   if (t == DType::F32) return true;
   // bf16 directly; f16 / q8 / q4 through bf16 panels.
-  return t != DType::I32 && !g_bf16_broken.load();
+  return t != DType::I32 && bf16_matmul_available() && !g_bf16_broken.load();
 }
 
 int64_t onednn_linear(const LinearProblem& p, int64_t min_piece) {
@@ -223,8 +251,8 @@ int64_t onednn_linear(const LinearProblem& p, int64_t min_piece) {
     else
       run_decoded(p, pieces);
   } catch (const dnnl::error&) {
-    // No oneDNN kernel for bf16 here (2.6 needs AVX-512 for it): Highway does it all.
-    // Primitive creation fails before anything is written, so nothing is half done.
+    // Primitive creation fails before anything is written, so nothing is half done:
+    // Highway does it all.
     if (p.W.dtype == DType::F32) throw;
     g_bf16_broken = true;
     return 0;
@@ -258,6 +286,7 @@ std::string onednn_version() {
                    : v->cpu_runtime == DNNL_RUNTIME_SEQ ? "sequential"
                                                         : "other";
   std::string isa;
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
   switch (dnnl::get_effective_cpu_isa()) {
     case dnnl::cpu_isa::sse41: isa = "sse41"; break;
     case dnnl::cpu_isa::avx: isa = "avx"; break;
@@ -269,7 +298,12 @@ std::string onednn_version() {
     case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
     default: isa = "other"; break;
   }
-  return s + " (cpu runtime " + rt + ", isa " + isa + ")";
+#else
+  // 2.6's ISA query speaks x86 only (elsewhere its values mean something else).
+  isa = "n/a";
+#endif
+  const char* bf16 = bf16_matmul_available() ? "bf16 matmul" : "no bf16 matmul";
+  return s + " (cpu runtime " + rt + ", isa " + isa + ", " + bf16 + ")";
 }
 
 }  // namespace hmoe::kernels

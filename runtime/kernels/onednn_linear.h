@@ -24,7 +24,9 @@ namespace hmoe::kernels {
 
 constexpr int64_t kOneDnnMaxBucket = 512;
 
-// Whether oneDNN can take this weight dtype here (bf16 matmul needs AVX-512 in 2.6).
+// Whether oneDNN can take this weight dtype here: f32 always; bf16, f16, q8 and q4 (all
+// multiplied as bf16) where 2.6 has a bf16 matmul, i.e. on x86 with AVX-512, not on
+// AVX2-only x86 nor on aarch64. Asked of oneDNN once per process; the answer never changes.
 bool onednn_supports(DType t);
 // Computes inputs [0, n) of p with oneDNN, for the largest n <= p.M made of power-of-two
 // pieces of at least `min_piece` inputs, and returns n (the caller does the rest).
@@ -33,7 +35,8 @@ int64_t onednn_linear(const LinearProblem& p, int64_t min_piece);
 void onednn_forget(const void* data, uint64_t bytes);
 // Number of matrices with cached state (tests).
 size_t onednn_cached_matrices();
-// "2.6.3 (cpu runtime OMP, isa avx512_core_bf16)"-style description.
+// "2.6.3 (cpu runtime OpenMP, isa avx512_core_bf16, bf16 matmul)"-style description
+// (isa "n/a" off x86, where 2.6 cannot name it).
 std::string onednn_version();
 
 }  // namespace hmoe::kernels

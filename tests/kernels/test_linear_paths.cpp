@@ -16,7 +16,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -225,8 +227,32 @@ TEST_CASE("non-finite activations give NaN or Inf on every path, never a finite 
 TEST_CASE("oneDNN decoded path: a matrix larger than one bf16 panel") {
   // 4 MiB panels of 32-column bf16 rows hold 65536 rows: 70000 rows take two panels.
   const Problem p(DType::Q8_0, {70000, 32}, 3, 4242);
+  if (!kernels::linear_path_supports(LinearPath::OneDnn, p.W.view)) {
+    MESSAGE("oneDNN has no bf16 matmul on this CPU");
+    return;
+  }
   const auto y = p.run(LinearPath::OneDnn);
   const auto e = test::worst(y, p.reference(), p.float_bound(2.01 / 256 + 34 * kU), p.M, 70000, p.ldy);
   INFO(e.str());
   REQUIRE(e.ratio <= 1.0);
+}
+
+TEST_CASE("oneDNN path: what linear_path_supports says holds for the whole process") {
+  // The capability is asked of oneDNN once: a dtype it takes works at every batch size,
+  // and one it does not take is refused from the first call on (not: yes, then no).
+  for (DType t : test::weight_dtypes()) {
+    Problem p(t, {8, 64}, 1, 11);
+    const bool before = kernels::linear_path_supports(LinearPath::OneDnn, p.W.view);
+    INFO(std::string(dtype_name(t)), before ? " supported" : " not supported");
+    for (int64_t M : {1, 2, 5}) {
+      Problem q(t, {8, 64}, M, 12);
+      if (before)
+        CHECK_NOTHROW(q.run(LinearPath::OneDnn));
+      else
+        CHECK_THROWS_AS(q.run(LinearPath::OneDnn), std::invalid_argument);
+      CHECK(kernels::linear_path_supports(LinearPath::OneDnn, q.W.view) == before);
+    }
+  }
+  const auto f32 = test::random_matrix(DType::F32, 2, 32, 1);
+  CHECK(kernels::linear_path_supports(LinearPath::OneDnn, f32.view));
 }
