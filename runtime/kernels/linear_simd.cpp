@@ -19,6 +19,13 @@
 //  - int8 (q8_0/q4_0): inputs quantised per block to int8 (quantize_activations),
 //    weights widened to int16, integer dot per block (ReorderWidenMulAccumulate, the
 //    i16 pmaddwd; Highway 1.0.3 has no int8 dot), then acc += dot * (sw * sx) in f32.
+//
+// Scalable targets (SVE, SVE2 and their fixed-width variants; HWY_HAVE_SCALABLE). Their
+// vectors are sizeless types, which cannot be array elements or struct members, so the
+// tiles there keep one named variable per accumulator (up to 8 rows x 4 inputs, unused
+// ones compiled away by `if constexpr`). They run the same operations per (row, input)
+// as the array tiles of the other targets, so the determinism contract holds unchanged;
+// only the vector length, known at run time, differs between CPUs.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -26,12 +33,6 @@
 
 #include "quant/half.h"
 #include "runtime/kernels/linear_simd.h"
-
-// The accumulators live in small arrays of vectors, which sizeless SVE/RVV vectors
-// cannot do; those ISAs run the NEON or scalar code instead.
-#ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128 | HWY_RVV)
-#endif
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/kernels/linear_simd.cpp"
@@ -69,13 +70,31 @@ struct SrcF32 {
   float Scalar(int i, int64_t c) const { return w[i * K + c]; }
 };
 
+// f16 at p widened to f32, as quant::f16_to_f32 does. Highway 1.0.3 widens f16 in
+// software where the target has no conversion instruction (SSSE3, SSE4, scalar) and
+// there takes exponent 31 for a normal one: infinities and NaNs would come out finite,
+// near 65536. Those lanes are rebuilt from the bits.
+HWY_INLINE VF LoadF16(DF d, const uint16_t* HWY_RESTRICT p) {
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  const VF v = hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p)));
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128 || HWY_TARGET == HWY_SSSE3 || HWY_TARGET == HWY_SSE4
+  const hn::RebindToUnsigned<DF> du;
+  const auto bits = hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint16_t, DF>(), p));
+  const auto exp = hn::Set(du, 0x7C00u);
+  const auto special = hn::Eq(hn::And(bits, exp), exp);
+  const auto sign = hn::ShiftLeft<16>(hn::And(bits, hn::Set(du, 0x8000u)));
+  const auto mantissa = hn::ShiftLeft<13>(hn::And(bits, hn::Set(du, 0x3FFu)));
+  const auto inf_nan = hn::Or(hn::Or(sign, hn::Set(du, 0x7F800000u)), mantissa);
+  return hn::IfThenElse(hn::RebindMask(d, special), hn::BitCast(d, inf_nan), v);
+#else
+  return v;
+#endif
+}
+
 struct SrcF16 {
   const uint16_t* w;
   int64_t K;
-  HWY_INLINE VF Load(DF d, int i, int64_t c) const {
-    const hn::Rebind<hwy::float16_t, DF> dh;
-    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(w + i * K + c)));
-  }
+  HWY_INLINE VF Load(DF d, int i, int64_t c) const { return LoadF16(d, w + i * K + c); }
   float Scalar(int i, int64_t c) const { return quant::f16_to_f32(w[i * K + c]); }
 };
 
@@ -122,6 +141,7 @@ struct SrcQ4 {
 
 // R rows x MT inputs. x points at the tile's first input, y at its first output
 // (y[m * ldy + i]), bias at the tile's first row or null.
+#if !HWY_HAVE_SCALABLE
 template <int R, int MT, class Src>
 HWY_NOINLINE void FloatTile(const Src& src, int64_t K, const float* HWY_RESTRICT x, int64_t ldx,
                             const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, int64_t ldy) {
@@ -156,6 +176,91 @@ HWY_NOINLINE void FloatTile(const Src& src, int64_t K, const float* HWY_RESTRICT
     for (int m = 0; m < MT; ++m)
       y[m * ldy + i] = hn::GetLane(hn::SumOfLanes(d, acc[i][m])) + (bias ? bias[i] : 0.f);
 }
+#else   // HWY_HAVE_SCALABLE: the same tile, one named variable per vector.
+
+// HMOE_ROWS_OF(X, m) expands X(i, m) for every tile row i; HMOE_TILE_OF(X) X(i, m) for
+// every (row, input); HMOE_EACH_ROW(X) / HMOE_EACH_INPUT(X) X(i) / X(m).
+#define HMOE_ROWS_OF(X, m) X(0, m) X(1, m) X(2, m) X(3, m) X(4, m) X(5, m) X(6, m) X(7, m)
+#define HMOE_TILE_OF(X) HMOE_ROWS_OF(X, 0) HMOE_ROWS_OF(X, 1) HMOE_ROWS_OF(X, 2) HMOE_ROWS_OF(X, 3)
+#define HMOE_EACH_ROW(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define HMOE_EACH_INPUT(X) X(0) X(1) X(2) X(3)
+
+// Tile row i's vector at column c, or zeros for a row the tile does not have.
+template <int i, int R, class D, class Src>
+HWY_INLINE hn::Vec<D> RowVec(const Src& src, D d, int64_t c) {
+  if constexpr (i < R) {
+    return src.Load(d, i, c);
+  } else {
+    (void)src, (void)c;
+    return hn::Zero(d);
+  }
+}
+
+// Tile row i's weights [Kv, K), zero-padded to one vector (the tail), in buf.
+template <int i, int R, class Src>
+HWY_INLINE VF TailRow(const Src& src, DF d, int64_t Kv, int64_t K, float* HWY_RESTRICT buf) {
+  if constexpr (i < R) {
+    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+    for (int64_t j = 0; j < N; ++j) buf[j] = Kv + j < K ? src.Scalar(i, Kv + j) : 0.f;
+    return hn::Load(d, buf);
+  } else {
+    (void)src, (void)Kv, (void)K, (void)buf;
+    return hn::Zero(d);
+  }
+}
+
+HWY_INLINE VF TailInput(DF d, const float* HWY_RESTRICT x, int64_t Kv, int64_t K, float* HWY_RESTRICT buf) {
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t j = 0; j < N; ++j) buf[j] = Kv + j < K ? x[Kv + j] : 0.f;
+  return hn::Load(d, buf);
+}
+
+template <int R, int MT, class Src>
+HWY_NOINLINE void FloatTile(const Src& src, int64_t K, const float* HWY_RESTRICT x, int64_t ldx,
+                            const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, int64_t ldy) {
+  static_assert(R >= 1 && R <= 8 && MT >= 1 && MT <= 4, "named accumulators: at most 8 rows x 4 inputs");
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+#define HMOE_ZERO(i, m) VF acc##i##m = hn::Zero(d);
+  HMOE_TILE_OF(HMOE_ZERO)
+#undef HMOE_ZERO
+  // acc(i, m) += w(i) * xv, for the rows of the tile.
+#define HMOE_FMA(i, m) \
+  if constexpr (i < R) acc##i##m = hn::MulAdd(w##i, xv, acc##i##m);
+  const int64_t Kv = K - K % N;
+  for (int64_t c = 0; c < Kv; c += N) {
+#define HMOE_W(i) const VF w##i = RowVec<i, R>(src, d, c);
+    HMOE_EACH_ROW(HMOE_W)
+#undef HMOE_W
+#define HMOE_X(m)                                   \
+  if constexpr (m < MT) {                           \
+    const VF xv = hn::LoadU(d, x + m * ldx + c);    \
+    HMOE_ROWS_OF(HMOE_FMA, m)                       \
+  }
+    HMOE_EACH_INPUT(HMOE_X)
+#undef HMOE_X
+  }
+  if (Kv < K) {  // zero-padded tail: the padding adds 0 * 0
+    HWY_ALIGN float buf[kMaxLanesF];
+#define HMOE_W(i) const VF w##i = TailRow<i, R>(src, d, Kv, K, buf);
+    HMOE_EACH_ROW(HMOE_W)
+#undef HMOE_W
+#define HMOE_X(m)                                            \
+  if constexpr (m < MT) {                                    \
+    const VF xv = TailInput(d, x + m * ldx, Kv, K, buf);     \
+    HMOE_ROWS_OF(HMOE_FMA, m)                                \
+  }
+    HMOE_EACH_INPUT(HMOE_X)
+#undef HMOE_X
+  }
+#undef HMOE_FMA
+#define HMOE_Y(i, m)                 \
+  if constexpr (i < R && m < MT)     \
+    y[m * ldy + i] = hn::GetLane(hn::SumOfLanes(d, acc##i##m)) + (bias ? bias[i] : 0.f);
+  HMOE_TILE_OF(HMOE_Y)
+#undef HMOE_Y
+}
+#endif  // HWY_HAVE_SCALABLE
 
 // Widens the f16 scales of rows [r0, r0 + n) into sc (row-major, K/32 per row).
 HWY_INLINE void WidenScales(const MatrixView& W, int64_t r0, int n, float* sc) {
@@ -163,11 +268,9 @@ HWY_INLINE void WidenScales(const MatrixView& W, int64_t r0, int n, float* sc) {
   const int64_t total = n * nb;  // the rows' scales are contiguous
   const uint16_t* s = W.row_scales(r0);
   const DF d;
-  const hn::Rebind<hwy::float16_t, DF> dh;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   int64_t j = 0;
-  for (; j + N <= total; j += N)
-    hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(s + j))), d, sc + j);
+  for (; j + N <= total; j += N) hn::StoreU(LoadF16(d, s + j), d, sc + j);
   for (; j < total; ++j) sc[j] = quant::f16_to_f32(s[j]);
 }
 
@@ -194,18 +297,23 @@ HWY_INLINE void FloatRows(const Src& src, const LinearProblem& p, int64_t r0, in
   const int64_t K = p.W.cols;
   const float* bias = p.bias ? p.bias + r0 : nullptr;
   int64_t m = 0;
-  if (mc == 1) {
-    FloatTile<R, 1>(src, K, p.x + m0 * p.ldx, p.ldx, bias, p.y + m0 * p.ldy + r0, p.ldy);
+  // Decode-sized row blocks (LinearFloat: M = 1) get one-input tiles only: no 8-row batch
+  // tiles are compiled, which would never run.
+  if (R == kRowsDecode || mc == 1) {
+    for (; m < mc; ++m)
+      FloatTile<R, 1>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
     return;
   }
-  for (; m + kInputsBatch <= mc; m += kInputsBatch)
-    FloatTile<R, kInputsBatch>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
-  if (kInputsBatch > 2 && m + 2 <= mc) {  // a pair left over still shares its weight decodes
-    FloatTile<R, 2>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
-    m += 2;
+  if constexpr (R != kRowsDecode) {
+    for (; m + kInputsBatch <= mc; m += kInputsBatch)
+      FloatTile<R, kInputsBatch>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
+    if (kInputsBatch > 2 && m + 2 <= mc) {  // a pair left over still shares its weight decodes
+      FloatTile<R, 2>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
+      m += 2;
+    }
+    for (; m < mc; ++m)
+      FloatTile<R, 1>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
   }
-  for (; m < mc; ++m)
-    FloatTile<R, 1>(src, K, p.x + (m0 + m) * p.ldx, p.ldx, bias, p.y + (m0 + m) * p.ldy + r0, p.ldy);
 }
 
 // Per-thread scratch of the float path.
@@ -309,7 +417,11 @@ struct SrcQ4W {
     const VW eight = hn::Set(dw, int16_t{8});
     const hn::Rebind<uint8_t, D> d8;
 #if HWY_TARGET != HWY_SCALAR  // (no Combine there)
+#if HWY_HAVE_SCALABLE
+    if (hn::Lanes(dw) == 32) {  // SVE of 512 bits or more (the tag caps at 32 lanes)
+#else
     if constexpr (hn::MaxLanes(D()) == 32) {
+#endif
       // One vector is the whole block: low nibbles are weights 0..15, high 16..31.
       // Widen the 16 bytes first: nibbles of 16-bit lanes need no byte-shift emulation.
       const hn::RebindToUnsigned<D> du;
@@ -331,6 +443,7 @@ struct SrcQ4W {
 
 // R rows x MT inputs; xq points at the tile's first input (ld K), cs at the combined
 // scales cs[(i * MT + m) * nb + b] = weight scale * activation scale.
+#if !HWY_HAVE_SCALABLE
 template <int R, int MT, class Src>
 HWY_NOINLINE void Int8Tile(const Src& src, int64_t K, const int16_t* HWY_RESTRICT xq, const float* HWY_RESTRICT cs,
                            const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, int64_t ldy) {
@@ -366,6 +479,60 @@ HWY_NOINLINE void Int8Tile(const Src& src, int64_t K, const int16_t* HWY_RESTRIC
     for (int m = 0; m < MT; ++m)
       y[m * ldy + i] = hn::GetLane(hn::SumOfLanes(df, acc[i][m])) + (bias ? bias[i] : 0.f);
 }
+#else   // HWY_HAVE_SCALABLE: the same tile, one named variable per vector.
+template <int R, int MT, class Src>
+HWY_NOINLINE void Int8Tile(const Src& src, int64_t K, const int16_t* HWY_RESTRICT xq, const float* HWY_RESTRICT cs,
+                           const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, int64_t ldy) {
+  static_assert(R >= 1 && R <= 8 && MT >= 1 && MT <= 4, "named accumulators: at most 8 rows x 4 inputs");
+  const DW dw;
+  const DS ds;
+  const DSF df;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(dw));
+  const int64_t chunks = kBlock / L;
+  const int64_t nb = K / kBlock;
+#define HMOE_ZERO(i, m) VSF acc##i##m = hn::Zero(df);
+  HMOE_TILE_OF(HMOE_ZERO)
+#undef HMOE_ZERO
+  for (int64_t b = 0; b < nb; ++b) {
+    // The block's integer dot of (i, m) in two halves, lo##i##m and hi##i##m.
+#define HMOE_ZERO(i, m) VS lo##i##m = hn::Zero(ds), hi##i##m = hn::Zero(ds);
+    HMOE_TILE_OF(HMOE_ZERO)
+#undef HMOE_ZERO
+    for (int64_t j = 0; j < chunks; ++j) {
+      const int64_t c = b * kBlock + j * L;
+#define HMOE_W(i) const VW w##i = RowVec<i, R>(src, dw, c);
+      HMOE_EACH_ROW(HMOE_W)
+#undef HMOE_W
+#define HMOE_DOT(i, m) \
+  if constexpr (i < R) lo##i##m = hn::ReorderWidenMulAccumulate(ds, w##i, xv, lo##i##m, hi##i##m);
+#define HMOE_X(m)                                 \
+  if constexpr (m < MT) {                         \
+    const VW xv = hn::LoadU(dw, xq + m * K + c);  \
+    HMOE_ROWS_OF(HMOE_DOT, m)                     \
+  }
+      HMOE_EACH_INPUT(HMOE_X)
+#undef HMOE_X
+#undef HMOE_DOT
+    }
+#define HMOE_SCALE(i, m)                                                                  \
+  if constexpr (i < R && m < MT) {                                                        \
+    const VSF dot = hn::ConvertTo(df, hn::RearrangeToOddPlusEven(lo##i##m, hi##i##m));   \
+    acc##i##m = hn::MulAdd(dot, hn::Set(df, cs[(i * MT + m) * nb + b]), acc##i##m);       \
+  }
+    HMOE_TILE_OF(HMOE_SCALE)
+#undef HMOE_SCALE
+  }
+#define HMOE_Y(i, m)                 \
+  if constexpr (i < R && m < MT)     \
+    y[m * ldy + i] = hn::GetLane(hn::SumOfLanes(df, acc##i##m)) + (bias ? bias[i] : 0.f);
+  HMOE_TILE_OF(HMOE_Y)
+#undef HMOE_Y
+}
+#undef HMOE_ROWS_OF
+#undef HMOE_TILE_OF
+#undef HMOE_EACH_ROW
+#undef HMOE_EACH_INPUT
+#endif  // HWY_HAVE_SCALABLE
 
 template <int R, int MT, class Src>
 HWY_INLINE void Int8TileScaled(const Src& src, const LinearProblem& p, const QuantizedActivations& xq,
@@ -384,11 +551,13 @@ template <int R, class Src>
 HWY_INLINE void Int8Rows(const Src& src, const LinearProblem& p, const QuantizedActivations& xq, const float* sw,
                          float* cs, int64_t r0, int64_t m0, int64_t mc) {
   int64_t m = m0;
-  if (mc > 1) {
-    for (; m + kInputsBatch <= m0 + mc; m += kInputsBatch) Int8TileScaled<R, kInputsBatch>(src, p, xq, sw, cs, r0, m);
-    if (kInputsBatch > 2 && m + 2 <= m0 + mc) {  // a pair left over still shares its weight loads
-      Int8TileScaled<R, 2>(src, p, xq, sw, cs, r0, m);
-      m += 2;
+  if constexpr (R != kRowsDecode) {  // decode-sized row blocks: one-input tiles (FloatRows)
+    if (mc > 1) {
+      for (; m + kInputsBatch <= m0 + mc; m += kInputsBatch) Int8TileScaled<R, kInputsBatch>(src, p, xq, sw, cs, r0, m);
+      if (kInputsBatch > 2 && m + 2 <= m0 + mc) {  // a pair left over still shares its weight loads
+        Int8TileScaled<R, 2>(src, p, xq, sw, cs, r0, m);
+        m += 2;
+      }
     }
   }
   for (; m < m0 + mc; ++m) Int8TileScaled<R, 1>(src, p, xq, sw, cs, r0, m);
@@ -452,9 +621,15 @@ void DecodeRowsBF16(const MatrixView& W, int64_t r0, int64_t n, uint16_t* out) {
         uint16_t* o = out + i * K;
         int64_t c = 0;
         for (; c + N <= K; c += N) {
-          const auto u = hn::BitCast(du, src.Load(d, 0, c));
+          const auto v = src.Load(d, 0, c);
+          const auto u = hn::BitCast(du, v);
           const auto lsb = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
-          const auto h = hn::ShiftRight<16>(hn::Add(u, hn::Add(hn::Set(du, 0x7FFFu), lsb)));
+          const auto rounded = hn::ShiftRight<16>(hn::Add(u, hn::Add(hn::Set(du, 0x7FFFu), lsb)));
+          // Rounding would carry a NaN whose payload lies in the low half into infinity
+          // (an f16 NaN widened without quieting, e.g.): truncate and quieten it instead,
+          // as quant::f32_to_bf16 does.
+          const auto nan = hn::Or(hn::ShiftRight<16>(u), hn::Set(du, 0x40u));
+          const auto h = hn::IfThenElse(hn::RebindMask(du, hn::IsNaN(v)), nan, rounded);
           hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, h)), d16, o + c);
         }
         for (; c < K; ++c) o[c] = quant::f32_to_bf16(src.Scalar(0, c));

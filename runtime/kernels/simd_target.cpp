@@ -21,7 +21,16 @@ std::string lower_name(int64_t bit) {
 
 // What the CPU supports, read before any forcing (forcing changes SupportedTargets()).
 int64_t cpu_targets() {
-  static const int64_t bits = hwy::SupportedTargets();
+  static const int64_t bits = [] {
+    const int64_t b = hwy::SupportedTargets();
+    // Highway 1.0.3's SupportedTargets() sets the dispatch mask itself before it adds
+    // SVE_256 / SVE2_128 (those depend on the vector length, which it measures through a
+    // dispatched call), and returns the full set without storing it. Called from here,
+    // before the first HWY_DYNAMIC_DISPATCH, it would leave dispatch with the partial
+    // mask: an SVE2 CPU with 128-bit vectors would run sve2, not sve2_128.
+    hwy::GetChosenTarget().Update(b);
+    return b;
+  }();
   return bits;
 }
 

@@ -17,12 +17,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kernel_test_util.h"
+#include "quant/half.h"
 #include "runtime/kernels/linear_paths.h"
 #include "runtime/kernels/linear_simd.h"
 #include "runtime/kernels/simd_target.h"
@@ -95,6 +97,12 @@ struct Problem {
     return S;
   }
 };
+
+std::string hex16(uint16_t v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%04x", v);
+  return buf;
+}
 
 // Padding between rows of y (ldy > rows) must not be written.
 void check_padding(const std::vector<float>& y, const Problem& p) {
@@ -235,6 +243,33 @@ TEST_CASE("oneDNN decoded path: a matrix larger than one bf16 panel") {
   const auto e = test::worst(y, p.reference(), p.float_bound(2.01 / 256 + 34 * kU), p.M, 70000, p.ldy);
   INFO(e.str());
   REQUIRE(e.ratio <= 1.0);
+}
+
+TEST_CASE("bf16 panels of the oneDNN path: every target rounds like quant::f32_to_bf16, NaN included") {
+  // f16 weights with the awkward values: NaNs whose payload lies in the low mantissa bits
+  // (rounding would carry them into infinity), infinities, zeros, subnormals, the largest
+  // finite, and values halfway between two bf16 numbers (ties to even).
+  const int64_t rows = 3, cols = 40;  // 40: a tail after the vectors on every width
+  auto W = test::random_matrix(DType::F16, rows, cols, 5);
+  auto* h = reinterpret_cast<uint16_t*>(W.bytes.data());
+  const uint16_t special[] = {0x7C01, 0xFC01, 0x7E00, 0x7D55, 0x7C00, 0xFC00, 0x0000, 0x8000,
+                              0x0001, 0x03FF, 0x7BFF, 0xFBFF, 0x3C01, 0x3C03, 0x4001, 0xC003};
+  for (int64_t i = 0; i < rows * cols; i += 2) h[i] = special[(i / 2) % 16];
+  h[rows * cols - 1] = 0x7C01;  // in the tail
+  std::vector<uint16_t> want(rows * cols);
+  std::vector<float> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    kernels::dequantize_row(W.view, r, row.data());
+    for (int64_t c = 0; c < cols; ++c) want[r * cols + c] = quant::f32_to_bf16(row[c]);
+  }
+  for_each_target([&](const std::string& target) {
+    std::vector<uint16_t> got(rows * cols, 0x1234);
+    kernels::simd_decode_rows_bf16(W.view, 0, rows, got.data());
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      INFO(target, " weight ", i, ": f16 ", hex16(h[i]), ", want ", hex16(want[i]), ", got ", hex16(got[i]));
+      REQUIRE(got[i] == want[i]);
+    }
+  });
 }
 
 TEST_CASE("oneDNN path: what linear_path_supports says holds for the whole process") {
