@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # CI step: hypermoe for aarch64. Cross-builds the project on this x86-64 Debian 12 host
-# (tools/cmake/aarch64-linux-gnu.cmake) and runs the test suite under qemu-user twice:
-# as a NEON-only CPU and as an SVE/SVE2 CPU. Runs after the native tests (.ci/run).
+# (tools/cmake/aarch64-linux-gnu.cmake) and runs the test suite under qemu-user as
+# several CPUs, one Highway target each: NEON only (cortex-a72), SVE2 with 512-bit
+# vectors (max), SVE with 512-bit vectors (a64fx), and SVE2 at 128 and 256 bits, where
+# Highway's fixed-width SVE2_128 / SVE_256 targets run. The kernel tests force every
+# target the CPU runs in turn; on the first SVE CPU the model-level tests run once per
+# target too (.ci/simd_targets.sh). Runs after the native tests (.ci/run).
 #
 #   .ci/aarch64.sh                 # install, build, test
 #   HMOE_AARCH64_CPUS=max .ci/aarch64.sh
 #
 # Environment (all optional):
 #   HMOE_AARCH64_BUILD   build folder                 (default: build-aarch64)
-#   HMOE_AARCH64_CPUS    qemu -cpu models to test as  (default: "cortex-a72 max")
+#   HMOE_AARCH64_CPUS    qemu -cpu models to test as  (default: the five below)
+#   HMOE_AARCH64_EVERY_TARGET_CPU  the CPU to run the model-level tests on once per target
+#                        (default: max; "none" to skip)
 #   HMOE_AARCH64_JOBS    build and ctest parallelism  (default: 2)
 #   HMOE_AARCH64_FULL=1  the whole suite on every CPU (default: see SAME_ON_EVERY_CPU)
 #   HMOE_AARCH64_NO_INSTALL=1   skip apt-get (everything is already installed)
@@ -22,7 +28,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD=${HMOE_AARCH64_BUILD:-build-aarch64}
-CPUS=${HMOE_AARCH64_CPUS:-"cortex-a72 max"}
+# qemu's linux-user mode gives SVE CPUs 512-bit vectors unless sve-default-vector-length
+# (bytes) says otherwise.
+CPUS=${HMOE_AARCH64_CPUS:-"cortex-a72 max a64fx max,sve-default-vector-length=16 max,sve-default-vector-length=32"}
+EVERY_TARGET_CPU=${HMOE_AARCH64_EVERY_TARGET_CPU:-max}
 JOBS=${HMOE_AARCH64_JOBS:-2}
 TRIPLE=aarch64-linux-gnu
 ARM64_LIBDIR=/usr/lib/$TRIPLE
@@ -45,7 +54,9 @@ EXCLUDE='^(api_install_example|reference\.(convert_refusals|python_model|fb_code
 # only: a NEON-only CPU runs its reference gemm) and glibc's string functions. The
 # further CPUs skip the slow tests that reach none of that differently (text, sampler,
 # file refusals, fuzz replays, the CLI's text commands) or repeat reference.logits.*'s
-# comparison at GPT-2's vocabulary size (generate.greedy_text.*).
+# comparison at GPT-2's vocabulary size (generate.greedy_text.*). The Python reference
+# tests keep their PyTorch results in the build folder, so the further CPUs pay for the
+# emulated runtime only.
 # HMOE_AARCH64_FULL=1: everything on every CPU.
 SAME_ON_EVERY_CPU='^(tokenizer\..*|sampler\..*|fuzz\..*|bad_inputs\..*|reference\.load_refusals|generate\.greedy_text\..*|cli\.text_commands)$'
 
@@ -115,16 +126,44 @@ export OMP_NUM_THREADS=1
 step "building"
 cmake --build "$BUILD" -j"$JOBS"
 
-# The one binary picks its SIMD target at run time: show it for each CPU, and that
-# HMOE_SIMD_TARGET forces one (neon: compiled on every aarch64 build).
+# The target Highway must pick on each CPU model (hwy::SupportedTargets: SVE2 needs
+# SVE2 and SVE-AES; SVE_256 / SVE2_128 a vector length of 32 / 16 bytes).
+expected_target() {
+  case $1 in
+    cortex-a*|neoverse-n1) echo neon ;;
+    a64fx) echo sve ;;
+    max,sve-default-vector-length=16) echo sve2_128 ;;
+    max,sve-default-vector-length=32) echo sve_256 ;;
+    max) echo sve2 ;;
+    *) echo "" ;;  # not known here: not checked
+  esac
+}
+
+# The one binary picks its SIMD target at run time: check the pick on each CPU, that
+# every SVE target is compiled in, and that HMOE_SIMD_TARGET forces each target the CPU
+# runs.
 failed=()
 hmoe=("$BUILD/emulated/hmoe")  # tests/CMakeLists.txt: hmoe under the emulator
 for cpu in $CPUS; do
   step "hmoe version as $cpu"
-  QEMU_CPU=$cpu "${hmoe[@]}" version || failed+=("$cpu: hmoe version")
-  if ! QEMU_CPU=$cpu HMOE_SIMD_TARGET=neon "${hmoe[@]}" version | grep -q '^SIMD target: *neon$'; then
-    failed+=("$cpu: HMOE_SIMD_TARGET=neon")
+  if ! out=$(QEMU_CPU=$cpu "${hmoe[@]}" version); then
+    failed+=("$cpu: hmoe version")
+    continue
   fi
+  echo "$out"
+  compiled=$(echo "$out" | sed -n 's/^  compiled: *//p')
+  for t in sve2_128 sve_256 sve2 sve neon scalar; do
+    if ! echo ", $compiled," | grep -q ", $t,"; then failed+=("$cpu: $t is not compiled in"); fi
+  done
+  want=$(expected_target "$cpu")
+  if [ -n "$want" ] && ! echo "$out" | grep -q "^SIMD target: *$want\$"; then
+    failed+=("$cpu: picked $(echo "$out" | sed -n 's/^SIMD target: *//p'), not $want")
+  fi
+  for t in $(echo "$out" | sed -n 's/^  this CPU: *//p' | tr -d ','); do
+    if ! QEMU_CPU=$cpu HMOE_SIMD_TARGET=$t "${hmoe[@]}" version | grep -q "^SIMD target: *$t\$"; then
+      failed+=("$cpu: HMOE_SIMD_TARGET=$t")
+    fi
+  done
 done
 
 first=1
@@ -139,6 +178,12 @@ for cpu in $CPUS; do
     failed+=("$cpu: ctest")
   fi
 done
+
+if [ "$EVERY_TARGET_CPU" != none ]; then
+  step "model-level tests once per SIMD target, as qemu -cpu $EVERY_TARGET_CPU"
+  QEMU_CPU=$EVERY_TARGET_CPU HMOE_SIMD_JOBS=$JOBS bash .ci/simd_targets.sh "$BUILD" ||
+    failed+=("$EVERY_TARGET_CPU: simd_targets.sh")
+fi
 step "done"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'aarch64: FAILED: %s\n' "${failed[@]}" >&2

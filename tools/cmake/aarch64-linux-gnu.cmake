@@ -3,8 +3,10 @@
 #   cmake -S . -B build-aarch64 --toolchain tools/cmake/aarch64-linux-gnu.cmake \
 #         -Ddnnl_DIR=<where libdnnl-dev:arm64's CMake files are>
 #   cmake --build build-aarch64 -j2
-#   QEMU_CPU=cortex-a72 ctest --test-dir build-aarch64   # NEON
-#   QEMU_CPU=max        ctest --test-dir build-aarch64   # SVE/SVE2 (oneDNN's JIT)
+#   QEMU_CPU=cortex-a72 ctest --test-dir build-aarch64   # Highway's NEON target
+#   QEMU_CPU=max        ctest --test-dir build-aarch64   # SVE2 (512-bit vectors)
+#   QEMU_CPU=a64fx      ctest --test-dir build-aarch64   # SVE (512-bit)
+#   QEMU_CPU=max,sve-default-vector-length=16 ...        # SVE2_128 (32: SVE_256)
 #
 # .ci/aarch64.sh does all of it, installing what it needs first. The pieces:
 #  - compilers: g++-aarch64-linux-gnu (gcc 12, like the host);
@@ -15,9 +17,10 @@
 #    differs), hence dnnl_DIR pointing at an unpacked copy (see .ci/aarch64.sh);
 #  - tests: qemu-user runs the aarch64 programs (ctest, doctest discovery at build
 #    time, and the scripts that run `hmoe`, through tests/CMakeLists.txt's launchers).
-#    qemu reads the CPU it emulates from the environment variable QEMU_CPU, so one
-#    build is tested as several CPUs: e.g. cortex-a72 or neoverse-n1 (NEON only),
-#    a64fx (SVE, 512-bit), max (SVE2 and everything else qemu implements).
+#    qemu reads the CPU it emulates from the environment variable QEMU_CPU (a model
+#    and its properties), so one build is tested as several CPUs: e.g. cortex-a72 or
+#    neoverse-n1 (NEON only), a64fx (SVE, 512-bit), max (SVE2 and everything else qemu
+#    implements; 512-bit vectors unless sve-default-vector-length=<bytes> says).
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
