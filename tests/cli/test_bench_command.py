@@ -10,29 +10,16 @@ import csv
 import io
 import json
 import math
-import subprocess
 import sys
 
-HMOE = sys.argv[1]
-passed, failed = 0, 0
+import cli_checks
+from cli_checks import check, hmoe, usage_error
+
+cli_checks.HMOE = sys.argv[1]
 
 DIMS = dict(d=64, L=2, N=4, k=2, b=32, H=32, V=256, P=64, e=32, pd=32, hin=32, le=4)
 SPEC = ",".join(f"{k}={v}" for k, v in DIMS.items())
 FAST = ["-p", "8", "-n", "4", "-r", "2", "--warmup", "0", "-t", "1", "--bw-mib", "8"]
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAILED: {name}" + (f"\n  {detail}" if detail else ""))
-
-
-def hmoe(*args):
-    r = subprocess.run([HMOE, *args], capture_output=True, timeout=300)
-    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
 
 def f32_decode_bytes(config):
@@ -56,21 +43,11 @@ def f32_decode_bytes(config):
     return 4 * (L * per_layer + head + hyper)
 
 
-def usage_error(name, args, expect_in_message):
-    rc, out, err = hmoe(*args)
-    lines = err.strip().split("\n")
-    check(f"{name}: exit 2", rc == 2, f"exit {rc}, stderr {err!r}")
-    check(f"{name}: one-line message", len(lines) == 1 and lines[0].startswith("hmoe "), repr(err))
-    check(f"{name}: message names the problem", expect_in_message in err, repr(err))
-    check(f"{name}: nothing on stdout", out == "", repr(out))
-
-
 def main():
     rc, out, err = hmoe("bench", "--synthetic", SPEC, "--dtype", "f32,q8", *FAST, "-o", "json")
     check("json run exits 0", rc == 0, err)
     if rc != 0:
-        print(f"{passed} passed, {failed} failed")
-        return 1
+        return cli_checks.summary()
     j = json.loads(out)
     rows = j["results"]
     check("baseline is the first model's plain MoE", j["baseline"] == "f32 moe", j["baseline"])
@@ -123,8 +100,7 @@ def main():
     usage_error("negative --bw-mib", ["bench", "--synthetic", SPEC, "--bw-mib", "-1"], "--bw-mib")
     usage_error("unknown configuration", ["bench", "--synthetic", SPEC, "--configs", "moe,fast"], "fast")
     usage_error("q4 of dims its blocks do not divide", ["bench", "--synthetic", "d=48,b=16", "--dtype", "q4"], "")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return cli_checks.summary()
 
 
 if __name__ == "__main__":

@@ -13,39 +13,18 @@ import subprocess
 import sys
 import tempfile
 
+import cli_checks
+from cli_checks import check, hmoe, usage_error
+
 HMOE, MAKER = sys.argv[1], sys.argv[2]
+cli_checks.HMOE = HMOE
 GPT2_DIR = sys.argv[3] if len(sys.argv) > 3 else ""
-passed, failed = 0, 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAILED: {name}" + (f"\n  {detail}" if detail else ""))
-
-
-def hmoe(*args, stdin=None):
-    r = subprocess.run([HMOE, *args], capture_output=True, input=stdin, timeout=120)
-    return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
-
-
-def usage_error(name, args, expect_in_message):
-    rc, out, err = hmoe(*args)
-    lines = err.strip().split("\n")
-    check(f"{name}: exit 2", rc == 2, f"exit {rc}, stderr {err!r}")
-    check(f"{name}: one-line message", len(lines) == 1 and lines[0].startswith("hmoe "), repr(err))
-    check(f"{name}: message names the problem", expect_in_message in err, repr(err))
-    check(f"{name}: nothing on stdout", out == "", repr(out))
 
 
 def main():
     with tempfile.TemporaryDirectory(prefix="hmoe_cli_text_") as work:
         run_checks(work)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return cli_checks.summary()
 
 
 def run_checks(work):
