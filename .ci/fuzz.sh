@@ -25,7 +25,9 @@ TARGETS=(model_loader tokenizer cli_args)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 bash tools/install-deps.sh
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev
+# libomp-14-dev: the omp.h clang reads (GCC's lies in GCC's private include folder, which
+# clang does not search); the programs still link GCC's libgomp, see below.
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev libomp-14-dev
 
 # --- build. OpenMP: clang would compile the pragmas against its own libomp, while oneDNN
 # uses GCC's libgomp (two OpenMP runtimes in one process), and clang 14 crashes compiling
