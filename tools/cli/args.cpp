@@ -12,13 +12,6 @@
 namespace hmoe::cli {
 
 namespace {
-std::vector<std::string> split_names(const std::string& names) {
-  std::vector<std::string> out;
-  std::stringstream ss(names);
-  std::string n;
-  while (std::getline(ss, n, ',')) out.push_back(n);
-  return out;
-}
 
 int64_t to_int(const std::string& flag, const std::string& v) {
   errno = 0;
@@ -44,7 +37,7 @@ ArgParser::ArgParser(std::string command, std::string usage_line, std::string de
 
 ArgParser& ArgParser::add(const std::string& names, const std::string& help, bool takes_value,
                           std::function<void(const std::string&, const std::string&)> set) {
-  opts_.push_back({split_names(names), help, takes_value, std::move(set)});
+  opts_.push_back({split_commas(names), help, takes_value, std::move(set)});
   return *this;
 }
 
@@ -166,11 +159,20 @@ int guarded(const std::string& command, const std::function<int()>& body) {
   }
 }
 
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  for (;;) {
+    const size_t comma = text.find(',', pos);
+    out.push_back(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    if (comma == std::string::npos) return out;
+    pos = comma + 1;
+  }
+}
+
 std::vector<int32_t> parse_int_list(const std::string& flag, const std::string& text) {
   std::vector<int32_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
+  for (std::string item : split_commas(text)) {
     // trim spaces
     size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
     item = b == std::string::npos ? "" : item.substr(b, e - b + 1);

@@ -64,6 +64,8 @@ class ArgParser {
 int guarded(const std::string& command, const std::function<int()>& body);
 
 // "1,2,3" -> {1,2,3}; throws UsageError naming the bad item.
+// "a,b,,c" -> {"a", "b", "", "c"}: empty items are kept, so callers can refuse them.
+std::vector<std::string> split_commas(const std::string& text);
 std::vector<int32_t> parse_int_list(const std::string& flag, const std::string& text);
 
 }  // namespace hmoe::cli

@@ -42,16 +42,11 @@ const std::vector<BenchConfig>& all_configs() {
 
 std::vector<BenchConfig> parse_configs(const std::string& text) {
   std::vector<BenchConfig> out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    const size_t comma = text.find(',', pos);
-    const std::string name = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+  for (const std::string& name : split_commas(text)) {
     bool found = false;
     for (const BenchConfig& c : all_configs())
       if (c.name == name) out.push_back(c), found = true;
     if (!found) throw UsageError("--configs: unknown configuration '" + name + "' (known: moe, cached, pertoken)");
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
   }
   return out;
 }
@@ -98,17 +93,6 @@ uint64_t mem_available_bytes() {
   while (f >> key >> kb >> unit)
     if (key == "MemAvailable:") return kb * 1024;
   return 0;
-}
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  for (;;) {
-    const size_t comma = text.find(',', pos);
-    out.push_back(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
-    if (comma == std::string::npos) return out;
-    pos = comma + 1;
-  }
 }
 
 std::string base_name(const std::string& path) {
