@@ -10,16 +10,12 @@
 #include <vector>
 
 #include "formats/dtype.h"
+#include "formats/error.h"
 
 namespace hmoe {
 namespace fb {
 struct Model;
 }
-
-class FormatError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct TensorInfo {
   std::string name;

@@ -9,6 +9,16 @@
 namespace hmoe::api {
 namespace {
 
+// The core's Status values are the C API's hmoe_status values (formats/error.h).
+static_assert(static_cast<int>(Status::InvalidArgument) == HMOE_ERR_INVALID_ARGUMENT &&
+                  static_cast<int>(Status::Io) == HMOE_ERR_IO && static_cast<int>(Status::BadFile) == HMOE_ERR_BAD_FILE &&
+                  static_cast<int>(Status::OutOfMemory) == HMOE_ERR_OUT_OF_MEMORY &&
+                  static_cast<int>(Status::ContextFull) == HMOE_ERR_CONTEXT_FULL &&
+                  static_cast<int>(Status::BufferTooSmall) == HMOE_ERR_BUFFER_TOO_SMALL &&
+                  static_cast<int>(Status::Unsupported) == HMOE_ERR_UNSUPPORTED &&
+                  static_cast<int>(Status::Internal) == HMOE_ERR_INTERNAL,
+              "formats/error.h Status and hypermoe.h hmoe_status must agree");
+
 // One message per thread, so concurrent sessions never read each other's errors.
 thread_local std::string t_last_error;
 // Used instead when there was no memory to build the message.
@@ -40,8 +50,8 @@ hmoe_status status_from_current_exception(const char* function) noexcept {
     throw;
   } catch (const ApiError& e) {
     return record(e.status(), function, e.what());
-  } catch (const FormatError& e) {
-    return record(HMOE_ERR_BAD_FILE, function, e.what());
+  } catch (const Error& e) {  // the core's errors carry their category
+    return record(static_cast<hmoe_status>(e.status()), function, e.what());
   } catch (const text::TokenizerError& e) {
     return record(HMOE_ERR_INVALID_ARGUMENT, function, e.what());
   } catch (const std::invalid_argument& e) {

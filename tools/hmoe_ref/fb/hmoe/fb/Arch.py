@@ -4,3 +4,4 @@
 
 class Arch(object):
     GPT2_HYPERMOE = 0
+    SWITCH_HYPERMOE = 1

@@ -133,7 +133,84 @@ class HParams(object):
             return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
         return 0
 
-def HParamsStart(builder): builder.StartObject(15)
+    # HParams
+    def DKv(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(34))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def DFf(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(36))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def NDecoderLayer(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(38))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def EncoderSparseStep(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(40))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def DecoderSparseStep(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(42))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def ExpertCapacity(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(44))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def RouterBias(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(46))
+        if o != 0:
+            return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
+        return False
+
+    # HParams
+    def RelativeAttentionNumBuckets(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(48))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def RelativeAttentionMaxDistance(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(50))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Uint32Flags, o + self._tab.Pos)
+        return 0
+
+    # HParams
+    def TieWordEmbeddings(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(52))
+        if o != 0:
+            return bool(self._tab.Get(flatbuffers.number_types.BoolFlags, o + self._tab.Pos))
+        return False
+
+    # HParams
+    def DecoderStartTokenId(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(54))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Int32Flags, o + self._tab.Pos)
+        return -1
+
+def HParamsStart(builder): builder.StartObject(26)
 def Start(builder):
     return HParamsStart(builder)
 def HParamsAddVocabSize(builder, vocabSize): builder.PrependUint32Slot(0, vocabSize, 0)
@@ -181,6 +258,39 @@ def AddLayerEmbDim(builder, layerEmbDim):
 def HParamsAddAdapterDim(builder, adapterDim): builder.PrependUint32Slot(14, adapterDim, 0)
 def AddAdapterDim(builder, adapterDim):
     return HParamsAddAdapterDim(builder, adapterDim)
+def HParamsAddDKv(builder, dKv): builder.PrependUint32Slot(15, dKv, 0)
+def AddDKv(builder, dKv):
+    return HParamsAddDKv(builder, dKv)
+def HParamsAddDFf(builder, dFf): builder.PrependUint32Slot(16, dFf, 0)
+def AddDFf(builder, dFf):
+    return HParamsAddDFf(builder, dFf)
+def HParamsAddNDecoderLayer(builder, nDecoderLayer): builder.PrependUint32Slot(17, nDecoderLayer, 0)
+def AddNDecoderLayer(builder, nDecoderLayer):
+    return HParamsAddNDecoderLayer(builder, nDecoderLayer)
+def HParamsAddEncoderSparseStep(builder, encoderSparseStep): builder.PrependUint32Slot(18, encoderSparseStep, 0)
+def AddEncoderSparseStep(builder, encoderSparseStep):
+    return HParamsAddEncoderSparseStep(builder, encoderSparseStep)
+def HParamsAddDecoderSparseStep(builder, decoderSparseStep): builder.PrependUint32Slot(19, decoderSparseStep, 0)
+def AddDecoderSparseStep(builder, decoderSparseStep):
+    return HParamsAddDecoderSparseStep(builder, decoderSparseStep)
+def HParamsAddExpertCapacity(builder, expertCapacity): builder.PrependUint32Slot(20, expertCapacity, 0)
+def AddExpertCapacity(builder, expertCapacity):
+    return HParamsAddExpertCapacity(builder, expertCapacity)
+def HParamsAddRouterBias(builder, routerBias): builder.PrependBoolSlot(21, routerBias, 0)
+def AddRouterBias(builder, routerBias):
+    return HParamsAddRouterBias(builder, routerBias)
+def HParamsAddRelativeAttentionNumBuckets(builder, relativeAttentionNumBuckets): builder.PrependUint32Slot(22, relativeAttentionNumBuckets, 0)
+def AddRelativeAttentionNumBuckets(builder, relativeAttentionNumBuckets):
+    return HParamsAddRelativeAttentionNumBuckets(builder, relativeAttentionNumBuckets)
+def HParamsAddRelativeAttentionMaxDistance(builder, relativeAttentionMaxDistance): builder.PrependUint32Slot(23, relativeAttentionMaxDistance, 0)
+def AddRelativeAttentionMaxDistance(builder, relativeAttentionMaxDistance):
+    return HParamsAddRelativeAttentionMaxDistance(builder, relativeAttentionMaxDistance)
+def HParamsAddTieWordEmbeddings(builder, tieWordEmbeddings): builder.PrependBoolSlot(24, tieWordEmbeddings, 0)
+def AddTieWordEmbeddings(builder, tieWordEmbeddings):
+    return HParamsAddTieWordEmbeddings(builder, tieWordEmbeddings)
+def HParamsAddDecoderStartTokenId(builder, decoderStartTokenId): builder.PrependInt32Slot(25, decoderStartTokenId, -1)
+def AddDecoderStartTokenId(builder, decoderStartTokenId):
+    return HParamsAddDecoderStartTokenId(builder, decoderStartTokenId)
 def HParamsEnd(builder): return builder.EndObject()
 def End(builder):
     return HParamsEnd(builder)

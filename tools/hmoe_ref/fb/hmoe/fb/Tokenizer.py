@@ -89,7 +89,41 @@ class Tokenizer(object):
             return self._tab.Get(flatbuffers.number_types.Int32Flags, o + self._tab.Pos)
         return -1
 
-def TokenizerStart(builder): builder.StartObject(5)
+    # Tokenizer
+    def SpModel(self, j):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(14))
+        if o != 0:
+            a = self._tab.Vector(o)
+            return self._tab.Get(flatbuffers.number_types.Uint8Flags, a + flatbuffers.number_types.UOffsetTFlags.py_type(j * 1))
+        return 0
+
+    # Tokenizer
+    def SpModelAsNumpy(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(14))
+        if o != 0:
+            return self._tab.GetVectorAsNumpy(flatbuffers.number_types.Uint8Flags, o)
+        return 0
+
+    # Tokenizer
+    def SpModelLength(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(14))
+        if o != 0:
+            return self._tab.VectorLen(o)
+        return 0
+
+    # Tokenizer
+    def SpModelIsNone(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(14))
+        return o == 0
+
+    # Tokenizer
+    def PadId(self):
+        o = flatbuffers.number_types.UOffsetTFlags.py_type(self._tab.Offset(16))
+        if o != 0:
+            return self._tab.Get(flatbuffers.number_types.Int32Flags, o + self._tab.Pos)
+        return -1
+
+def TokenizerStart(builder): builder.StartObject(7)
 def Start(builder):
     return TokenizerStart(builder)
 def TokenizerAddKind(builder, kind): builder.PrependUint8Slot(0, kind, 0)
@@ -113,6 +147,15 @@ def AddEosId(builder, eosId):
 def TokenizerAddBosId(builder, bosId): builder.PrependInt32Slot(4, bosId, -1)
 def AddBosId(builder, bosId):
     return TokenizerAddBosId(builder, bosId)
+def TokenizerAddSpModel(builder, spModel): builder.PrependUOffsetTRelativeSlot(5, flatbuffers.number_types.UOffsetTFlags.py_type(spModel), 0)
+def AddSpModel(builder, spModel):
+    return TokenizerAddSpModel(builder, spModel)
+def TokenizerStartSpModelVector(builder, numElems): return builder.StartVector(1, numElems, 1)
+def StartSpModelVector(builder, numElems):
+    return TokenizerStartSpModelVector(builder, numElems)
+def TokenizerAddPadId(builder, padId): builder.PrependInt32Slot(6, padId, -1)
+def AddPadId(builder, padId):
+    return TokenizerAddPadId(builder, padId)
 def TokenizerEnd(builder): return builder.EndObject()
 def End(builder):
     return TokenizerEnd(builder)

@@ -5,3 +5,4 @@
 class TokenizerKind(object):
     NONE = 0
     GPT2_BPE = 1
+    SENTENCEPIECE = 2
