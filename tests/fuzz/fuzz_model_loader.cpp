@@ -101,8 +101,8 @@ void exercise_session(const std::shared_ptr<const hmoe::Model>& model, hmoe::Hyp
   bool refused = false;
   try {
     s.eval(prompt, 1, logits.data());
-  } catch (const std::invalid_argument&) {
-    refused = true;
+  } catch (const hmoe::Error& e) {
+    refused = e.status() == hmoe::Status::ContextFull;
   }
   check(refused, "eval() past the end of the context was not refused");
 }

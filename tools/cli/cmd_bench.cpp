@@ -250,7 +250,7 @@ int run_bench(const std::vector<std::string>& argv) {
                   kernels::simd_active_target().c_str(), load_s);
     report.header.push_back(dims);
     for (const BenchModel& bm : models) {
-      std::string line = "weights " + bm.label + ": experts " + dtype_name(bm.model->weights().layers.at(0).fc.dtype);
+      std::string line = "weights " + bm.label + ": experts " + dtype_name(bm.model->weights().experts_dtype());
       if (const HyperCache* cache = bm.model->hyper_cache()) line += "; " + cache->stats().to_string();
       report.header.push_back(line);
     }

@@ -12,6 +12,7 @@
 namespace hmoe {
 
 struct SyntheticSpec {
+  Arch arch = Arch::Gpt2HyperMoE;
   int64_t d = 768;      // n_embd
   int64_t L = 12;       // n_layer
   int64_t N = 8;        // n_experts
@@ -32,6 +33,8 @@ struct SyntheticSpec {
   float hyper_std = 0.02f;  // scale of the hypernetwork's; tests raise it so the adapter matters
 
   int64_t n_head() const;
+  // The file's hyper-parameters.
+  HParams hparams() const;
   // The spec in parse_synthetic_spec()'s syntax, e.g. "d=768,L=12,N=8,k=2,b=64,H=128,V=50257,...".
   std::string to_string() const;
   // Bytes of the file write_synthetic_model() writes (roughly: the tensors).
