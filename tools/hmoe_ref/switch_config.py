@@ -154,6 +154,10 @@ class SwitchConfig:
             raw["decoder_start_token_id"] = raw.get("pad_token_id", 0)
         if raw.get("tie_word_embeddings") is None:
             raw["tie_word_embeddings"] = True  # PretrainedConfig's default: absent means tied
+        missing = [f"{n} (needed with {by} true)" for n, by in _HYPER_DIMS.items()
+                   if raw.get(by, False) is True and n not in raw]
+        if missing:
+            raise ConfigError("config lacks field(s): " + ", ".join(missing))
         for name, needed_by in _HYPER_DIMS.items():
             if not raw.get(needed_by, False):
                 raw[name] = 0  # unused: written as 0 so nothing mistakes it for a model's
