@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import flatbuffers
 import numpy as np
@@ -16,7 +16,7 @@ import numpy as np
 from . import schema as fbs
 from .file_layout import (DATA_SECTION_ALIGNMENT, DTYPE_NAMES, F16, F32, FLATBUFFERS_MAX_BUFFER_SIZE, I32,
                           PREFIX_SIZE, TENSOR_ALIGNMENT, FilePrefix, align_up, storage_bytes)
-from .tokenizer_files import GPT2Tokenizer
+from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
 
 _NUMPY_DTYPE = {F32: np.float32, F16: np.float16, I32: np.int32}  # stored as numpy writes them
 
@@ -66,7 +66,7 @@ def _tables_vector(b: flatbuffers.Builder, offs: Sequence[int]) -> int:
     return b.EndVector()
 
 
-def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
+def build_header(hparams: Dict[str, object], tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]],
                  metadata: Sequence[Tuple[str, str]], tensors: Sequence[Tuple[PlannedTensor, int]],
                  arch: int = 0, hyper_baked: bool = False) -> bytes:
     """The FlatBuffer of the Model table. `tensors`: (tensor, offset in the data section)."""
@@ -79,13 +79,32 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
         "experts_embedding_dim": H.AddExpertsEmbeddingDim, "process_dim": H.AddProcessDim,
         "hypernet_input": H.AddHypernetInput, "hypernetwork_bottleneck": H.AddHypernetworkBottleneck,
         "layer_emb_dim": H.AddLayerEmbDim, "adapter_dim": H.AddAdapterDim,
+        # Encoder-decoder (Switch) fields.
+        "d_kv": H.AddDKv, "d_ff": H.AddDFf, "n_decoder_layer": H.AddNDecoderLayer,
+        "encoder_sparse_step": H.AddEncoderSparseStep, "decoder_sparse_step": H.AddDecoderSparseStep,
+        "expert_capacity": H.AddExpertCapacity, "router_bias": H.AddRouterBias,
+        "relative_attention_num_buckets": H.AddRelativeAttentionNumBuckets,
+        "relative_attention_max_distance": H.AddRelativeAttentionMaxDistance,
+        "tie_word_embeddings": H.AddTieWordEmbeddings, "decoder_start_token_id": H.AddDecoderStartTokenId,
     }
     unknown = set(hparams) - set(setters)
     if unknown:
         raise ValueError(f"unknown hparams: {sorted(unknown)}")
 
     tok_off = None
-    if tokenizer is not None:
+    if isinstance(tokenizer, SentencePieceTokenizer):
+        sp = b.CreateByteVector(tokenizer.sp_model) if tokenizer.sp_model else None
+        T = fbs.Tokenizer
+        T.Start(b)
+        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE if sp is not None
+                  else fbs.TokenizerKind.TokenizerKind.NONE)
+        if sp is not None:
+            T.AddSpModel(b, sp)
+        T.AddEosId(b, tokenizer.eos_id)
+        T.AddBosId(b, tokenizer.bos_id)
+        T.AddPadId(b, tokenizer.pad_id)
+        tok_off = T.End(b)
+    elif tokenizer is not None:
         vocab = _strings_vector(b, tokenizer.vocab)
         merges = _strings_vector(b, tokenizer.merges)
         T = fbs.Tokenizer
@@ -141,9 +160,10 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
     return bytes(b.Output())
 
 
-def write_hmoe(path: str, hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
+def write_hmoe(path: str, hparams: Dict[str, object],
+               tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]],
                metadata: Sequence[Tuple[str, str]], tensors: List[PlannedTensor],
-               progress: Optional[Callable[[int, int], None]] = None) -> int:
+               progress: Optional[Callable[[int, int], None]] = None, arch: int = 0) -> int:
     """Writes the file through a temporary name and a rename, so a failure never leaves
     a half-written file under `path`. `progress(bytes_done, bytes_total)`. Returns the
     file size."""
@@ -159,7 +179,7 @@ def write_hmoe(path: str, hparams: Dict[str, object], tokenizer: Optional[GPT2To
         placed.append((t, offset))
         offset = align_up(offset + t.size, TENSOR_ALIGNMENT)
     data_size = offset
-    header = build_header(hparams, tokenizer, metadata, placed)
+    header = build_header(hparams, tokenizer, metadata, placed, arch=arch)
     if len(header) >= FLATBUFFERS_MAX_BUFFER_SIZE:
         raise ValueError(f"header of {len(header)} bytes exceeds the FlatBuffers limit")
     prefix = FilePrefix(header_size=len(header),
