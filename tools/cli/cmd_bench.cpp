@@ -428,7 +428,7 @@ int run_bench(const std::vector<std::string>& argv) {
       std::snprintf(w, sizeof w,
                     "other processes used more than %.0f%% of the CPUs during %d of %zu rows (up to %.0f%%, see "
                     "'other CPU'): those times are suspect, since a descheduled OpenMP thread stalls its team "
-                    "(DEPS.md §4). Rerun when the machine is quiet.",
+                    "(docs/DEPENDENCIES.md). Rerun when the machine is quiet.",
                     busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max);
       report.warnings.push_back(w);
     }
