@@ -15,6 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hmoe_ref import __version__  # noqa: E402
+from hmoe_ref.atomic_file import atomic_output  # noqa: E402
 from hmoe_ref.checkpoint import read_tensors  # noqa: E402
 from hmoe_ref.config import HyperMoEConfig  # noqa: E402
 from hmoe_ref.convert_map import ConversionError, check_tensors, hparams_of, plan_tensors  # noqa: E402
@@ -51,6 +52,13 @@ def check_config_fits(cfg: HyperMoEConfig) -> None:
 
 
 def convert(ckpt_dir: str, out_path: str, dtype: str, name: str = "", quiet: bool = False) -> int:
+    # The destination is checked (and its temporary file made) before the checkpoint is
+    # read; any refusal below leaves nothing behind.
+    with atomic_output(out_path) as out:
+        return _convert(ckpt_dir, out, dtype, name, quiet)
+
+
+def _convert(ckpt_dir: str, out, dtype: str, name: str, quiet: bool) -> int:
     cfg = HyperMoEConfig.load(ckpt_dir)
     check_config_fits(cfg)
     tensors = read_tensors(ckpt_dir)
@@ -62,7 +70,7 @@ def convert(ckpt_dir: str, out_path: str, dtype: str, name: str = "", quiet: boo
                 ("converter.version", __version__)]
     total = sum(t.size for t in plan)
     progress = ProgressBar() if total >= PROGRESS_MIN_BYTES and not quiet else None
-    return write_hmoe(out_path, hparams_of(cfg), tokenizer, metadata, plan, progress)
+    return write_hmoe(out, hparams_of(cfg), tokenizer, metadata, plan, progress)
 
 
 def main(argv=None) -> int:

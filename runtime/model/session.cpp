@@ -8,31 +8,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/kernels/threads.h"
 #include "runtime/model/layer_ops.h"
 #include "runtime/model/selection_pattern.h"
 
 namespace hmoe {
 
-namespace {
-// Restores the caller's OpenMP team size when eval() returns or throws.
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : prev_(omp_get_max_threads()) {
-    if (n > 0) omp_set_num_threads(n);
-  }
-  ~ThreadScope() { omp_set_num_threads(prev_); }
-
- private:
-  int prev_;
-};
-}  // namespace
-
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
     : model_(std::move(model)), opts_(opts) {
   if (!model_) throw std::invalid_argument("session needs a model");
   const HParams& hp = model_->hparams();
-  if (opts.n_threads < 0 || opts.n_threads > 4096)
-    throw std::invalid_argument("n_threads " + std::to_string(opts.n_threads) + " is outside [0, 4096]");
+  kernels::resolve_threads(opts.n_threads, "n_threads");  // refuses a count outside [0, kMaxThreads]
   if (opts.n_ctx < 0 || opts.n_ctx > hp.n_positions)
     throw std::invalid_argument("n_ctx " + std::to_string(opts.n_ctx) + " is outside [0, n_positions=" +
                                 std::to_string(hp.n_positions) + "]");
@@ -76,13 +62,14 @@ void Session::eval(const int32_t* ids, int64_t T, float* logits, bool all_positi
   const ModelWeights& w = model_->weights();
   if (T <= 0 || !ids) throw std::invalid_argument("eval needs at least one token");
   if (T > n_ctx_ - n_past_)
-    throw std::invalid_argument("context full: " + std::to_string(n_past_) + " tokens + " + std::to_string(T) +
-                                " new exceed the context of " + std::to_string(n_ctx_));
+    throw Error(Status::ContextFull, "context full: " + std::to_string(n_past_) + " tokens + " + std::to_string(T) +
+                                         " new exceed the context of " + std::to_string(n_ctx_));
   for (int64_t t = 0; t < T; ++t)
     if (ids[t] < 0 || ids[t] >= hp.vocab_size)
-      throw std::invalid_argument("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
-                                  " is outside the vocabulary [0, " + std::to_string(hp.vocab_size) + ")");
-  ThreadScope threads(opts_.n_threads);
+      throw Error(Status::InvalidArgument, "token id " + std::to_string(ids[t]) + " at position " +
+                                               std::to_string(t) + " is outside the vocabulary [0, " +
+                                               std::to_string(hp.vocab_size) + ")");
+  kernels::ThreadScope threads(opts_.n_threads);
   ensure_scratch(T);
   const int64_t d = hp.n_embd;
 

@@ -18,7 +18,7 @@ enum class HyperMode {
 };
 
 struct SessionOptions {
-  int n_threads = 0;      // 0: OpenMP's default
+  int n_threads = 0;      // 0: the default (runtime/kernels/threads.h)
   HyperMode hyper_mode = HyperMode::Table;
   int64_t n_ctx = 0;      // 0: the model's n_positions
 };
@@ -40,8 +40,8 @@ class Session {
 
   // Runs `ids` after the tokens already in the context. `logits` (if non-null)
   // receives [n, vocab] when all_positions, else [vocab] of the last token.
-  // Throws std::invalid_argument for ids outside the vocabulary or a full context, and
-  // FormatError when the model's weights prove unusable for an expert set first met
+  // Throws hmoe::Error: InvalidArgument for ids outside the vocabulary, ContextFull when
+  // they do not fit the context, and FormatError when the model's weights prove unusable for an expert set first met
   // here (its HyperExpert, generated now by the on-demand cache or the per-token path,
   // overflows the cache's dtype); the context is unchanged when it throws.
   void eval(const int32_t* ids, int64_t n, float* logits, bool all_positions = false);

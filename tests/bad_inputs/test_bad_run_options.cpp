@@ -67,7 +67,12 @@ TEST_CASE("R01 token ids outside the vocabulary") {
   // The core refuses before touching the context.
   Session s(load_seed(), threads(1));
   const int32_t bad[2] = {1, 300};
-  CHECK_THROWS_AS(s.eval(bad, 2, nullptr), std::invalid_argument);
+  try {
+    s.eval(bad, 2, nullptr);
+    FAIL("eval accepted token id 300");
+  } catch (const Error& e) {
+    CHECK(e.status() == Status::InvalidArgument);
+  }
   CHECK(s.n_past() == 0);
 }
 
@@ -79,12 +84,22 @@ TEST_CASE("R02 token ids that are not 32-bit integers") {
 }
 
 TEST_CASE("R03 a prompt longer than the context") {
-  expect(run({"--ids", ids_list(17)}), 2, "the prompt is 17 tokens, longer than the context of 16");
-  expect(run({"--ids", ids_list(5), "-c", "4"}), 2, "the prompt is 5 tokens, longer than the context of 4");
+  // One message and one exit code in every command (the model makes the prompt too long).
+  expect(run({"--ids", ids_list(17)}), 1, "context full: 0 tokens + 17 new exceed the context of 16");
+  expect(run({"--ids", ids_list(5), "-c", "4"}), 1, "context full: 0 tokens + 5 new exceed the context of 4");
   std::string text;
   for (int i = 0; i < 20; ++i) text += " the";
-  expect(run({"-p", text}), 2, "longer than the context of 16");
+  expect(run({"-p", text}), 1, "new exceed the context of 16");
   expect(run_hmoe({"logits", "-m", model(), "--ids", ids_list(17)}), 1, "context full: 0 tokens + 17 new exceed the context of 16");
+  // The core says which category: a full context, not a bad argument.
+  Session s(load_seed(), threads(1));
+  std::vector<int32_t> ids(17, 1);
+  try {
+    s.eval(ids.data(), 17, nullptr);
+    FAIL("eval accepted 17 tokens in a context of 16");
+  } catch (const Error& e) {
+    CHECK(e.status() == Status::ContextFull);
+  }
   // Generation stops at the end of the context instead of running past it.
   const CliResult fill = run({"--ids", ids_list(14), "-n", "100", "--temp", "0"});
   CHECK_MESSAGE(fill.exit_code == 0, fill.describe());
@@ -103,15 +118,19 @@ TEST_CASE("R05 zero threads means the default") {
 }
 
 TEST_CASE("R06 negative or absurd thread counts") {
-  expect(run({"--ids", "1", "-t", "-1"}), 2, "--threads must be in [0, 4096], got -1");
-  expect(run({"--ids", "1", "-t", "100000"}), 2, "--threads must be in [0, 4096], got 100000");
-  expect(run({"--ids", "1", "-t", "99999999999"}), 2, "value '99999999999' for -t is out of range");
-  expect(run_hmoe({"logits", "-m", model(), "--ids", "1", "-t", "5000"}), 2, "--threads must be in [0, 4096], got 5000");
-  // The core refuses them too.
-  CHECK_THROWS_AS(Session(load_seed(), threads(-1)), std::invalid_argument);
+  const std::string range = "--threads must be in [0, 4096] (0: the default), got ";
+  expect(run({"--ids", "1", "-t", "-1"}), 2, range + "-1");
+  expect(run({"--ids", "1", "-t", "100000"}), 2, range + "100000");
+  expect(run({"--ids", "1", "-t", "99999999999"}), 2, range + "99999999999");
+  expect(run({"--ids", "1", "-t", "99999999999999999999"}), 2, "invalid integer '99999999999999999999' for -t");
+  // Every command that takes a thread count says it the same way (row C03).
+  expect(run_hmoe({"logits", "-m", model(), "--ids", "1", "-t", "5000"}), 2, range + "5000");
+  // The core refuses them too (runtime/kernels/threads.h decides the limit for all).
+  CHECK_THROWS_WITH_AS(Session(load_seed(), threads(-1)), doctest::Contains("n_threads is -1, outside [0, 4096]"),
+                       Error);
   ModelOptions mo;
   mo.n_threads = 5000;
-  CHECK_THROWS_AS(Model::load(model(), mo), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Model::load(model(), mo), doctest::Contains("n_threads is 5000"), Error);
 }
 
 TEST_CASE("R07 a negative or non-finite temperature") {
@@ -156,14 +175,15 @@ TEST_CASE("R11 a HyperExpert cache budget too small for one pattern") {
 
 TEST_CASE("R12 no prompt, an empty prompt, or text for a model without a tokenizer") {
   expect(run({}), 2, "give a prompt with -p TEXT, -f FILE or --ids");
-  expect(run({"-p", ""}), 2, "give a prompt");
+  expect(run({"-p", ""}), 2, "the prompt is empty");
   TempFile empty("empty.txt");
   empty.write({});
   expect(run({"-f", empty.path()}), 2, "the prompt is empty");
   expect(run({"-p", "x", "--ids", "1"}), 2, "give only one of -p, -f and --ids");
-  expect(run_hmoe({"run", "-m", seed_model_path("plain_n4k2_f32"), "-p", "hello"}), 2,
-         "this model has no tokenizer; it accepts token ids only (use --ids)");
-  expect(run({"-f", "no/such/prompt.txt"}), 2, "cannot read prompt file 'no/such/prompt.txt'");
+  // What the model makes wrong is exit 1, in every command (rows C02, C04).
+  expect(run_hmoe({"run", "-m", seed_model_path("plain_n4k2_f32"), "-p", "hello"}), 1,
+         "has no tokenizer: it takes token ids only");
+  expect(run({"-f", "no/such/prompt.txt"}), 1, "cannot open input file 'no/such/prompt.txt': No such file or directory");
 }
 
 TEST_CASE("R13 unknown options, missing values, bad choices") {
