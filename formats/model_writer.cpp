@@ -6,6 +6,7 @@
 
 #include "formats/atomic_file.h"
 #include "formats/error.h"
+#include "formats/fb_header.h"
 #include "formats/file_prefix.h"
 
 namespace hmoe {
@@ -14,10 +15,10 @@ namespace {
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 }  // namespace
 
-ModelLayout write_model_data(AtomicFile& out, const fb::ModelT& header_in, const std::vector<TensorBlob>& tensors,
+ModelLayout write_model_data(AtomicFile& out, const ModelHeader& header_in, const std::vector<TensorBlob>& tensors,
                              const std::function<void(size_t, size_t)>& progress) {
-  fb::ModelT header = header_in;  // copy: we fill in the tensor table
-  header.tensors.clear();
+  fb::ModelT header;
+  header_to_fb(header_in, &header);
   header.data_alignment = kTensorAlignment;
   ModelLayout layout;
   uint64_t off = 0;
@@ -75,7 +76,7 @@ ModelLayout write_model_data(AtomicFile& out, const fb::ModelT& header_in, const
   return layout;
 }
 
-void write_model_file(const std::string& path, const fb::ModelT& header, const std::vector<TensorBlob>& tensors,
+void write_model_file(const std::string& path, const ModelHeader& header, const std::vector<TensorBlob>& tensors,
                       const std::function<void(size_t, size_t)>& progress) {
   AtomicFile out(path);
   write_model_data(out, header, tensors, progress);

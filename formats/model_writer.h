@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "formats/dtype.h"
-#include "hmoe_generated.h"
+#include "formats/model_header.h"
 
 namespace hmoe {
 
@@ -35,12 +35,12 @@ struct ModelLayout {
 // `progress(done, total)` is called per tensor. Throws IoError on I/O errors (the
 // caller's AtomicFile then removes what was written) and hmoe::Error
 // (InvalidArgument) for a blob whose size does not match its dtype and shape.
-ModelLayout write_model_data(AtomicFile& out, const fb::ModelT& header, const std::vector<TensorBlob>& tensors,
+ModelLayout write_model_data(AtomicFile& out, const ModelHeader& header, const std::vector<TensorBlob>& tensors,
                              const std::function<void(size_t, size_t)>& progress = {});
 
 // The same to `path`, through an AtomicFile (formats/atomic_file.h): the destination is
 // checked first, and a failure leaves nothing behind.
-void write_model_file(const std::string& path, const fb::ModelT& header,
+void write_model_file(const std::string& path, const ModelHeader& header,
                       const std::vector<TensorBlob>& tensors,
                       const std::function<void(size_t, size_t)>& progress = {});
 

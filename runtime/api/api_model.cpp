@@ -3,7 +3,6 @@
 #include <cstring>
 #include <string>
 
-#include "hmoe_generated.h"
 #include "runtime/api/api_error.h"
 #include "runtime/api/api_handles.h"
 #include "runtime/text/model_tokenizer.h"
@@ -41,7 +40,7 @@ hmoe_model* load(const hmoe_model_params* params, OpenFile open_file, LoadModel 
   auto handle = std::make_unique<hmoe_model>();
   if (vocab_only) {
     handle->vocab_file = open_file();
-    handle->hparams = hmoe::HParams::from_file(*handle->vocab_file);
+    handle->hparams = handle->vocab_file->header().hparams;  // as the header says: nothing runs
   } else {
     handle->model = load_model(options);
     handle->hparams = handle->model->hparams();
@@ -96,7 +95,7 @@ hmoe_status hmoe_model_get_info(const hmoe_model* model, hmoe_model_info* out_in
     i.n_experts = static_cast<int32_t>(hp.n_experts);
     i.top_k = static_cast<int32_t>(hp.top_k);
     i.use_hypernet = hp.use_hypernet;
-    i.hyper_baked = model->file().header().hyper_baked();
+    i.hyper_baked = model->file().header().hyper_baked;
     i.has_tokenizer = model->tokenizer != nullptr;
     i.eos_id = model->tokenizer ? model->tokenizer->eos_id() : -1;
     i.bos_id = model->tokenizer ? model->tokenizer->bos_id() : -1;
@@ -111,13 +110,9 @@ hmoe_status hmoe_model_get_metadata(const hmoe_model* model, const char* key, ch
     require(model, "model");
     require(key, "key");
     if (capacity > 0) require(buf, "buf");
-    const auto* entries = model->file().header().metadata();
-    const hmoe::fb::KeyValue* found = nullptr;
-    if (entries)
-      for (const hmoe::fb::KeyValue* kv : *entries)
-        if (kv->key()->str() == key) found = kv;
-    if (!found) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, std::string("no metadata key '") + key + "'");
-    const std::string value = found->value() ? found->value()->str() : std::string();
+    const hmoe::ModelHeader& header = model->file().header();
+    if (!header.has_metadata(key)) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, std::string("no metadata key '") + key + "'");
+    const std::string value = header.metadata_value(key);
     if (out_len) *out_len = value.size();
     if (capacity < value.size() + 1)
       throw ApiError(HMOE_ERR_BUFFER_TOO_SMALL, "metadata '" + std::string(key) + "' needs " +

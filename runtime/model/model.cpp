@@ -25,15 +25,17 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
   kernels::resolve_threads(opts.n_threads, "n_threads");  // refuses a count outside [0, kMaxThreads]
   std::shared_ptr<Model> m(new Model());
   m->file_ = std::move(file);
-  m->hp_ = HParams::from_file(*m->file_);
-  m->w_ = ModelWeights::from_file(*m->file_, m->hp_);
+  m->hp_ = hparams_from_file(*m->file_);
+  m->arch_ = &arch_spec(m->file_->header().arch);
+  m->w_ = m->arch_->new_weights(m->hp_);
+  bind_weights(*m->file_, *m->arch_, m->hp_, *m->w_);
   if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
   if (m->hp_.use_hypernet) {
-    const kernels::ThreadScope threads(opts.n_threads);
+    const kernels::ThreadScope threads(opts.n_threads);  // the default, at most the processors
     HyperCacheOptions co;
     co.budget_bytes = opts.hyper_cache_bytes;
     co.precompute = opts.hyper_precompute;
-    m->cache_ = std::make_unique<HyperCache>(m->hp_, m->w_, co);
+    m->cache_ = std::make_unique<HyperCache>(*m->w_, co);
   }
   return m;
 }

@@ -110,7 +110,7 @@ TEST_CASE("C04 an input file that is missing: one message in every command") {
 }
 
 TEST_CASE("C05 an empty file name is refused, never read as 'use the default'") {
-  for (const std::string& cmd : {"run", "logits", "tokenize", "perplexity", "inspect", "bench"}) {
+  for (const char* cmd : {"run", "logits", "tokenize", "perplexity", "inspect", "bench"}) {
     CAPTURE(cmd);
     expect(run_hmoe({cmd, "-m", "", "--ids", "1"}), 2, "option -m needs a file name, got ''");
   }

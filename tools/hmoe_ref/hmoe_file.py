@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -15,11 +15,15 @@ from .fb_verify import VerifyError, verify_model_buffer
 from .file_layout import (BF16, DATA_SECTION_ALIGNMENT, DTYPE_NAMES, F16, F32, FLATBUFFERS_MAX_BUFFER_SIZE,
                           FORMAT_VERSION, I32, MAGIC, PREFIX_SIZE, Q8_0, QUANT_BLOCK,
                           TENSOR_ALIGNMENT, FilePrefix, storage_bytes)
-from .tokenizer_files import GPT2Tokenizer
+from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
 
 HPARAM_FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "layer_norm_epsilon",
                  "n_experts", "top_k", "use_hypernet", "experts_embedding_dim", "process_dim",
-                 "hypernet_input", "hypernetwork_bottleneck", "layer_emb_dim", "adapter_dim")
+                 "hypernet_input", "hypernetwork_bottleneck", "layer_emb_dim", "adapter_dim",
+                 "d_kv", "d_ff", "n_decoder_layer", "encoder_sparse_step", "decoder_sparse_step",
+                 "expert_capacity", "router_bias", "relative_attention_num_buckets",
+                 "relative_attention_max_distance", "tie_word_embeddings", "decoder_start_token_id")
+_BOOL_HPARAMS = ("use_hypernet", "router_bias", "tie_word_embeddings")
 
 
 class HmoeFormatError(ValueError):
@@ -91,15 +95,22 @@ class HmoeFile:
         self.hyper_baked = bool(m.HyperBaked())
         hp = m.Hparams()
         self.hparams: Dict[str, object] = {k: getattr(hp, _camel(k))() for k in HPARAM_FIELDS}
-        self.hparams["use_hypernet"] = bool(self.hparams["use_hypernet"])
+        for k in _BOOL_HPARAMS:
+            self.hparams[k] = bool(self.hparams[k])
         self.metadata: Dict[str, str] = {}
         for i in range(m.MetadataLength()):
             kv = m.Metadata(i)
             self.metadata[kv.Key().decode("utf-8", "replace")] = (kv.Value() or b"").decode("utf-8", "replace")
         self.tokenizer_kind = 0
-        self.tokenizer: Optional[GPT2Tokenizer] = None
+        self.tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]] = None
         tok = m.Tokenizer()
-        if tok is not None:
+        if tok is not None and tok.Kind() != fbs.TokenizerKind.TokenizerKind.GPT2_BPE:
+            self.tokenizer_kind = tok.Kind()
+            sp = tok.SpModelAsNumpy() if tok.SpModelLength() else None
+            self.tokenizer = SentencePieceTokenizer(
+                sp_model=None if sp is None else bytes(sp), eos_id=tok.EosId(), pad_id=tok.PadId(),
+                bos_id=tok.BosId())
+        elif tok is not None:
             self.tokenizer_kind = tok.Kind()
             self.tokenizer = GPT2Tokenizer(
                 vocab=[tok.Vocab(i).decode("utf-8", "replace") for i in range(tok.VocabLength())],

@@ -16,7 +16,7 @@ from . import schema as fbs
 from .atomic_file import atomic_output
 from .file_layout import (DATA_SECTION_ALIGNMENT, DTYPE_NAMES, F16, F32, FLATBUFFERS_MAX_BUFFER_SIZE, I32,
                           PREFIX_SIZE, TENSOR_ALIGNMENT, FilePrefix, align_up, storage_bytes)
-from .tokenizer_files import GPT2Tokenizer
+from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
 
 _NUMPY_DTYPE = {F32: np.float32, F16: np.float16, I32: np.int32}  # stored as numpy writes them
 
@@ -66,7 +66,7 @@ def _tables_vector(b: flatbuffers.Builder, offs: Sequence[int]) -> int:
     return b.EndVector()
 
 
-def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
+def build_header(hparams: Dict[str, object], tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]],
                  metadata: Sequence[Tuple[str, str]], tensors: Sequence[Tuple[PlannedTensor, int]],
                  arch: int = 0, hyper_baked: bool = False) -> bytes:
     """The FlatBuffer of the Model table. `tensors`: (tensor, offset in the data section)."""
@@ -79,13 +79,32 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
         "experts_embedding_dim": H.AddExpertsEmbeddingDim, "process_dim": H.AddProcessDim,
         "hypernet_input": H.AddHypernetInput, "hypernetwork_bottleneck": H.AddHypernetworkBottleneck,
         "layer_emb_dim": H.AddLayerEmbDim, "adapter_dim": H.AddAdapterDim,
+        # Encoder-decoder (Switch) fields.
+        "d_kv": H.AddDKv, "d_ff": H.AddDFf, "n_decoder_layer": H.AddNDecoderLayer,
+        "encoder_sparse_step": H.AddEncoderSparseStep, "decoder_sparse_step": H.AddDecoderSparseStep,
+        "expert_capacity": H.AddExpertCapacity, "router_bias": H.AddRouterBias,
+        "relative_attention_num_buckets": H.AddRelativeAttentionNumBuckets,
+        "relative_attention_max_distance": H.AddRelativeAttentionMaxDistance,
+        "tie_word_embeddings": H.AddTieWordEmbeddings, "decoder_start_token_id": H.AddDecoderStartTokenId,
     }
     unknown = set(hparams) - set(setters)
     if unknown:
         raise ValueError(f"unknown hparams: {sorted(unknown)}")
 
     tok_off = None
-    if tokenizer is not None:
+    if isinstance(tokenizer, SentencePieceTokenizer):
+        sp = b.CreateByteVector(tokenizer.sp_model) if tokenizer.sp_model else None
+        T = fbs.Tokenizer
+        T.Start(b)
+        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE if sp is not None
+                  else fbs.TokenizerKind.TokenizerKind.NONE)
+        if sp is not None:
+            T.AddSpModel(b, sp)
+        T.AddEosId(b, tokenizer.eos_id)
+        T.AddBosId(b, tokenizer.bos_id)
+        T.AddPadId(b, tokenizer.pad_id)
+        tok_off = T.End(b)
+    elif tokenizer is not None:
         vocab = _strings_vector(b, tokenizer.vocab)
         merges = _strings_vector(b, tokenizer.merges)
         T = fbs.Tokenizer
@@ -141,16 +160,17 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
     return bytes(b.Output())
 
 
-def write_hmoe(path: Union[str, BinaryIO], hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
+def write_hmoe(path: Union[str, BinaryIO], hparams: Dict[str, object],
+               tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]],
                metadata: Sequence[Tuple[str, str]], tensors: List[PlannedTensor],
-               progress: Optional[Callable[[int, int], None]] = None) -> int:
+               progress: Optional[Callable[[int, int], None]] = None, arch: int = 0) -> int:
     """Writes the file to `path` through atomic_output (atomic_file.py): the destination
     is checked before anything is written, and a failure leaves nothing behind. `path`
     may instead be a file a caller opened with atomic_output (to check the destination
     before its own work). `progress(bytes_done, bytes_total)`. Returns the file size."""
     if isinstance(path, str):
         with atomic_output(path) as f:
-            return write_hmoe(f, hparams, tokenizer, metadata, tensors, progress)
+            return write_hmoe(f, hparams, tokenizer, metadata, tensors, progress, arch)
     f = path
     names = set()
     placed = []
@@ -164,7 +184,7 @@ def write_hmoe(path: Union[str, BinaryIO], hparams: Dict[str, object], tokenizer
         placed.append((t, offset))
         offset = align_up(offset + t.size, TENSOR_ALIGNMENT)
     data_size = offset
-    header = build_header(hparams, tokenizer, metadata, placed)
+    header = build_header(hparams, tokenizer, metadata, placed, arch=arch)
     if len(header) >= FLATBUFFERS_MAX_BUFFER_SIZE:
         raise ValueError(f"header of {len(header)} bytes exceeds the FlatBuffers limit")
     prefix = FilePrefix(header_size=len(header),

@@ -1,4 +1,5 @@
-"""GPT-2's tokenizer files (vocab.json, merges.txt) as the .hmoe header stores them."""
+"""Tokenizer files as the .hmoe header stores them: GPT-2's vocab.json + merges.txt, and
+T5's SentencePiece model (spiece.model), kept as its serialized bytes."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,6 +10,7 @@ from typing import List, Optional
 VOCAB_NAME = "vocab.json"
 MERGES_NAME = "merges.txt"
 EOS_TOKEN = "<|endoftext|>"
+SPIECE_NAME = "spiece.model"
 
 
 class TokenizerFilesError(ValueError):
@@ -57,3 +59,27 @@ def read_gpt2_tokenizer(folder: str, vocab_size: Optional[int] = None) -> Option
                 raise TokenizerFilesError(f"'{mpath}' line {n}: expected 'left right', got {line!r}")
             merges.append(line)
     return GPT2Tokenizer(vocab=vocab, merges=merges, eos_id=table.get(EOS_TOKEN, -1))
+
+
+@dataclasses.dataclass
+class SentencePieceTokenizer:
+    """A T5-style tokenizer table: the SentencePiece model's bytes (None: the model takes
+    token ids only) and the special ids the runtime needs without it (eos ends
+    generation; the decoder starts from its own start token, in the hparams)."""
+    sp_model: Optional[bytes]
+    eos_id: int = -1
+    pad_id: int = -1
+    bos_id: int = -1
+
+
+def read_spiece(folder: str) -> Optional[bytes]:
+    """The bytes of the folder's spiece.model, or None when it has none. The runtime
+    parses them (a SentencePiece ModelProto); here only an empty file is refused."""
+    path = os.path.join(folder, SPIECE_NAME)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data:
+        raise TokenizerFilesError(f"'{path}' is empty")
+    return data
