@@ -18,7 +18,7 @@ namespace kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-float StreamRead(const float* p, size_t n, int n_threads) {
+float StreamRead(const float* p, size_t n, [[maybe_unused]] int n_threads) {  // unused without OpenMP
   const hn::ScalableTag<float> d;
   const size_t N = hn::Lanes(d);
   // Each thread walks its share as 8 concurrent streams (like a kernel reading 8 rows at

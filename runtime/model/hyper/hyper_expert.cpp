@@ -234,7 +234,7 @@ kernels::MatrixView row_range(const kernels::MatrixView& W, int64_t r0, int64_t 
 // products: starting and ending a team costs libgomp futex system calls that, at this
 // size, weigh as much as a product (measured: 27 -> 19 us per q8_0 entry at 2 threads).
 void split_rows_apply(const HyperExpertView& he, const float* x, int64_t M, int64_t d, float* out, float* hidden,
-                      int n_threads) {
+                      [[maybe_unused]] int n_threads) {  // unused where OpenMP is off (the fuzz build)
   const int64_t b = he.down.rows;
   std::exception_ptr failed;
   auto my_rows = [&](const kernels::MatrixView& W, const float* in, int64_t ldx, const float* bias, float* y,
