@@ -3,7 +3,8 @@
 // The commands stand on the public C++ API (runtime/api/hypermoe.hpp), as any
 // application would: run, tokenize, logits and perplexity. Those that exist to work on
 // the runtime's internals include this header, and only they may include internal
-// headers (formats/, quant/, runtime/model/, runtime/text/, runtime/kernels/):
+// headers (formats/, quant/, runtime/model/, runtime/text/, runtime/kernels/,
+// tools/common/):
 //   cmd_bench.cpp     the plain-MoE baseline (HyperMode::Off), session counters,
 //                     synthetic models, decode traffic, SIMD and bandwidth figures
 //   cmd_quantize.cpp  the model quantizer and HyperExpert baking
