@@ -163,7 +163,7 @@ TEST_CASE("token_text: the vocabulary's spelling, not the bytes") {
   CHECK_THROWS_AS(model.token_text(model.info().n_vocab), Error);
 }
 
-TEST_CASE("sampling params: checked without a session; the defaults, documented in hypermoe.h") {
+TEST_CASE("sampling params are checked without a session, and the defaults are those documented in hypermoe.h") {
   SamplingParams p;
   CHECK(p.temperature == 0.8f);
   CHECK(p.top_k == 40);

@@ -124,7 +124,7 @@ TEST_CASE("G01 stop strings: generation stops after the token that completes one
   CHECK_MESSAGE(no_tokenizer.empty(), no_tokenizer);
 }
 
-TEST_CASE("G02 end-of-text: not counted as generated; --ignore-eos never samples it") {
+TEST_CASE("G02 end-of-text is not counted as generated, and --ignore-eos never samples it") {
   TempFile f("eos.hmoe");
   f.write(eos_model());
   // The API: greedy picks end-of-text at once; masked, it never appears.
