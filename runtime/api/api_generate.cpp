@@ -112,6 +112,12 @@ hmoe_status hmoe_generate(hmoe_session* session, const int32_t* prompt, size_t n
     if (n_prompt > 0) require(prompt, "prompt");
     *out_result = hmoe_generate_result{0, HMOE_STOP_MAX_TOKENS};
     const size_t n_keep = static_cast<size_t>(p.n_keep);
+    // An encoder-decoder answers its encoded input from the decoder's start token.
+    const int32_t start = static_cast<int32_t>(s.model->hparams().decoder_start_token_id);
+    if (n_prompt == 0 && s.core.encoder_decoder() && s.core.n_past() == 0 && s.core.n_encoded() > 0) {
+      prompt = &start;
+      n_prompt = 1;
+    }
     if (n_prompt > 0) {
       const size_t room = static_cast<size_t>(s.core.n_ctx() - s.core.n_past());
       if (!(context_shift && n_prompt > room && shift_context(s, n_keep, prompt, n_prompt)))
@@ -119,7 +125,9 @@ hmoe_status hmoe_generate(hmoe_session* session, const int32_t* prompt, size_t n
     } else if (!s.has_logits && p.max_tokens > 0) {
       throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "the prompt is empty and the session has no logits to continue from");
     }
-    const int32_t eos = s.tokenizer ? s.tokenizer->eos_id() : -1;
+    // The end-of-sequence id: the tokenizer's, or the file's tokenizer table's for a
+    // model that takes ids only (a Switch file keeps T5's eos without its SentencePiece).
+    const int32_t eos = s.tokenizer ? s.tokenizer->eos_id() : s.model->file().header().tokenizer.eos_id;
     const bool mask_eos = ignore_eos && eos >= 0 && static_cast<size_t>(eos) < s.logits.size();
     hmoe_generate_result& r = *out_result;
     while (r.n_tokens < static_cast<size_t>(p.max_tokens)) {

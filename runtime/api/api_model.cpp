@@ -5,6 +5,7 @@
 
 #include "runtime/api/api_error.h"
 #include "runtime/api/api_handles.h"
+#include "runtime/model/arch.h"
 #include "runtime/text/model_tokenizer.h"
 
 using hmoe::api::ApiError;
@@ -100,7 +101,30 @@ hmoe_status hmoe_model_get_info(const hmoe_model* model, hmoe_model_info* out_in
     i.eos_id = model->tokenizer ? model->tokenizer->eos_id() : -1;
     i.bos_id = model->tokenizer ? model->tokenizer->bos_id() : -1;
     i.file_size = model->file().file_size();
+    const hmoe::ArchSpec& arch = hmoe::arch_spec(model->file().header().arch);
+    i.encoder_decoder = arch.encoder_decoder();
+    i.n_decoder_layer = i.encoder_decoder ? static_cast<int32_t>(hp.n_decoder_layer) : 0;
+    i.decoder_start_id = i.encoder_decoder ? static_cast<int32_t>(hp.decoder_start_token_id) : -1;
     *out_info = i;
+  });
+}
+
+const char* hmoe_model_architecture(const hmoe_model* model) {
+  if (!model) return nullptr;
+  // The file was checked at load: its architecture is one this build knows.
+  return hmoe::arch_spec(model->file().header().arch).name();
+}
+
+hmoe_status hmoe_model_get_hparam(const hmoe_model* model, size_t index, const char** out_name, double* out_value) {
+  return guarded(__func__, [&] {
+    require(model, "model");
+    const std::vector<std::string> names = hmoe::arch_spec(model->file().header().arch).hparam_names();
+    if (index >= names.size())
+      throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "index " + std::to_string(index) + " is past the " +
+                                                    std::to_string(names.size()) + " hyper-parameters");
+    const hmoe::HParamField* f = hmoe::find_hparam(names[index]);
+    if (out_name) *out_name = f->name;
+    if (out_value) *out_value = f->get(model->hparams);
   });
 }
 

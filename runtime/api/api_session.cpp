@@ -115,6 +115,20 @@ hmoe_status hmoe_session_eval(hmoe_session* session, const int32_t* ids, size_t 
   return guarded(__func__, [&] { hmoe::api::evaluate(*require(session, "session"), ids, n_ids, nullptr); });
 }
 
+hmoe_status hmoe_session_encode(hmoe_session* session, const int32_t* ids, size_t n_ids) {
+  return guarded(__func__, [&] {
+    require(session, "session");
+    if (n_ids == 0) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "no tokens to encode (n_ids is 0)");
+    require(ids, "ids");
+    const int64_t T = n_ids > static_cast<size_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(n_ids);
+    // The core refuses a decoder-only model, an input too long or an id outside the
+    // vocabulary before it changes anything.
+    session->core.encode(ids, T);
+    session->tokens.clear();
+    session->has_logits = false;
+  });
+}
+
 hmoe_status hmoe_session_eval_all_logits(hmoe_session* session, const int32_t* ids, size_t n_ids, float* logits,
                                          size_t capacity) {
   return guarded(__func__, [&] {

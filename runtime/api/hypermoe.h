@@ -55,7 +55,7 @@ extern "C" {
 
 /* Bumped on every incompatible change of this header (the shared library's SONAME
  * carries the project's major version). */
-#define HMOE_API_VERSION 1
+#define HMOE_API_VERSION 2
 
 /* Threads a model or session may be given: [1, HMOE_MAX_THREADS]. */
 #define HMOE_MAX_THREADS 4096
@@ -133,9 +133,23 @@ typedef struct hmoe_model_info {
   int32_t eos_id;      /* -1 when the model has none */
   int32_t bos_id;      /* -1 when the model has none */
   uint64_t file_size;  /* bytes */
+  /* --- appended in 0.2 --- */
+  bool encoder_decoder;      /* sessions encode an input (hmoe_session_encode) before decoding */
+  int32_t n_decoder_layer;   /* encoder-decoder: the decoder's blocks (n_layer: the encoder's); else 0 */
+  int32_t decoder_start_id;  /* encoder-decoder: the token every answer starts from; else -1 */
 } hmoe_model_info;
 
 HMOE_API hmoe_status hmoe_model_get_info(const hmoe_model* model, hmoe_model_info* out_info);
+
+/* The model's architecture ("gpt2-hypermoe", "switch-hypermoe"): static storage. NULL
+ * only for a NULL model. */
+HMOE_API const char* hmoe_model_architecture(const hmoe_model* model);
+/* The hyper-parameters the model's architecture declares, by index from 0, in the order
+ * `hmoe inspect` lists them: *out_name (static storage) and *out_value (integers, flags
+ * as 0/1, and epsilons alike). An index past the last is HMOE_ERR_INVALID_ARGUMENT, so a
+ * loop from 0 until it fails lists them all. Either output may be NULL. */
+HMOE_API hmoe_status hmoe_model_get_hparam(const hmoe_model* model, size_t index, const char** out_name,
+                                           double* out_value);
 
 /* The value of a metadata key ("general.name") as a NUL-terminated string in `buf`.
  * *out_len (optional) receives its length without the NUL; when it does not fit
@@ -252,6 +266,14 @@ HMOE_API void hmoe_session_free(hmoe_session* session);
  * here (its generated HyperExpert does not fit the cache's precision); when the cache
  * is filled at load, hmoe_model_load refuses such a file instead. */
 HMOE_API hmoe_status hmoe_session_eval(hmoe_session* session, const int32_t* ids, size_t n_ids);
+/* Encoder-decoder models (hmoe_model_info.encoder_decoder), as llama.cpp's llama_encode:
+ * runs the encoder over `ids` (the input's tokens, ending with its end token as the model
+ * was trained) and empties the decoder's context, so the next eval or generate decodes an
+ * answer to this input; hmoe_generate with an empty prompt then starts from the model's
+ * decoder_start_id. The input stays until the next encode. HMOE_ERR_UNSUPPORTED for
+ * decoder-only models; HMOE_ERR_CONTEXT_FULL for an input longer than n_ctx_train;
+ * HMOE_ERR_INVALID_ARGUMENT for ids outside the vocabulary (nothing changes then). */
+HMOE_API hmoe_status hmoe_session_encode(hmoe_session* session, const int32_t* ids, size_t n_ids);
 /* As hmoe_session_eval, and writes the logits of every position, [n_ids, n_vocab]
  * row-major, to `logits`, which holds `capacity` floats. */
 HMOE_API hmoe_status hmoe_session_eval_all_logits(hmoe_session* session, const int32_t* ids, size_t n_ids,

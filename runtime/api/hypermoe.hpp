@@ -137,6 +137,16 @@ class Model {
     detail::check(hmoe_model_get_info(get(), &i));
     return i;
   }
+  // "gpt2-hypermoe", "switch-hypermoe".
+  std::string architecture() const { return hmoe_model_architecture(get()); }
+  // The architecture's hyper-parameters, by name, in `hmoe inspect`'s order.
+  std::vector<std::pair<std::string, double>> hparams() const {
+    std::vector<std::pair<std::string, double>> out;
+    const char* name = nullptr;
+    double value = 0;
+    for (size_t i = 0; hmoe_model_get_hparam(get(), i, &name, &value) == HMOE_OK; ++i) out.emplace_back(name, value);
+    return out;
+  }
   HyperCacheStats hyper_cache_stats() const {
     HyperCacheStats s;
     detail::check(hmoe_model_get_hyper_cache_stats(get(), &s));
@@ -225,6 +235,8 @@ class Session {
 
   // Runs ids after the context; logits() then holds the last token's.
   void eval(Span<const int32_t> ids) { detail::check(hmoe_session_eval(get(), ids.data(), ids.size())); }
+  // Encoder-decoder models: encodes an input; the decoder then answers it (hmoe_session_encode).
+  void encode(Span<const int32_t> ids) { detail::check(hmoe_session_encode(get(), ids.data(), ids.size())); }
   // As eval(), returning every position's logits, [ids.size() * n_vocab] row-major.
   std::vector<float> eval_all_logits(Span<const int32_t> ids) {
     std::vector<float> out(ids.size() * static_cast<size_t>(n_vocab_));

@@ -30,7 +30,7 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
   m->w_ = m->arch_->new_weights(m->hp_);
   bind_weights(*m->file_, *m->arch_, m->hp_, *m->w_);
   if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
-  if (m->hp_.use_hypernet) {
+  if (!m->w_->hyper_slots.empty()) {
     const kernels::ThreadScope threads(opts.n_threads);  // the default, at most the processors
     HyperCacheOptions co;
     co.budget_bytes = opts.hyper_cache_bytes;

@@ -44,6 +44,10 @@ void Session::check_ids(const int32_t* ids, int64_t T, int64_t room) const {
   if (T > room)
     throw Error(Status::ContextFull, "context full: " + std::to_string(n_ctx_ - room) + " tokens + " +
                                          std::to_string(T) + " new exceed the context of " + std::to_string(n_ctx_));
+  check_vocab(ids, T);
+}
+
+void Session::check_vocab(const int32_t* ids, int64_t T) const {
   const int64_t V = model_->hparams().vocab_size;
   for (int64_t t = 0; t < T; ++t)
     if (ids[t] < 0 || ids[t] >= V)
@@ -61,7 +65,12 @@ void Session::eval(const int32_t* ids, int64_t T, float* logits, bool all_positi
 
 void Session::encode(const int32_t* ids, int64_t T) {
   if (!encoder_decoder()) graph_->encode(ids, T);  // throws Unsupported
-  check_ids(ids, T, n_ctx_);
+  if (T <= 0 || !ids) invalid("encode needs at least one token");
+  const int64_t limit = model_->hparams().n_positions;
+  if (T > limit)
+    throw Error(Status::ContextFull, "the input is " + std::to_string(T) + " tokens, more than the " +
+                                         std::to_string(limit) + " the model's encoder takes (n_positions)");
+  check_vocab(ids, T);
   kernels::ThreadScope threads(opts_.n_threads);  // the default, at most the processors
   graph_->encode(ids, T);
   n_past_ = 0;

@@ -57,6 +57,7 @@ class Session {
 
  private:
   void check_ids(const int32_t* ids, int64_t n, int64_t room) const;
+  void check_vocab(const int32_t* ids, int64_t n) const;
 
   std::shared_ptr<const Model> model_;
   SessionOptions opts_;

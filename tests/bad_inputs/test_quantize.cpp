@@ -7,6 +7,7 @@
 #include "formats/error.h"
 #include "formats/model_file.h"
 #include "quant/model_quantizer.h"
+#include "tools/common/quantize_classes.h"
 #include "tests/bad_inputs/cli_runner.h"
 #include "tests/bad_inputs/model_surgery.h"
 
@@ -24,6 +25,7 @@ TEST_CASE("Q01 requantizing a quantized file: refused unless asked for, and the 
   CHECK(dir.list().empty());
   quant::QuantizeOptions o;
   o.type = DType::Q8_0;
+  o.classify = quantize_classes(*ModelFile::open(q4));
   try {
     quant::quantize_model(q4, out, o);
     FAIL("requantized without allow_requantize");

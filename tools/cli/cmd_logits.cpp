@@ -18,15 +18,21 @@ namespace {
 int run_logits(const std::vector<std::string>& argv) {
   return guarded("logits", [&] {
     ModelFlags mf;
-    std::string ids_text, out_path;
+    std::string ids_text, encoder_ids_text, out_path;
     int greedy = 0;
-    ArgParser p("logits", "[-m FILE] --ids 1,2,3 [-o OUT.npy] [--greedy N] [-t THREADS] [--hyper table|pertoken]",
+    ArgParser p("logits",
+                "[-m FILE] [--encoder-ids 5,6,1] --ids 1,2,3 [-o OUT.npy] [--greedy N] [-t THREADS] "
+                "[--hyper table|pertoken]",
                 "Prints (or writes as float32 .npy [T, V]) the logits of every position of a token-id\n"
-                "sequence. With --greedy N it instead feeds the ids, generates N tokens greedily one\n"
-                "at a time through the KV cache, and prints the generated ids comma-separated.\n"
+                "sequence, evaluated as one call. With --greedy N it instead feeds the ids, generates N\n"
+                "tokens greedily one at a time through the KV cache, and prints the generated ids\n"
+                "comma-separated. Encoder-decoder models (Switch) first encode --encoder-ids; --ids are\n"
+                "then the decoder's tokens, starting with its start token (expert capacity counts the\n"
+                "tokens of that one call, as the authors' code does).\n"
                 "Without -m, uses the model that ships in models/ (or $HMOE_MODEL).");
     mf.declare(p);
-    p.opt("--ids", &ids_text, "comma-separated token ids")
+    p.opt("--encoder-ids", &encoder_ids_text, "encoder-decoder models: the encoder's input ids")
+        .opt("--ids", &ids_text, "comma-separated token ids (the decoder's, for an encoder-decoder)")
         .path("-o,--output", &out_path, "write the logits to this .npy file (whole, or not at all)")
         .opt("--greedy", &greedy, "generate N tokens greedily and print their ids");
     if (!p.parse(argv)) return kExitOk;
@@ -40,6 +46,12 @@ int run_logits(const std::vector<std::string>& argv) {
     hypermoe::SessionParams sp = mf.session_params();
     sp.sampling = hypermoe::SamplingParams::greedy();
     hypermoe::Session s(model, sp);
+    if (model.info().encoder_decoder) {
+      if (encoder_ids_text.empty()) throw UsageError("this model is an encoder-decoder: give --encoder-ids too");
+      s.encode(parse_int_list("--encoder-ids", encoder_ids_text));
+    } else if (!encoder_ids_text.empty()) {
+      throw UsageError("--encoder-ids: this model is decoder-only");
+    }
     if (greedy > 0) {
       // As `hmoe run -n`: clipped to what the context leaves, with a note, before any output.
       const int64_t room = s.info().n_ctx - static_cast<int64_t>(ids.size());

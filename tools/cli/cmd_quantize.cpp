@@ -12,6 +12,7 @@
 #include "quant/model_quantizer.h"
 #include "runtime/kernels/threads.h"
 #include "tools/common/hyper_bake.h"
+#include "tools/common/quantize_classes.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/internal.h"
@@ -85,6 +86,17 @@ int run_quantize(const std::vector<std::string>& args) {
     // The destination is checked, and its temporary file made, before any work; every
     // failure below removes it (formats/atomic_file.h).
     AtomicFile quantized(out_path);
+    // One validation for every reader: a file the runtime would refuse is refused here,
+    // before any work (the output was checked above, and its temporary file goes with
+    // any failure), and so is a bake that cannot happen.
+    {
+      const std::unique_ptr<ModelFile> file = ModelFile::open(in);
+      o.classify = quantize_classes(*file);
+      if (bake_hyper && !file->header().hparams.use_hypernet)
+        throw Error(Status::InvalidArgument, "--bake-hyper: '" + in + "' is plain MoE: there is no HyperExpert to bake");
+      if (bake_hyper && file->header().hyper_baked)
+        throw Error(Status::InvalidArgument, "--bake-hyper: '" + in + "' is already baked");
+    }
     quant::QuantizeSummary s;
     {
       ProgressBar bar;

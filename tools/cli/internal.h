@@ -10,7 +10,7 @@
 //   cmd_quantize.cpp  the model quantizer and HyperExpert baking
 //   cmd_inspect.cpp   any well-formed file, complete model or not, tensor by tensor
 //   cmd_version.cpp   the SIMD targets compiled in, oneDNN's version
-//   inputs.cpp, npy.cpp, internal.cpp
+//   inputs.cpp, output_file.cpp, internal.cpp
 //                     formats/file_io.h and formats/atomic_file.h, so that text inputs
 //                     are opened, and outputs written, exactly as model files are
 // ctest cli.include_discipline (tests/cli/check_includes.cmake) fails when a file of

@@ -115,6 +115,18 @@ HParams SyntheticSpec::hparams() const {
   h.n_experts = N;
   h.top_k = k;
   h.use_hypernet = hyper;
+  if (arch == Arch::SwitchHyperMoE) {
+    h.n_decoder_layer = Ld ? Ld : L;
+    h.d_kv = dkv ? dkv : d / h.n_head;
+    h.d_ff = ff ? ff : 4 * d;
+    h.encoder_sparse_step = h.decoder_sparse_step = step;
+    h.expert_capacity = cap;
+    h.relative_attention_num_buckets = 32;
+    h.relative_attention_max_distance = 128;
+    h.tie_word_embeddings = tied;
+    h.layer_norm_epsilon = 1e-6f;
+    h.decoder_start_token_id = 0;
+  }
   if (hyper) {
     h.experts_embedding_dim = e;
     h.process_dim = pd;
@@ -128,10 +140,16 @@ HParams SyntheticSpec::hparams() const {
 
 std::string SyntheticSpec::to_string() const {
   std::ostringstream o;
+  if (arch == Arch::SwitchHyperMoE) o << "arch=switch,";
   o << "d=" << d << ",L=" << L << ",N=" << N << ",k=" << k << ",b=" << b << ",H=" << H << ",V=" << V
     << ",P=" << P << ",heads=" << n_head() << ",e=" << e << ",pd=" << pd << ",hin=" << hin << ",le=" << le
     << ",hyper=" << (hyper ? 1 : 0) << ",dtype=" << dtype_name(dtype) << ",seed=" << seed << ",std=" << std
     << ",hyper_std=" << hyper_std;
+  if (arch == Arch::SwitchHyperMoE) {
+    const HParams h = hparams();
+    o << ",Ld=" << h.n_decoder_layer << ",dkv=" << h.d_kv << ",ff=" << h.d_ff << ",step=" << step << ",cap=" << cap
+      << ",tied=" << (tied ? 1 : 0);
+  }
   return o.str();
 }
 
@@ -148,12 +166,19 @@ SyntheticSpec parse_synthetic_spec(const std::string& text) {
   SyntheticSpec s;
   std::stringstream ss(text);
   std::string item;
+  bool k_given = false, P_given = false;
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
       throw std::invalid_argument("synthetic spec item '" + item + "' is not key=value");
     const std::string key = item.substr(0, eq), val = item.substr(eq + 1);
+    if (key == "arch") {
+      if (val == "gpt2") s.arch = Arch::Gpt2HyperMoE;
+      else if (val == "switch") s.arch = Arch::SwitchHyperMoE;
+      else throw std::invalid_argument("synthetic spec: arch '" + val + "' is not gpt2 or switch");
+      continue;
+    }
     if (key == "dtype") {
       if (!dtype_from_name(val, &s.dtype) || s.dtype == DType::I32)
         throw std::invalid_argument("synthetic spec: dtype '" + val + "' is not one of f32 f16 bf16 q8 q4");
@@ -175,13 +200,22 @@ SyntheticSpec parse_synthetic_spec(const std::string& text) {
     int64_t* field = key == "d" ? &s.d : key == "L" ? &s.L : key == "N" ? &s.N : key == "k" ? &s.k
                    : key == "b" ? &s.b : key == "H" ? &s.H : key == "V" ? &s.V : key == "P" ? &s.P
                    : key == "heads" ? &s.heads : key == "e" ? &s.e : key == "pd" ? &s.pd
-                   : key == "hin" ? &s.hin : key == "le" ? &s.le : nullptr;
+                   : key == "hin" ? &s.hin : key == "le" ? &s.le : key == "Ld" ? &s.Ld : key == "dkv" ? &s.dkv
+                   : key == "ff" ? &s.ff : key == "step" ? &s.step : key == "cap" ? &s.cap : nullptr;
+    k_given = k_given || key == "k";
+    P_given = P_given || key == "P";
     if (field) *field = v;
     else if (key == "hyper") s.hyper = v != 0;
+    else if (key == "tied") s.tied = v != 0;
     else if (key == "seed") s.seed = static_cast<uint64_t>(v);
     else
       throw std::invalid_argument("synthetic spec: unknown key '" + key +
-                                  "' (known: d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std)");
+                                  "' (known: arch d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std, "
+                                  "and for arch=switch Ld dkv ff step cap tied)");
+  }
+  if (s.arch == Arch::SwitchHyperMoE) {  // Switch routes top-1; T5 promises 512 positions
+    if (!k_given) s.k = 1;
+    if (!P_given) s.P = 512;
   }
   try {
     arch_spec(s.arch).check(s.hparams());
