@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -85,6 +86,21 @@ TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shap
   return plan;
 }
 
+namespace {
+
+// plan_tensor() for a tensor of the source file. A tensor the source already holds in a
+// block type keeps it unless the target type or a user's rule asks for another: a
+// default "keep f32" means "do not quantize", not "dequantize what was quantized".
+TensorPlan plan_source_tensor(const TensorInfo& t, const QuantizeOptions& o) {
+  const TensorPlan plan = plan_tensor(t.name, t.shape, t.dtype, o);
+  if (!dtype_is_quantized(t.dtype) || plan.dtype == t.dtype || plan.dtype == o.type) return plan;
+  for (const QuantizeRule& r : o.rules)
+    if (glob_match(r.pattern, t.name)) return plan;
+  return {t.dtype, std::string("already ") + dtype_name(t.dtype)};
+}
+
+}  // namespace
+
 QuantizeSummary quantize_model(const std::string& in, const std::string& out_path, const QuantizeOptions& o) {
   if (same_file(in, out_path))
     throw Error(Status::InvalidArgument, "output '" + out_path + "' is the input file; write a new one");
@@ -101,6 +117,23 @@ QuantizeSummary quantize_model(const std::string& in, AtomicFile& out, const Qua
     throw Error(Status::InvalidArgument, "output '" + out.path() + "' is the input file; write a new one");
   const std::unique_ptr<ModelFile> src = ModelFile::open(in);
   ModelHeader header = src->header();
+  // Before any work: no block-quantized tensor is converted to another dtype unless asked
+  // for. And the dtype most of the source's matrix bytes are in, for the metadata.
+  std::map<DType, uint64_t> matrix_bytes;
+  for (const TensorInfo& t : src->tensors()) {
+    const TensorPlan plan = plan_source_tensor(t, o);
+    if (t.shape.size() >= 2) matrix_bytes[t.dtype] += t.size;
+    if (dtype_is_quantized(t.dtype) && plan.dtype != t.dtype && !o.allow_requantize)
+      throw Error(Status::InvalidArgument,
+                  "'" + in + "': tensor '" + t.name + "' is already " + dtype_name(t.dtype) + ": requantizing it to " +
+                      dtype_name(plan.dtype) + " would keep " + dtype_name(t.dtype) +
+                      "'s error and add its own; quantize the f32 or f16 file instead (or allow it: hmoe quantize "
+                      "--allow-requantize)");
+  }
+  DType source_type = DType::F32;
+  uint64_t most = 0;
+  for (const auto& [dtype, bytes] : matrix_bytes)
+    if (bytes > most) most = bytes, source_type = dtype;
 
   QuantizeSummary sum;
   sum.file_bytes_before = src->file_size();
@@ -113,7 +146,7 @@ QuantizeSummary quantize_model(const std::string& in, AtomicFile& out, const Qua
   std::vector<float> f32;
   for (const TensorInfo& t : src->tensors()) {
     if (o.progress) o.progress(total ? 0.9 * done / total : 0.0, "converting " + t.name);
-    const TensorPlan plan = plan_tensor(t.name, t.shape, t.dtype, o);
+    const TensorPlan plan = plan_source_tensor(t, o);
     TensorBlob b{t.name, plan.dtype, t.shape, t.data, t.size};
     if (plan.dtype != t.dtype) {
       // Matrix view of the tensor: rows = product of the leading dimensions.
@@ -139,6 +172,7 @@ QuantizeSummary quantize_model(const std::string& in, AtomicFile& out, const Qua
 
   header.set_metadata("quantize.type", dtype_name(o.type));
   header.set_metadata("quantize.version", tool_version());
+  header.set_metadata("quantize.source_type", dtype_name(source_type));
   if (!o.rules.empty()) header.set_metadata("quantize.rules", rules_text(o.rules));
   sum.file_bytes_after = write_model_data(out, header, blobs, [&](size_t i, size_t n) {
                            if (o.progress) o.progress(0.9 + 0.1 * i / n, "writing " + blobs[i - 1].name);

@@ -10,6 +10,8 @@
 //  4. Every other matrix: the target type.
 // A block type (q8_0, q4_0) needs the last dimension to be a multiple of 32; a matrix
 // whose is not keeps its source dtype, and the summary says so.
+// A tensor the source already holds in a block type keeps it, unless --type or a rule
+// asks for another dtype: that is requantizing, refused without allow_requantize.
 // A tensor already in the dtype it is given is copied byte for byte; others are decoded
 // to f32 and encoded (round to nearest; see block_formats.h for the scales).
 #pragma once
@@ -44,6 +46,10 @@ struct QuantizeOptions {
   // The class of each tensor of the input, by name (required).
   std::function<TensorClass(const std::string& name)> classify;
   std::vector<QuantizeRule> rules;
+  // A tensor already in a block type (q8_0, q4_0) that would get another dtype keeps its
+  // quantization error and adds the new one (dequantizing brings nothing back): refused
+  // unless this is set (`hmoe quantize --allow-requantize`, as llama.cpp's).
+  bool allow_requantize = false;
   // (fraction done in [0, 1], what is happening) as the work proceeds.
   std::function<void(double, const std::string&)> progress;
 };
@@ -68,6 +74,8 @@ struct QuantizeSummary {
   uint64_t file_bytes_before = 0, file_bytes_after = 0;
 };
 
+// Records in OUT's metadata quantize.type, quantize.version, quantize.rules and
+// quantize.source_type (the dtype holding most of IN's matrix bytes: "f32", "q4_0", ...).
 // Reads `in` (IoError: it cannot be read; FormatError: it is not a model) and writes
 // `out` through an AtomicFile (formats/atomic_file.h): the destination is checked before
 // any work, and a failure leaves nothing behind. Returns what it did. `in` and `out`

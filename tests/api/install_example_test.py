@@ -3,7 +3,9 @@
 (tools/example_app) built out of tree against it three ways: find_package with the
 shared library, find_package with the static one, and pkg-config. Each build must
 continue the reference prompt with the PyTorch reference's greedy tokens, from ids
-and from text.
+and from text, and compile without the library's private flags (Highway's
+-DHWY_SHARED_DEFINE). The install must also hold the `hmoe` CLI and the shipped model,
+which the installed CLI finds on its own (tests/BAD_INPUTS.md, row U01).
 
     install_example_test.py --cmake CMAKE --build-dir BUILD --example tools/example_app
                             --work DIR --models MODELS [--config Release]
@@ -63,10 +65,15 @@ def main() -> int:
     installed = sorted(os.path.relpath(os.path.join(d, f), prefix) for d, _, fs in os.walk(prefix) for f in fs)
     print("installed:\n  " + "\n  ".join(installed))
     for want in ("include/hypermoe.h", "include/hypermoe.hpp", "hypermoe.pc", "hypermoeConfig.cmake",
-                 "libhypermoe.a", "libhypermoe.so"):
+                 "libhypermoe.a", "libhypermoe.so", "bin/hmoe", "share/hypermoe/models/kjv-hypermoe-q8.hmoe"):
         if not any(p.endswith(want) for p in installed):
             sys.exit(f"the install lacks {want}")
     pc_dirs = sorted({os.path.join(prefix, os.path.dirname(p)) for p in installed if p.endswith("hypermoe.pc")})
+    # The installed CLI runs the installed model without being told where it is.
+    env = {k: v for k, v in os.environ.items() if k != "HMOE_MODEL"}
+    out = run([os.path.join(prefix, "bin", "hmoe"), "run", "-p", "And God said", "-n", "3", "--temp", "0", "-t", "1"],
+              env=env, cwd="/")
+    print(f"installed hmoe run: {out.strip()!r}")
 
     model = os.path.join(args.models, "n8k2.hmoe")
     prompt, prompt_ids, greedy = read_reference(os.path.join(args.models, "n8k2.ref"))
@@ -75,8 +82,12 @@ def main() -> int:
     for name, options in VARIANTS.items():
         build = os.path.join(args.work, name)
         run([args.cmake, "-S", args.example, "-B", build, f"-DCMAKE_PREFIX_PATH={prefix}",
-             f"-DCMAKE_BUILD_TYPE={args.config}"] + options, env=env)
+             f"-DCMAKE_BUILD_TYPE={args.config}", "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"] + options, env=env)
         run([args.cmake, "--build", build, "--config", args.config], env=env)
+        with open(os.path.join(build, "compile_commands.json"), encoding="utf-8") as f:
+            commands = f.read()
+        if "HWY" in commands:
+            failures.append(f"{name}: the library's private Highway flags reach the consumer: {commands[:2000]}")
         exe = os.path.join(build, "hypermoe_example")
         n = str(len(greedy))
         from_ids = generated_ids(run([exe, "-m", model, "--ids", ",".join(map(str, prompt_ids)), "-n", n, "-t", "1"]))

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cstring>
 #include <hypermoe.hpp>
 #include <stdexcept>
 #include <string>
@@ -119,6 +120,86 @@ TEST_CASE("an exception thrown by the callback stops generation and reaches the 
   opt.stop_at_eos = false;
   const Generation rest = s.generate({}, opt);
   CHECK(rest.tokens == std::vector<int32_t>(ref.greedy.begin() + 2, ref.greedy.end()));
+}
+
+TEST_CASE("errors: the reason without the function, for a user-facing message") {
+  try {
+    Model::load("/nonexistent/x.hmoe");
+    FAIL("no exception");
+  } catch (const Error& e) {
+    CHECK(e.message().rfind("hmoe_model_load: ", 0) == 0);
+    CHECK(e.reason().rfind("cannot open model file '/nonexistent/x.hmoe'", 0) == 0);
+  }
+}
+
+TEST_CASE("vocab_only: the tokenizer and the header, no weights") {
+  const api_test::Reference ref = api_test::read_reference();
+  ModelParams p = one_thread();
+  p.vocab_only = true;
+  const Model model = Model::load(api_test::model_dir() + "/n8k2.hmoe", p);
+  CHECK(model.info().n_vocab == 512);
+  CHECK(model.tokenize(ref.prompt) == ref.prompt_ids);
+  CHECK(model.metadata("general.name") == "n8k2");
+  CHECK(model.hyper_cache_stats().mode == HMOE_HYPER_CACHE_NONE);
+  CHECK(model.load_stats().hyper_fill_seconds == 0);
+  try {
+    Session s(model, greedy_session());
+    FAIL("a session on a vocab_only model");
+  } catch (const Error& e) {
+    CHECK(e.status() == HMOE_ERR_UNSUPPORTED);
+    CHECK(e.reason().find("vocab_only") != std::string::npos);
+  }
+  CHECK(hmoe_model_default_params().vocab_only == false);
+}
+
+TEST_CASE("token_text: the vocabulary's spelling, not the bytes") {
+  const Model model = Model::load(api_test::model_dir() + "/n8k2.hmoe", one_thread());
+  const std::vector<int32_t> ids = model.tokenize(" the");
+  REQUIRE(!ids.empty());
+  const std::string spelled = model.token_text(ids.back());
+  CHECK(spelled.rfind("\xc4\xa0", 0) == 0);  // U+0120 stands for the space
+  CHECK(model.detokenize({ids.back()}).rfind(" ", 0) == 0);
+  CHECK_THROWS_AS(model.token_text(-1), Error);
+  CHECK_THROWS_AS(model.token_text(model.info().n_vocab), Error);
+}
+
+TEST_CASE("sampling params are checked without a session, and the defaults are those documented in hypermoe.h") {
+  SamplingParams p;
+  CHECK(p.temperature == 0.8f);
+  CHECK(p.top_k == 40);
+  CHECK(p.top_p == 0.95f);
+  CHECK(p.repetition_penalty == 1.0f);
+  CHECK_NOTHROW(p.check());
+  p.temperature = -1;
+  CHECK_THROWS_WITH_AS(p.check(), doctest::Contains("temperature"), Error);
+  CHECK(hmoe_sampling_params_check(nullptr) == HMOE_ERR_INVALID_ARGUMENT);
+  const hmoe_generate_params g = hmoe_generate_default_params();
+  CHECK(!g.ignore_eos);
+  CHECK(g.stop_strings == nullptr);
+  CHECK(g.n_stop_strings == 0);
+  CHECK(!g.context_shift);
+  CHECK(g.n_keep == 0);
+  CHECK((g.cancel == nullptr));
+}
+
+TEST_CASE("generate: bad new params are refused") {
+  const Model model = Model::load(api_test::model_dir() + "/n8k2.hmoe", one_thread());
+  Session s(model, greedy_session());
+  GenerateOptions opt;
+  opt.n_keep = -1;
+  CHECK_THROWS_WITH_AS(s.generate({1, 2}, opt), doctest::Contains("n_keep is -1"), Error);
+  hmoe_generate_params p = hmoe_generate_default_params();
+  const char* stops[1] = {nullptr};
+  p.stop_strings = stops;
+  p.n_stop_strings = 1;
+  hmoe_generate_result r;
+  const int32_t prompt[2] = {1, 2};
+  CHECK(hmoe_generate(s.get(), prompt, 2, &p, nullptr, 0, &r) == HMOE_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(hmoe_last_error()).find("stop_strings[0] is NULL") != std::string::npos);
+  p = hmoe_generate_default_params();
+  std::memset(&p.context_shift, 3, 1);
+  CHECK(hmoe_generate(s.get(), prompt, 2, &p, nullptr, 0, &r) == HMOE_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(hmoe_last_error()).find("context_shift holds byte 3") != std::string::npos);
 }
 
 TEST_CASE("an encoder-decoder: encode, then generate the reference's greedy answer") {

@@ -53,7 +53,7 @@ void expect_refused(const std::vector<uint8_t>& bytes, const std::string& fragme
 
 }  // namespace
 
-TEST_CASE("A00 control: the Switch seeds load, encode and decode; quantize writes a file that runs") {
+TEST_CASE("A00 control: the Switch seeds load, encode and decode, quantize writes a file that runs") {
   for (const char* stem : {kSwitch, kSwitchPlain}) {
     CAPTURE(stem);
     const std::vector<uint8_t> rebuilt = ModelSurgery(seed(stem)).build();

@@ -60,14 +60,16 @@ std::vector<std::vector<std::string>> model_readers(const std::string& path, con
           {"inspect", path},
           {"inspect", "-m", path},
           {"quantize", path, out, "--type", "q8"},
-          {"bench", "-m", path, "-p", "2", "-n", "0", "-r", "1"}};
+          {"bench", "-m", path, "-p", "2", "-n", "0", "-r", "1"},
+          {"eval", "-m", path, "--data", text}};
 }
 
 // Every command that reads a text file, with `path` as that file.
 std::vector<std::vector<std::string>> text_readers(const std::string& path) {
   return {{"run", "-m", model(), "-f", path, "-n", "1"},
           {"tokenize", "-m", model(), "-f", path},
-          {"perplexity", "-m", model(), "-f", path}};
+          {"perplexity", "-m", model(), "-f", path},
+          {"eval", "-m", model(), "--data", path}};
 }
 
 }  // namespace
@@ -77,7 +79,7 @@ TEST_CASE("I01 a FIFO, a device, a directory or a socket where a file is read") 
   const std::string fifo = dir.file("fifo"), sock = dir.file("sock"), text = dir.file("text.txt");
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
   make_socket(sock);
-  write_text(text, "In the beginning God created the heaven and the earth.");
+  write_text(text, "In the beginning\tGod created the heaven and the earth.\n");  // text, and a TSV row
   const std::vector<std::pair<std::string, std::string>> kinds = {
       {fifo, "(it is a FIFO)"}, {sock, "(it is a socket)"}, {"/dev/zero", "(it is a character device)"},
       {dir.path(), "(it is a directory)"}};
@@ -146,6 +148,8 @@ TEST_CASE("O01 an output that is a directory, a device, or in a place no file ca
   // replace the system's /dev/null when run as root.
   TempDir dir("o01"), devices("o01_devices");
   const std::string missing_input = dir.file("no_such_input.hmoe"), fifo = devices.file("fifo");
+  const std::string tsv = devices.file("data.tsv");
+  write_text(tsv, "In the\tbeginning\n");
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
   const std::vector<std::pair<std::string, std::string>> bad = {
       {dir.path(), "it is a directory"},
@@ -160,11 +164,12 @@ TEST_CASE("O01 an output that is a directory, a device, or in a place no file ca
     expect(run_hmoe({"quantize", missing_input, out, "--type", "q8"}), 1, "cannot write '" + out + "': " + why);
     expect(run_hmoe({"quantize", model(), out, "--type", "q8", "--bake-hyper"}), 1, why);
     expect(run_hmoe({"logits", "-m", model(), "--ids", "1,2", "-o", out}), 1, why);
+    expect(run_hmoe({"eval", "-m", model(), "--data", tsv, "--predictions", out}), 1, why);
     CHECK_THROWS_WITH_AS(AtomicFile{out}, doctest::Contains(why.c_str()), IoError);
   }
   // Nothing was left anywhere: not "DIR.tmp" beside a directory, not "/tmp.tmp" at the root.
   CHECK(dir.list().empty());
-  CHECK(devices.list() == std::vector<std::string>{"fifo"});
+  CHECK(devices.list() == (std::vector<std::string>{"data.tsv", "fifo"}));
   struct stat st {};
   CHECK((stat(fifo.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)));
   // A device is refused the same way, checked without writing anything (AtomicFile alone).
@@ -186,6 +191,14 @@ TEST_CASE("O02 a write that fails half-way (a full disk) leaves nothing and says
   std::string ids;
   for (int i = 0; i < 16; ++i) ids += (i ? "," : "") + std::to_string(i);  // 16 x 300 logits: 19 KiB
   expect(run_hmoe({"logits", "-m", model(), "--ids", ids, "-o", npy}, full), 1, "writing '" + npy + "' " + why);
+  // eval --predictions: a few rows' predictions are small, so a smaller "disk".
+  const std::string tsv = dir.file("data.tsv"), predictions = dir.file("predictions.tsv");
+  write_text(tsv, "In the\tbeginning\nAnd God\tsaid\n");
+  RunOptions tiny;
+  tiny.fsize_limit = 16;
+  expect(run_hmoe({"eval", "-m", model(), "--data", tsv, "--predictions", predictions, "--max-tokens", "4"}, tiny), 1,
+         "writing '" + predictions + "' " + why);
+  std::filesystem::remove(tsv);
   // The synthetic model writer, through bench.
   expect(run_hmoe({"bench", "--synthetic", "d=32,L=1,N=4,k=2,b=8,H=8,V=64,P=16,e=8,pd=8,hin=8,le=4", "-p", "2",
                    "-n", "0", "-r", "1", "--synthetic-dir", dir.path()},
@@ -209,6 +222,7 @@ TEST_CASE("O03 standard output that cannot take the results (/dev/full)") {
   TempDir dir("o03");
   const std::string text = dir.file("text.txt");
   write_text(text, "In the beginning God created the heaven and the earth.");
+  write_text(dir.file("data.tsv"), "In the\tbeginning\n");
   RunOptions full;
   full.stdout_path = "/dev/full";
   const std::vector<std::vector<std::string>> commands = {
@@ -222,6 +236,7 @@ TEST_CASE("O03 standard output that cannot take the results (/dev/full)") {
       {"run", "-m", model(), "-p", "In the beginning", "-n", "2"},
       {"perplexity", "-m", model(), "-f", text},
       {"quantize", model(), dir.file("q.hmoe"), "--type", "q8"},
+      {"eval", "-m", model(), "--data", dir.file("data.tsv")},
       {"version"},
       {"run", "--help"}};
   for (const auto& args : commands) {

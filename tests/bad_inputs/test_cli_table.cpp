@@ -123,7 +123,7 @@ TEST_CASE("C05 an empty file name is refused, never read as 'use the default'") 
   expect(run_hmoe({"inspect", ""}), 2, "FILE needs a file name, got ''");
 }
 
-TEST_CASE("C06 a negative seed other than -1 is refused; -1 draws one and says which") {
+TEST_CASE("C06 a negative seed other than -1 is refused, -1 draws one and says which") {
   expect(run_hmoe({"run", "-m", model(), "--ids", "1", "--seed", "-2"}), 2,
          "--seed must be >= 0, or -1 for a random seed, got -2");
   const CliResult random = run_hmoe({"run", "-m", model(), "--ids", "1,2", "-n", "4", "--seed", "-1"});

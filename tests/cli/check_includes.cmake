@@ -1,6 +1,6 @@
 # The command line stands on the public API: a file of tools/cli that includes an
 # internal header (formats/, quant/, runtime/model/, runtime/text/, runtime/kernels/, the
-# generated schema) must also include tools/cli/internal.h, which lists those files and
+# tools/common/, the generated schema) must also include tools/cli/internal.h, which lists those files and
 # why each needs internals. Run by ctest as cli.include_discipline:
 #   cmake -DCLI_DIR=tools/cli -P tests/cli/check_includes.cmake
 file(GLOB sources "${CLI_DIR}/*.cpp" "${CLI_DIR}/*.h")
@@ -15,7 +15,7 @@ foreach(src ${sources})
   set(internal_includes "")
   set(declares FALSE)
   foreach(line ${includes})
-    if(line MATCHES "^#include \"(formats/|quant/|runtime/model/|runtime/text/|runtime/kernels/|hmoe_generated\\.h)")
+    if(line MATCHES "^#include \"(formats/|quant/|runtime/model/|runtime/text/|runtime/kernels/|tools/common/|hmoe_generated\\.h)")
       string(REGEX REPLACE "^#include \"([^\"]+)\".*" "\\1" header "${line}")
       list(APPEND internal_includes ${header})
     endif()

@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "formats/atomic_file.h"
 #include "runtime/api/hypermoe.hpp"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
@@ -27,6 +26,7 @@
 #include "tools/cli/json.h"
 #include "tools/cli/model_flags.h"
 #include "tools/cli/output.h"
+#include "tools/cli/output_file.h"
 #include "tools/cli/progress.h"
 #include "tools/common/eval_metrics.h"
 
@@ -121,8 +121,8 @@ int run_eval(const std::vector<std::string>& argv) {
     std::vector<Row> rows = parse_tsv(read_input(data_path), data_path);
     if (limit > 0 && static_cast<size_t>(limit) < rows.size()) rows.resize(static_cast<size_t>(limit));
     // Checked (and its temporary file made) before any work: nothing half-written on failure.
-    std::unique_ptr<AtomicFile> predictions;
-    if (!predictions_path.empty()) predictions = std::make_unique<AtomicFile>(predictions_path);
+    std::unique_ptr<OutputFile> predictions;
+    if (!predictions_path.empty()) predictions = std::make_unique<OutputFile>(predictions_path);
 
     const hypermoe::Model model = mf.load();
     const hypermoe::ModelInfo info = model.info();

@@ -3,13 +3,14 @@
 // The commands stand on the public C++ API (runtime/api/hypermoe.hpp), as any
 // application would: run, tokenize, logits and perplexity. Those that exist to work on
 // the runtime's internals include this header, and only they may include internal
-// headers (formats/, quant/, runtime/model/, runtime/text/, runtime/kernels/):
+// headers (formats/, quant/, runtime/model/, runtime/text/, runtime/kernels/,
+// tools/common/):
 //   cmd_bench.cpp     the plain-MoE baseline (HyperMode::Off), session counters,
 //                     synthetic models, decode traffic, SIMD and bandwidth figures
 //   cmd_quantize.cpp  the model quantizer and HyperExpert baking
 //   cmd_inspect.cpp   any well-formed file, complete model or not, tensor by tensor
 //   cmd_version.cpp   the SIMD targets compiled in, oneDNN's version
-//   inputs.cpp, npy.cpp, internal.cpp
+//   inputs.cpp, output_file.cpp, internal.cpp
 //                     formats/file_io.h and formats/atomic_file.h, so that text inputs
 //                     are opened, and outputs written, exactly as model files are
 // ctest cli.include_discipline (tests/cli/check_includes.cmake) fails when a file of

@@ -1,9 +1,7 @@
-// Uses formats/atomic_file.h (an internal header, see tools/cli/internal.h): the .npy
-// is written like every other file of the project, whole or not at all.
+// The .npy is written like every other file of the project, whole or not at all.
 #include "tools/cli/npy.h"
 
-#include "formats/atomic_file.h"
-#include "tools/cli/internal.h"
+#include "tools/cli/output_file.h"
 
 namespace hmoe::cli {
 
@@ -22,7 +20,7 @@ void write_npy_f32(const std::string& path, const float* data, const std::vector
   const unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                   static_cast<unsigned char>(dict.size() & 0xFF),
                                   static_cast<unsigned char>(dict.size() >> 8)};
-  AtomicFile f(path);
+  OutputFile f(path);
   f.write(head, sizeof head);
   f.write(dict.data(), dict.size());
   f.write(data, sizeof(float) * static_cast<size_t>(n));
