@@ -15,7 +15,7 @@
 namespace hmoe::cli {
 namespace {
 
-void print_plain(const text::BpeTokenizer& tok, const std::vector<int32_t>& ids, bool pieces) {
+void print_plain(const text::Tokenizer& tok, const std::vector<int32_t>& ids, bool pieces) {
   if (!pieces) {
     // Comma-separated, so it can be passed straight to `hmoe run --ids`.
     std::string line;
@@ -26,7 +26,7 @@ void print_plain(const text::BpeTokenizer& tok, const std::vector<int32_t>& ids,
   for (int32_t id : ids) std::printf("%d\t%s\n", id, tok.piece(id).c_str());
 }
 
-void print_json(const text::BpeTokenizer& tok, const std::vector<int32_t>& ids, bool pieces) {
+void print_json(const text::Tokenizer& tok, const std::vector<int32_t>& ids, bool pieces) {
   std::string out = "{\"count\": " + std::to_string(ids.size()) + ", \"ids\": [";
   for (size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + std::to_string(ids[i]);
   out += "]";
