@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from .fb_verify import VerifyError, verify_model_buffer
 from .file_layout import (BF16, DATA_SECTION_ALIGNMENT, DTYPE_NAMES, F16, F32, FLATBUFFERS_MAX_BUFFER_SIZE,
                           FORMAT_VERSION, I32, MAGIC, PREFIX_SIZE, Q8_0, QUANT_BLOCK,
                           TENSOR_ALIGNMENT, FilePrefix, storage_bytes)
-from .tokenizer_files import GPT2Tokenizer
+from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
 
 HPARAM_FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "layer_norm_epsilon",
                  "n_experts", "top_k", "use_hypernet", "experts_embedding_dim", "process_dim",
@@ -97,14 +97,19 @@ class HmoeFile:
             kv = m.Metadata(i)
             self.metadata[kv.Key().decode("utf-8", "replace")] = (kv.Value() or b"").decode("utf-8", "replace")
         self.tokenizer_kind = 0
-        self.tokenizer: Optional[GPT2Tokenizer] = None
+        self.tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]] = None
         tok = m.Tokenizer()
         if tok is not None:
             self.tokenizer_kind = tok.Kind()
-            self.tokenizer = GPT2Tokenizer(
-                vocab=[tok.Vocab(i).decode("utf-8", "replace") for i in range(tok.VocabLength())],
-                merges=[tok.Merges(i).decode("utf-8", "replace") for i in range(tok.MergesLength())],
-                eos_id=tok.EosId(), bos_id=tok.BosId())
+            vocab = [tok.Vocab(i).decode("utf-8", "replace") for i in range(tok.VocabLength())]
+            if self.tokenizer_kind == fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE:
+                sp_model = b"" if tok.SpModelIsNone() else tok.SpModelAsNumpy().tobytes()
+                self.tokenizer = SentencePieceTokenizer(sp_model=sp_model, added=vocab, eos_id=tok.EosId(),
+                                                        bos_id=tok.BosId(), pad_id=tok.PadId())
+            else:
+                self.tokenizer = GPT2Tokenizer(
+                    vocab=vocab, merges=[tok.Merges(i).decode("utf-8", "replace") for i in range(tok.MergesLength())],
+                    eos_id=tok.EosId(), bos_id=tok.BosId())
         self.tensors: Dict[str, TensorEntry] = {}
         for i in range(m.TensorsLength()):
             t = m.Tensors(i)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import flatbuffers
 import numpy as np
@@ -16,7 +16,9 @@ import numpy as np
 from . import schema as fbs
 from .file_layout import (DATA_SECTION_ALIGNMENT, DTYPE_NAMES, F16, F32, FLATBUFFERS_MAX_BUFFER_SIZE, I32,
                           PREFIX_SIZE, TENSOR_ALIGNMENT, FilePrefix, align_up, storage_bytes)
-from .tokenizer_files import GPT2Tokenizer
+from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
+
+AnyTokenizer = Union[GPT2Tokenizer, SentencePieceTokenizer]
 
 _NUMPY_DTYPE = {F32: np.float32, F16: np.float16, I32: np.int32}  # stored as numpy writes them
 
@@ -66,7 +68,33 @@ def _tables_vector(b: flatbuffers.Builder, offs: Sequence[int]) -> int:
     return b.EndVector()
 
 
-def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
+def _tokenizer_table(b: flatbuffers.Builder, tokenizer: AnyTokenizer) -> int:
+    T = fbs.Tokenizer
+    if isinstance(tokenizer, SentencePieceTokenizer):
+        if not tokenizer.sp_model:
+            raise ValueError("a SentencePiece tokenizer needs the model's bytes (sp_model)")
+        sp_model = b.CreateByteVector(bytes(tokenizer.sp_model))
+        added = _strings_vector(b, tokenizer.added)
+        T.Start(b)
+        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE)
+        T.AddVocab(b, added)
+        T.AddSpModel(b, sp_model)
+        T.AddEosId(b, tokenizer.eos_id)
+        T.AddBosId(b, tokenizer.bos_id)
+        T.AddPadId(b, tokenizer.pad_id)
+        return T.End(b)
+    vocab = _strings_vector(b, tokenizer.vocab)
+    merges = _strings_vector(b, tokenizer.merges)
+    T.Start(b)
+    T.AddKind(b, fbs.TokenizerKind.TokenizerKind.GPT2_BPE)
+    T.AddVocab(b, vocab)
+    T.AddMerges(b, merges)
+    T.AddEosId(b, tokenizer.eos_id)
+    T.AddBosId(b, tokenizer.bos_id)
+    return T.End(b)
+
+
+def build_header(hparams: Dict[str, object], tokenizer: Optional[AnyTokenizer],
                  metadata: Sequence[Tuple[str, str]], tensors: Sequence[Tuple[PlannedTensor, int]],
                  arch: int = 0, hyper_baked: bool = False) -> bytes:
     """The FlatBuffer of the Model table. `tensors`: (tensor, offset in the data section)."""
@@ -84,18 +112,7 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
     if unknown:
         raise ValueError(f"unknown hparams: {sorted(unknown)}")
 
-    tok_off = None
-    if tokenizer is not None:
-        vocab = _strings_vector(b, tokenizer.vocab)
-        merges = _strings_vector(b, tokenizer.merges)
-        T = fbs.Tokenizer
-        T.Start(b)
-        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.GPT2_BPE)
-        T.AddVocab(b, vocab)
-        T.AddMerges(b, merges)
-        T.AddEosId(b, tokenizer.eos_id)
-        T.AddBosId(b, tokenizer.bos_id)
-        tok_off = T.End(b)
+    tok_off = None if tokenizer is None else _tokenizer_table(b, tokenizer)
 
     kv_offs = []
     for key, value in metadata:
@@ -141,9 +158,9 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
     return bytes(b.Output())
 
 
-def write_hmoe(path: str, hparams: Dict[str, object], tokenizer: Optional[GPT2Tokenizer],
+def write_hmoe(path: str, hparams: Dict[str, object], tokenizer: Optional[AnyTokenizer],
                metadata: Sequence[Tuple[str, str]], tensors: List[PlannedTensor],
-               progress: Optional[Callable[[int, int], None]] = None) -> int:
+               progress: Optional[Callable[[int, int], None]] = None, arch: int = 0) -> int:
     """Writes the file through a temporary name and a rename, so a failure never leaves
     a half-written file under `path`. `progress(bytes_done, bytes_total)`. Returns the
     file size."""
@@ -159,7 +176,7 @@ def write_hmoe(path: str, hparams: Dict[str, object], tokenizer: Optional[GPT2To
         placed.append((t, offset))
         offset = align_up(offset + t.size, TENSOR_ALIGNMENT)
     data_size = offset
-    header = build_header(hparams, tokenizer, metadata, placed)
+    header = build_header(hparams, tokenizer, metadata, placed, arch=arch)
     if len(header) >= FLATBUFFERS_MAX_BUFFER_SIZE:
         raise ValueError(f"header of {len(header)} bytes exceeds the FlatBuffers limit")
     prefix = FilePrefix(header_size=len(header),

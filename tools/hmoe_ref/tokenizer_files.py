@@ -57,3 +57,47 @@ def read_gpt2_tokenizer(folder: str, vocab_size: Optional[int] = None) -> Option
                 raise TokenizerFilesError(f"'{mpath}' line {n}: expected 'left right', got {line!r}")
             merges.append(line)
     return GPT2Tokenizer(vocab=vocab, merges=merges, eos_id=table.get(EOS_TOKEN, -1))
+
+
+# --- SentencePiece (T5) -------------------------------------------------------------
+
+SPIECE_NAME = "spiece.model"
+T5_EXTRA_IDS = 100  # Hugging Face's T5Tokenizer default (extra_ids=100)
+
+
+@dataclasses.dataclass
+class SentencePieceTokenizer:
+    """A tokenizer table of kind SENTENCEPIECE: the bytes of spiece.model, and the tokens
+    the runtime adds after the model's pieces (the table's `vocab`), in id order."""
+    sp_model: bytes
+    added: List[str] = dataclasses.field(default_factory=list)
+    eos_id: int = -1
+    bos_id: int = -1
+    pad_id: int = -1
+
+
+def t5_sentinels(sp_size: int, n: int = T5_EXTRA_IDS) -> List[str]:
+    """T5's sentinels in id order: <extra_id_k> has id sp_size + n - 1 - k, so the list
+    runs from <extra_id_{n-1}> (id sp_size) down to <extra_id_0> (id sp_size + n - 1)."""
+    del sp_size  # the ids follow from the position in the list; kept for the caller's clarity
+    return [f"<extra_id_{k}>" for k in reversed(range(n))]
+
+
+def t5_tokenizer(sp_model: bytes, sp_size: int, extra_ids: int = T5_EXTRA_IDS, eos_id: int = 1,
+                 pad_id: int = 0) -> SentencePieceTokenizer:
+    """T5's conventions (Hugging Face's T5Tokenizer): pad 0, eos 1 (appended to every
+    text), no bos, `extra_ids` sentinels after the model's `sp_size` pieces."""
+    return SentencePieceTokenizer(sp_model=sp_model, added=t5_sentinels(sp_size, extra_ids), eos_id=eos_id,
+                                  bos_id=-1, pad_id=pad_id)
+
+
+def read_spiece(folder: str) -> Optional[bytes]:
+    """The bytes of `folder`/spiece.model, or None when there is none."""
+    path = os.path.join(folder, SPIECE_NAME)
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data:
+        raise TokenizerFilesError(f"'{path}' is empty")
+    return data
