@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "formats/file_prefix.h"
-#include "hmoe_generated.h"
+#include "formats/fb_header.h"
 
 namespace hmoe {
 
@@ -121,15 +121,17 @@ void ModelFile::parse() {
   flatbuffers::Verifier verifier(hdr, pre.header_size);
   if (!fb::VerifyModelBuffer(verifier))
     throw FormatError(where + "header failed FlatBuffers verification (corrupt file)");
-  header_ = fb::GetModel(hdr);
-  if (header_->data_alignment() == 0 || header_->data_alignment() % kTensorAlignment != 0)
-    throw FormatError(where + "data alignment " + std::to_string(header_->data_alignment()) +
-                      " is not a multiple of 64");
+  const fb::Model* fbm = fb::GetModel(hdr);
+  const uint32_t alignment = fbm->data_alignment();
+  if (alignment == 0 || alignment % kTensorAlignment != 0)
+    throw FormatError(where + "data alignment " + std::to_string(alignment) + " is not a multiple of 64");
+  header_ = header_from_fb(*fbm);
+  data_alignment_ = alignment;
 
   const uint8_t* data = base_ + pre.data_offset;
-  if (header_->tensors()) {
-    tensors_.reserve(header_->tensors()->size());
-    for (const fb::Tensor* t : *header_->tensors()) {
+  if (fbm->tensors()) {
+    tensors_.reserve(fbm->tensors()->size());
+    for (const fb::Tensor* t : *fbm->tensors()) {
       TensorInfo ti;
       ti.name = t->name()->str();
       const std::string tw = where + "tensor '" + ti.name + "': ";
@@ -154,9 +156,9 @@ void ModelFile::parse() {
       if (ti.size != static_cast<uint64_t>(want))
         throw FormatError(tw + "size is " + std::to_string(ti.size) + " bytes, but " +
                           dtype_name(ti.dtype) + " " + ti.shape_str() + " needs " + std::to_string(want));
-      if (ti.offset % header_->data_alignment() != 0)
-        throw FormatError(tw + "offset " + std::to_string(ti.offset) + " is not " +
-                          std::to_string(header_->data_alignment()) + "-byte aligned");
+      if (ti.offset % alignment != 0)
+        throw FormatError(tw + "offset " + std::to_string(ti.offset) + " is not " + std::to_string(alignment) +
+                          "-byte aligned");
       if (ti.offset > pre.data_size || ti.size > pre.data_size - ti.offset)
         throw FormatError(tw + "bytes [" + std::to_string(ti.offset) + ", +" + std::to_string(ti.size) +
                           ") lie outside the data section of " + std::to_string(pre.data_size) + " bytes");
@@ -183,13 +185,6 @@ const TensorInfo& ModelFile::get(const std::string& name) const {
   const TensorInfo* t = find(name);
   if (!t) throw FormatError("'" + source_ + "': tensor '" + name + "' is missing");
   return *t;
-}
-
-std::string ModelFile::metadata(const std::string& key, const std::string& fallback) const {
-  if (header_->metadata())
-    for (const fb::KeyValue* kv : *header_->metadata())
-      if (kv->key()->str() == key) return kv->value() ? kv->value()->str() : std::string();
-  return fallback;
 }
 
 }  // namespace hmoe

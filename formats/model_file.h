@@ -11,11 +11,9 @@
 
 #include "formats/dtype.h"
 #include "formats/error.h"
+#include "formats/model_header.h"
 
 namespace hmoe {
-namespace fb {
-struct Model;
-}
 
 struct TensorInfo {
   std::string name;
@@ -39,8 +37,10 @@ class ModelFile {
   ModelFile(const ModelFile&) = delete;
   ModelFile& operator=(const ModelFile&) = delete;
 
-  const fb::Model& header() const { return *header_; }
+  const ModelHeader& header() const { return header_; }
   uint32_t format_version() const { return format_version_; }
+  // Every tensor's offset is a multiple of it (64 or a multiple).
+  uint32_t data_alignment() const { return data_alignment_; }
   const std::string& source() const { return source_; }
   uint64_t file_size() const { return size_; }
   // The whole file's bytes as mapped (or copied): tensors point into this range.
@@ -52,7 +52,9 @@ class ModelFile {
   // Throws FormatError naming the tensor when it is absent.
   const TensorInfo& get(const std::string& name) const;
   // Value of a metadata key, or `fallback`.
-  std::string metadata(const std::string& key, const std::string& fallback = "") const;
+  std::string metadata(const std::string& key, const std::string& fallback = "") const {
+    return header_.metadata_value(key, fallback);
+  }
 
  private:
   ModelFile() = default;
@@ -64,7 +66,8 @@ class ModelFile {
   bool mapped_ = false;
   std::vector<uint8_t> owned_;  // from_memory copy
   uint32_t format_version_ = 0;
-  const fb::Model* header_ = nullptr;
+  uint32_t data_alignment_ = 0;
+  ModelHeader header_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> by_name_;
 };

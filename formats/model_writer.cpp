@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "formats/fb_header.h"
 #include "formats/file_prefix.h"
 
 namespace hmoe {
@@ -18,11 +19,11 @@ struct FileCloser {
 };
 }  // namespace
 
-void write_model_file(const std::string& path, const fb::ModelT& header_in,
+void write_model_file(const std::string& path, const ModelHeader& header_in,
                       const std::vector<TensorBlob>& tensors,
                       const std::function<void(size_t, size_t)>& progress) {
-  fb::ModelT header = header_in;  // copy: we fill in the tensor table
-  header.tensors.clear();
+  fb::ModelT header;
+  header_to_fb(header_in, &header);
   header.data_alignment = kTensorAlignment;
   uint64_t off = 0;
   for (const TensorBlob& t : tensors) {

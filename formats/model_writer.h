@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "formats/dtype.h"
-#include "hmoe_generated.h"
+#include "formats/model_header.h"
 
 namespace hmoe {
 
@@ -23,7 +23,7 @@ struct TensorBlob {
 // Writes to `path` via a temporary file and a rename, so a failed write never leaves
 // a half file under the final name. `progress(done, total)` is called per tensor.
 // Throws std::runtime_error on I/O errors and std::invalid_argument on bad blobs.
-void write_model_file(const std::string& path, const fb::ModelT& header,
+void write_model_file(const std::string& path, const ModelHeader& header,
                       const std::vector<TensorBlob>& tensors,
                       const std::function<void(size_t, size_t)>& progress = {});
 

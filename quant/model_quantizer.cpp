@@ -31,17 +31,6 @@ std::string rules_text(const std::vector<QuantizeRule>& rules) {
   return s;
 }
 
-void set_metadata(fb::ModelT& h, const std::string& key, const std::string& value) {
-  for (auto& kv : h.metadata)
-    if (kv->key == key) {
-      kv->value = value;
-      return;
-    }
-  auto kv = std::make_unique<fb::KeyValueT>();
-  kv->key = key;
-  kv->value = value;
-  h.metadata.push_back(std::move(kv));
-}
 
 bool same_file(const std::string& a, const std::string& b) {
   if (a == b) return true;
@@ -112,7 +101,7 @@ QuantizeSummary quantize_model(const std::string& in, const std::string& out, co
   if (o.type == DType::I32) throw std::invalid_argument("i32 is not a weight type");
   if (same_file(in, out)) throw std::invalid_argument("output '" + out + "' is the input file; write a new one");
   const std::unique_ptr<ModelFile> src = ModelFile::open(in);
-  std::unique_ptr<fb::ModelT> header(src->header().UnPack());
+  ModelHeader header = src->header();
 
   QuantizeSummary sum;
   sum.file_bytes_before = src->file_size();
@@ -149,10 +138,10 @@ QuantizeSummary quantize_model(const std::string& in, const std::string& out, co
     done += t.size;
   }
 
-  set_metadata(*header, "quantize.type", dtype_name(o.type));
-  set_metadata(*header, "quantize.version", tool_version());
-  if (!o.rules.empty()) set_metadata(*header, "quantize.rules", rules_text(o.rules));
-  write_model_file(out, *header, blobs, [&](size_t i, size_t n) {
+  header.set_metadata("quantize.type", dtype_name(o.type));
+  header.set_metadata("quantize.version", tool_version());
+  if (!o.rules.empty()) header.set_metadata("quantize.rules", rules_text(o.rules));
+  write_model_file(out, header, blobs, [&](size_t i, size_t n) {
     if (o.progress) o.progress(0.9 + 0.1 * i / n, "writing " + blobs[i - 1].name);
   });
   if (o.progress) o.progress(1.0, "done");

@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/kernels/machine_load.h"
-#include "runtime/kernels/stream_read.h"
+#include "tools/common/cpu_usage.h"
+#include "tools/common/stream_read.h"
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
 #include "runtime/kernels/onednn_linear.h"
@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
   g_opt = o;
   std::printf("threads %d, SIMD target %s, oneDNN %s\n", omp_get_max_threads(), kernels::simd_active_target().c_str(),
               kernels::onednn_version().c_str());
-  bench::MachineLoad load;
+  const tools::CpuSample load_before = tools::sample_cpu();
   if (o.sweep) {
     run_sweep(o);
   } else {
@@ -269,8 +269,9 @@ int main(int argc, char** argv) {
                 omp_get_max_threads());
     run_table(o, bw);
   }
-  const double others = load.others_cores();
-  std::printf("\nother processes used %.2f cores on average during the run%s\n", others,
-              others > 0.1 ? ": figures may be low, rerun on a quiet machine" : "");
+  tools::OtherCpu others;
+  others.add(load_before, tools::sample_cpu());
+  std::printf("\nother processes used %.0f%% of the CPUs during the run%s\n", 100.0 * others.fraction(),
+              others.fraction() > 0.05 ? ": figures may be low, rerun on a quiet machine" : "");
   return 0;
 }

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <string>
 
-#include "hmoe_generated.h"
 #include "runtime/api/api_error.h"
 #include "runtime/api/api_handles.h"
 #include "runtime/text/model_tokenizer.h"
@@ -113,13 +112,9 @@ hmoe_status hmoe_model_get_metadata(const hmoe_model* model, const char* key, ch
     require(model, "model");
     require(key, "key");
     if (capacity > 0) require(buf, "buf");
-    const auto* entries = model->model->file().header().metadata();
-    const hmoe::fb::KeyValue* found = nullptr;
-    if (entries)
-      for (const hmoe::fb::KeyValue* kv : *entries)
-        if (kv->key()->str() == key) found = kv;
-    if (!found) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, std::string("no metadata key '") + key + "'");
-    const std::string value = found->value() ? found->value()->str() : std::string();
+    const hmoe::ModelHeader& header = model->model->file().header();
+    if (!header.has_metadata(key)) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, std::string("no metadata key '") + key + "'");
+    const std::string value = header.metadata_value(key);
     if (out_len) *out_len = value.size();
     if (capacity < value.size() + 1)
       throw ApiError(HMOE_ERR_BUFFER_TOO_SMALL, "metadata '" + std::string(key) + "' needs " +

@@ -27,7 +27,7 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
     throw std::invalid_argument("n_threads " + std::to_string(opts.n_threads) + " is outside [0, 4096]");
   std::shared_ptr<Model> m(new Model());
   m->file_ = std::move(file);
-  m->hp_ = HParams::from_file(*m->file_);
+  m->hp_ = hparams_from_file(*m->file_);
   m->w_ = ModelWeights::from_file(*m->file_, m->hp_);
   if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
   if (m->hp_.use_hypernet) {

@@ -1,7 +1,6 @@
 #include "runtime/model/weights.h"
 
 #include "formats/model_file.h"
-#include "hmoe_generated.h"
 #include "runtime/model/selection_pattern.h"
 
 namespace hmoe {
@@ -62,7 +61,7 @@ ModelWeights ModelWeights::from_file(const ModelFile& file, const HParams& hp) {
   w.pos_embd = b.mat("pos_embd", {hp.n_positions, d});
   w.lnf_w = b.vec("ln_f.weight", {d});
   w.lnf_b = b.vec("ln_f.bias", {d});
-  w.hyper_baked = file.header().hyper_baked();
+  w.hyper_baked = file.header().hyper_baked;
   const bool need_generator = hp.use_hypernet && !w.hyper_baked;
   const int64_t e = hp.experts_embedding_dim, pd = hp.process_dim, hin = hp.hypernet_input;
   const int64_t H = hp.hypernetwork_bottleneck, le = hp.layer_emb_dim, ad = hp.adapter_dim;

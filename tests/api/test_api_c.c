@@ -82,7 +82,7 @@ static int read_reference(const char* path, Reference* ref) {
   memset(ref, 0, sizeof *ref);
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = '\0';
-    if (strncmp(line, "prompt ", 7) == 0) snprintf(ref->prompt, sizeof ref->prompt, "%s", line + 7);
+    if (strncmp(line, "prompt ", 7) == 0) snprintf(ref->prompt, sizeof ref->prompt, "%.255s", line + 7);
     if (strncmp(line, "prompt_ids ", 11) == 0) ref->n_prompt = parse_ids(line + 11, ref->prompt_ids, 64);
     if (strncmp(line, "greedy ", 7) == 0) ref->n_greedy = parse_ids(line + 7, ref->greedy, 64);
   }

@@ -12,13 +12,14 @@
 
 #include "formats/model_writer.h"
 #include "runtime/text/byte_unicode.h"
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 
 namespace {
 
-std::unique_ptr<hmoe::fb::TokenizerT> toy_tokenizer() {
-  auto t = std::make_unique<hmoe::fb::TokenizerT>();
-  t->kind = hmoe::fb::TokenizerKind::GPT2_BPE;
+hmoe::TokenizerData toy_tokenizer() {
+  hmoe::TokenizerData d;
+  hmoe::TokenizerData* t = &d;
+  t->kind = hmoe::TokenizerKind::Gpt2Bpe;
   for (int b = 0; b < 256; ++b) t->vocab.push_back(hmoe::text::bytes_to_piece(std::string(1, static_cast<char>(b))));
   t->vocab.push_back("ab");                                      // 256
   t->vocab.push_back("abab");                                    // 257
@@ -26,17 +27,18 @@ std::unique_ptr<hmoe::fb::TokenizerT> toy_tokenizer() {
   t->vocab.push_back("<|endoftext|>");                           // 259
   t->merges = {"a b", "ab ab", hmoe::text::bytes_to_piece(" ") + " ab"};
   t->eos_id = t->bos_id = 259;
-  return t;
+  return d;
 }
 
-std::unique_ptr<hmoe::fb::TokenizerT> gpt2_tokenizer(const std::string& vocab_json, const std::string& merges_txt) {
-  auto t = std::make_unique<hmoe::fb::TokenizerT>();
-  t->kind = hmoe::fb::TokenizerKind::GPT2_BPE;
+hmoe::TokenizerData gpt2_tokenizer(const std::string& vocab_json, const std::string& merges_txt) {
+  hmoe::TokenizerData d;
+  hmoe::TokenizerData* t = &d;
+  t->kind = hmoe::TokenizerKind::Gpt2Bpe;
   t->vocab = hmoe::text::parse_vocab_json(hmoe::text::read_text_file(vocab_json));
   t->merges = hmoe::text::parse_merges_txt(hmoe::text::read_text_file(merges_txt));
   for (size_t i = 0; i < t->vocab.size(); ++i)
     if (t->vocab[i] == "<|endoftext|>") t->eos_id = t->bos_id = static_cast<int32_t>(i);
-  return t;
+  return d;
 }
 
 }  // namespace
@@ -48,23 +50,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    hmoe::fb::ModelT m;
-    m.arch = hmoe::fb::Arch::GPT2_HYPERMOE;
+    hmoe::ModelHeader m;
+    m.arch = hmoe::Arch::Gpt2HyperMoE;
     if (kind == "toy") m.tokenizer = toy_tokenizer();
     if (kind == "gpt2") m.tokenizer = gpt2_tokenizer(argv[3], argv[4]);
-    const uint32_t vocab = m.tokenizer ? static_cast<uint32_t>(m.tokenizer->vocab.size()) : 300;
-    m.hparams = std::make_unique<hmoe::fb::HParamsT>();
-    m.hparams->vocab_size = vocab;
-    m.hparams->n_positions = 16;
-    m.hparams->n_embd = 32;
-    m.hparams->n_layer = 1;
-    m.hparams->n_head = 2;
-    m.hparams->n_experts = 4;
-    m.hparams->top_k = 2;
-    auto kv = std::make_unique<hmoe::fb::KeyValueT>();
-    kv->key = "general.name";
-    kv->value = "text test model \"" + kind + "\"";
-    m.metadata.push_back(std::move(kv));
+    const int64_t vocab = m.tokenizer.kind != hmoe::TokenizerKind::None ? static_cast<int64_t>(m.tokenizer.vocab.size()) : 300;
+    m.hparams.vocab_size = vocab;
+    m.hparams.n_positions = 16;
+    m.hparams.n_embd = 32;
+    m.hparams.n_layer = 1;
+    m.hparams.n_head = 2;
+    m.hparams.n_experts = 4;
+    m.hparams.top_k = 2;
+    m.metadata.emplace_back("general.name", "text test model \"" + kind + "\"");
 
     const std::vector<float> embd(static_cast<size_t>(vocab) * 32, 0.5f);
     const std::vector<float> pos(16 * 32, 0.25f);

@@ -24,7 +24,7 @@
 
 #include "runtime/text/bpe_tokenizer.h"
 #include "runtime/text/byte_unicode.h"
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 
 #ifndef HMOE_FUZZ_DATA_DIR
 #error "the build defines HMOE_FUZZ_DATA_DIR (tests/fuzz/data)"

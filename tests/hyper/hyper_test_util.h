@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "runtime/model/session.h"
-#include "runtime/model/synthetic_model.h"
+#include "tools/common/synthetic_model.h"
 
 namespace hmoe::test {
 

@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "hyper_test_util.h"
-#include "runtime/model/hyper_bake.h"
+#include "tools/common/hyper_bake.h"
 #include "runtime/model/selection_pattern.h"
 
 using namespace hmoe;

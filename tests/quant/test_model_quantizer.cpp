@@ -66,13 +66,9 @@ std::string source_model(const TempDir& dir) {
     for (auto& x : v) x = nd(rng);
     blobs.push_back({name, DType::F32, shape, v.data(), static_cast<uint64_t>(n * 4)});
   }
-  fb::ModelT h;
-  h.hparams = std::make_unique<fb::HParamsT>();
-  h.hparams->n_embd = 64;
-  auto kv = std::make_unique<fb::KeyValueT>();
-  kv->key = "general.name";
-  kv->value = "synthetic";
-  h.metadata.push_back(std::move(kv));
+  ModelHeader h;
+  h.hparams.n_embd = 64;
+  h.metadata.emplace_back("general.name", "synthetic");
   write_model_file(path, h, blobs);
   return path;
 }

@@ -19,7 +19,7 @@
 
 #include "formats/model_file.h"
 #include "runtime/text/model_tokenizer.h"
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 
 namespace {
 

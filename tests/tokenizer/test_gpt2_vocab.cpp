@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 
 using namespace hmoe::text;
 using Ids = std::vector<int32_t>;

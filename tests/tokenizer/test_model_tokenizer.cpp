@@ -17,22 +17,22 @@ using namespace hmoe;
 
 namespace {
 
-std::unique_ptr<fb::TokenizerT> toy_tokenizer() {
-  auto t = std::make_unique<fb::TokenizerT>();
-  t->kind = fb::TokenizerKind::GPT2_BPE;
+TokenizerData toy_tokenizer() {
+  TokenizerData d;
+  TokenizerData* t = &d;
+  t->kind = TokenizerKind::Gpt2Bpe;
   for (int b = 0; b < 256; ++b) t->vocab.push_back(text::bytes_to_piece(std::string(1, static_cast<char>(b))));
   t->vocab.push_back("hi");
   t->vocab.push_back("<|endoftext|>");
   t->merges = {"h i"};
   t->eos_id = 257;
-  return t;
+  return d;
 }
 
 // Writes a header-only model with `tok` and vocab_size `vocab`, and opens it.
-std::unique_ptr<ModelFile> model_with(std::unique_ptr<fb::TokenizerT> tok, uint32_t vocab) {
-  fb::ModelT m;
-  m.hparams = std::make_unique<fb::HParamsT>();
-  m.hparams->vocab_size = vocab;
+std::unique_ptr<ModelFile> model_with(TokenizerData tok, int64_t vocab) {
+  ModelHeader m;
+  m.hparams.vocab_size = vocab;
   m.tokenizer = std::move(tok);
   const char* dir = std::getenv("TMPDIR");
   // Unique per process and call: ctest may run these cases in parallel.
@@ -48,10 +48,7 @@ std::unique_ptr<ModelFile> model_with(std::unique_ptr<fb::TokenizerT> tok, uint3
 }  // namespace
 
 TEST_CASE("a model without a tokenizer table, or of kind NONE, has none") {
-  CHECK(text::load_model_tokenizer(*model_with(nullptr, 300)) == nullptr);
-  auto none = std::make_unique<fb::TokenizerT>();
-  none->kind = fb::TokenizerKind::NONE;
-  CHECK(text::load_model_tokenizer(*model_with(std::move(none), 300)) == nullptr);
+  CHECK(text::load_model_tokenizer(*model_with(TokenizerData{}, 300)) == nullptr);
 }
 
 TEST_CASE("a model's GPT-2 tokenizer loads with its eos") {
@@ -67,11 +64,11 @@ TEST_CASE("bad tokenizer tables are refused, naming the file") {
   CHECK_THROWS_WITH_AS(text::load_model_tokenizer(*model_with(toy_tokenizer(), 100)),
                        doctest::Contains("has 258 tokens but the model's vocab_size is 100"), text::TokenizerError);
   auto bad = toy_tokenizer();
-  bad->merges.push_back("h x");
+  bad.merges.push_back("h x");
   CHECK_THROWS_WITH_AS(text::load_model_tokenizer(*model_with(std::move(bad), 300)),
                        doctest::Contains(".hmoe': tokenizer: merge 1"), text::TokenizerError);
   auto unknown = toy_tokenizer();
-  unknown->kind = static_cast<fb::TokenizerKind>(7);
+  unknown.kind = static_cast<TokenizerKind>(7);
   CHECK_THROWS_WITH_AS(text::load_model_tokenizer(*model_with(std::move(unknown), 300)),
                        doctest::Contains("kind 7 is not supported"), text::TokenizerError);
 }

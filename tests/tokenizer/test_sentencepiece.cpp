@@ -12,11 +12,10 @@
 #include <vector>
 
 #include "formats/model_file.h"
-#include "formats/model_writer.h"
 #include "runtime/text/model_tokenizer.h"
 #include "runtime/text/sentencepiece_model_check.h"
 #include "runtime/text/sentencepiece_tokenizer.h"
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 #include "tests/tokenizer/darts_oracle.h"
 #include "tests/tokenizer/proto_edit.h"
 

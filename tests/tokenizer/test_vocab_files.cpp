@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "runtime/text/byte_unicode.h"
-#include "runtime/text/json_string.h"
-#include "runtime/text/vocab_files.h"
+#include "tools/common/json_string.h"
+#include "tools/common/vocab_files.h"
 
 using namespace hmoe::text;
 

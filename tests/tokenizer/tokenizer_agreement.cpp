@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 
 namespace {
 

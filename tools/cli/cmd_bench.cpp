@@ -17,12 +17,12 @@
 #include <omp.h>
 
 #include "runtime/kernels/simd_target.h"
-#include "runtime/kernels/stream_read.h"
-#include "runtime/model/decode_traffic.h"
+#include "tools/common/stream_read.h"
+#include "tools/common/decode_traffic.h"
 #include "runtime/model/session.h"
-#include "runtime/model/synthetic_model.h"
+#include "tools/common/synthetic_model.h"
 #include "tools/cli/args.h"
-#include "tools/cli/bench_cpu.h"
+#include "tools/common/cpu_usage.h"
 #include "tools/cli/bench_report.h"
 #include "tools/cli/command.h"
 
@@ -311,12 +311,12 @@ int run_bench(const std::vector<std::string>& argv) {
       report.header.push_back(line);
     }
 
-    const double load_before = load_average_1m();
+    const double load_before = tools::load_average_1m();
     if (load_before > 0.5)
       std::fprintf(stderr, "bench: 1-minute load average is %.2f before starting; results may be noisy\n",
                    load_before);
     std::vector<float> logits(static_cast<size_t>(hp.vocab_size));
-    OtherCpu overall;
+    tools::OtherCpu overall;
     int busy_rows = 0;
     double busy_max = 0;
     for (const Test& test : tests) {
@@ -325,7 +325,7 @@ int run_bench(const std::vector<std::string>& argv) {
         std::fprintf(stderr, "bench: %s, %d thread%s\n", name.c_str(), nt, nt == 1 ? "" : "s");
         std::vector<std::unique_ptr<Session>> sessions;
         std::vector<BenchRow> rows(runnable.size());
-        std::vector<OtherCpu> busy(runnable.size());
+        std::vector<tools::OtherCpu> busy(runnable.size());
         for (size_t c = 0; c < runnable.size(); ++c) {
           const Model& model = *models[runnable[c].model].model;
           SessionOptions so;
@@ -333,7 +333,11 @@ int run_bench(const std::vector<std::string>& argv) {
           so.hyper_mode = runnable[c].config.mode;
           so.n_ctx = n_ctx;
           sessions.push_back(std::make_unique<Session>(models[runnable[c].model].model, so));
-          rows[c] = BenchRow{name, test.n, nt, runnable[c].config.name};
+          rows[c] = BenchRow{};
+          rows[c].test = name;
+          rows[c].n_tokens = test.n;
+          rows[c].threads = nt;
+          rows[c].config = runnable[c].config.name;
           rows[c].weights = models[runnable[c].model].label;
           rows[c].has_cache = runnable[c].config.mode == HyperMode::Table && model.hyper_cache();
           if (!test.prompt) {
@@ -387,9 +391,9 @@ int run_bench(const std::vector<std::string>& argv) {
           // run), and over all permutations every variant follows every other equally
           // often (with 3 variants, in any 6 consecutive repetitions).
           if (r > 0) std::next_permutation(order.begin(), order.end());
-          const CpuSample a = sample_cpu();
+          const tools::CpuSample a = tools::sample_cpu();
           repetition(tokens, order, true);
-          const CpuSample b = sample_cpu();
+          const tools::CpuSample b = tools::sample_cpu();
           overall.add(a, b);
           for (size_t c = 0; c < runnable.size(); ++c) {
             busy[c].add(a, b);

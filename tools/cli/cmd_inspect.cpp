@@ -9,8 +9,7 @@
 #include <vector>
 
 #include "formats/model_file.h"
-#include "hmoe_generated.h"
-#include "runtime/text/json_string.h"
+#include "tools/common/json_string.h"
 #include "runtime/text/model_tokenizer.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
@@ -21,30 +20,10 @@ namespace {
 using text::json_quote;
 
 // Hyper-parameters in schema order, as (name, value printed as JSON).
-std::vector<std::pair<std::string, std::string>> hparams_of(const fb::HParams& h) {
-  auto u = [](uint32_t v) { return std::to_string(v); };
-  char eps[32];
-  std::snprintf(eps, sizeof eps, "%g", static_cast<double>(h.layer_norm_epsilon()));
-  return {{"vocab_size", u(h.vocab_size())},
-          {"n_positions", u(h.n_positions())},
-          {"n_embd", u(h.n_embd())},
-          {"n_layer", u(h.n_layer())},
-          {"n_head", u(h.n_head())},
-          {"layer_norm_epsilon", eps},
-          {"n_experts", u(h.n_experts())},
-          {"top_k", u(h.top_k())},
-          {"use_hypernet", h.use_hypernet() ? "true" : "false"},
-          {"experts_embedding_dim", u(h.experts_embedding_dim())},
-          {"process_dim", u(h.process_dim())},
-          {"hypernet_input", u(h.hypernet_input())},
-          {"hypernetwork_bottleneck", u(h.hypernetwork_bottleneck())},
-          {"layer_emb_dim", u(h.layer_emb_dim())},
-          {"adapter_dim", u(h.adapter_dim())}};
-}
-
-template <typename E>
-std::string enum_name(E value, const char* name) {
-  return name && *name ? name : "unknown (" + std::to_string(static_cast<int>(value)) + ")";
+std::vector<std::pair<std::string, std::string>> hparams_of(const HParams& h) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const HParamField& f : hparam_fields()) out.emplace_back(f.name, hparam_value_text(f, h));
+  return out;
 }
 
 struct TokenizerSummary {
@@ -58,17 +37,15 @@ struct TokenizerSummary {
 
 TokenizerSummary tokenizer_of(const ModelFile& file) {
   TokenizerSummary s;
-  const fb::Tokenizer* t = file.header().tokenizer();
-  if (!t || t->kind() == fb::TokenizerKind::NONE) return s;
+  const TokenizerData& t = file.header().tokenizer;
+  if (t.kind == TokenizerKind::None) return s;
   s.present = true;
-  s.kind = enum_name(t->kind(), fb::EnumNameTokenizerKind(t->kind()));
-  s.vocab = t->vocab() ? t->vocab()->size() : 0;
-  s.merges = t->merges() ? t->merges()->size() : 0;
-  s.eos = t->eos_id();
-  s.bos = t->bos_id();
-  auto piece = [&](int32_t id) {
-    return id >= 0 && static_cast<size_t>(id) < s.vocab ? t->vocab()->Get(id)->str() : std::string();
-  };
+  s.kind = tokenizer_kind_name(t.kind);
+  s.vocab = t.vocab.size();
+  s.merges = t.merges.size();
+  s.eos = t.eos_id;
+  s.bos = t.bos_id;
+  auto piece = [&](int32_t id) { return id >= 0 && static_cast<size_t>(id) < s.vocab ? t.vocab[id] : std::string(); };
   s.eos_piece = piece(s.eos);
   s.bos_piece = piece(s.bos);
   try {
@@ -107,13 +84,13 @@ std::string human_bytes(uint64_t b) {
 }
 
 void print_text(const ModelFile& file) {
-  const fb::Model& h = file.header();
+  const ModelHeader& h = file.header();
   std::printf("file: %s (%s, %" PRIu64 " bytes), format version %u\n", file.source().c_str(),
               human_bytes(file.file_size()).c_str(), file.file_size(), file.format_version());
-  std::printf("architecture: %s\n", enum_name(h.arch(), fb::EnumNameArch(h.arch())).c_str());
+  std::printf("architecture: %s\n", arch_name(h.arch).c_str());
   std::printf("hyper-parameters:\n");
-  for (const auto& [name, value] : hparams_of(*h.hparams())) std::printf("  %-24s %s\n", name.c_str(), value.c_str());
-  std::printf("HyperExpert tables baked: %s\n", h.hyper_baked() ? "yes" : "no");
+  for (const auto& [name, value] : hparams_of(h.hparams)) std::printf("  %-24s %s\n", name.c_str(), value.c_str());
+  std::printf("HyperExpert tables baked: %s\n", h.hyper_baked ? "yes" : "no");
 
   const TokenizerSummary tok = tokenizer_of(file);
   if (!tok.present) {
@@ -125,12 +102,9 @@ void print_text(const ModelFile& file) {
     if (!tok.problem.empty()) std::printf("tokenizer problem: %s\n", tok.problem.c_str());
   }
 
-  const auto* meta = h.metadata();
-  std::printf("metadata:%s\n", meta && meta->size() ? "" : " none");
-  if (meta)
-    for (const fb::KeyValue* kv : *meta)
-      std::printf("  %s = %s\n", json_quote(kv->key()->str()).c_str(),
-                  kv->value() ? json_quote(kv->value()->str()).c_str() : "null");
+  std::printf("metadata:%s\n", h.metadata.empty() ? " none" : "");
+  for (const auto& [key, value] : h.metadata)
+    std::printf("  %s = %s\n", json_quote(key).c_str(), json_quote(value).c_str());
 
   std::printf("tensors: %zu\n", file.tensors().size());
   size_t width = 4;
@@ -148,21 +122,21 @@ void print_text(const ModelFile& file) {
 }
 
 void print_json(const ModelFile& file) {
-  const fb::Model& h = file.header();
+  const ModelHeader& h = file.header();
   std::string o = "{\n";
   o += "  \"file\": " + json_quote(file.source()) + ",\n";
   o += "  \"file_size\": " + std::to_string(file.file_size()) + ",\n";
   o += "  \"format_version\": " + std::to_string(file.format_version()) + ",\n";
-  o += "  \"architecture\": " + json_quote(enum_name(h.arch(), fb::EnumNameArch(h.arch()))) + ",\n";
+  o += "  \"architecture\": " + json_quote(arch_name(h.arch)) + ",\n";
   o += "  \"hparams\": {";
   bool first = true;
-  for (const auto& [name, value] : hparams_of(*h.hparams())) {
+  for (const auto& [name, value] : hparams_of(h.hparams)) {
     o += std::string(first ? "" : ", ") + json_quote(name) + ": " + value;
     first = false;
   }
   o += "},\n";
-  o += std::string("  \"hyper_baked\": ") + (h.hyper_baked() ? "true" : "false") + ",\n";
-  o += "  \"data_alignment\": " + std::to_string(h.data_alignment()) + ",\n";
+  o += std::string("  \"hyper_baked\": ") + (h.hyper_baked ? "true" : "false") + ",\n";
+  o += "  \"data_alignment\": " + std::to_string(file.data_alignment()) + ",\n";
 
   const TokenizerSummary tok = tokenizer_of(file);
   if (!tok.present) {
@@ -176,12 +150,10 @@ void print_json(const ModelFile& file) {
 
   o += "  \"metadata\": {";
   first = true;
-  if (const auto* meta = h.metadata())
-    for (const fb::KeyValue* kv : *meta) {
-      o += std::string(first ? "" : ", ") + json_quote(kv->key()->str()) + ": " +
-           (kv->value() ? json_quote(kv->value()->str()) : "null");
-      first = false;
-    }
+  for (const auto& [key, value] : h.metadata) {
+    o += std::string(first ? "" : ", ") + json_quote(key) + ": " + json_quote(value);
+    first = false;
+  }
   o += "},\n";
 
   o += "  \"tensors\": [";

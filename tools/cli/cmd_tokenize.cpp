@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "formats/model_file.h"
-#include "runtime/text/json_string.h"
+#include "tools/common/json_string.h"
 #include "runtime/text/model_tokenizer.h"
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/default_model.h"

@@ -1,4 +1,4 @@
-#include "runtime/kernels/stream_read.h"
+#include "tools/common/stream_read.h"
 
 #include <omp.h>
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "runtime/kernels/stream_read.cpp"
+#define HWY_TARGET_INCLUDE "tools/common/stream_read.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 

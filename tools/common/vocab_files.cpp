@@ -1,4 +1,4 @@
-#include "runtime/text/vocab_files.h"
+#include "tools/common/vocab_files.h"
 
 #include <cerrno>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <limits>
 #include <sstream>
 
-#include "runtime/text/json_string.h"
+#include "tools/common/json_string.h"
 
 namespace hmoe::text {
 

@@ -1,11 +1,10 @@
-#include "runtime/model/hyper_bake.h"
+#include "tools/common/hyper_bake.h"
 
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
 #include "formats/model_writer.h"
-#include "hmoe_generated.h"
 #include "runtime/model/hyper_expert.h"
 #include "runtime/model/selection_pattern.h"
 
@@ -124,8 +123,7 @@ BakeSummary write_baked_model(const Model& model, const std::string& out_path,
     blobs.push_back({t.name, t.dtype, t.shape, t.data.data(), t.data.size()});
     sum.added_bytes += t.data.size();
   }
-  fb::ModelT header;
-  in.header().UnPackTo(&header);
+  ModelHeader header = in.header();
   header.hyper_baked = true;
   write_model_file(out_path, header, blobs);
   std::FILE* f = std::fopen(out_path.c_str(), "rb");

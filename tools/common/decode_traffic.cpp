@@ -1,4 +1,4 @@
-#include "runtime/model/decode_traffic.h"
+#include "tools/common/decode_traffic.h"
 
 #include "runtime/model/hyper_cache.h"
 

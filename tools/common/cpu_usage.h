@@ -1,10 +1,11 @@
-// How much CPU other processes used while a benchmark ran. On a shared machine a busy
-// neighbour makes an OpenMP team wait for a descheduled thread, which can multiply a
-// product's time (DEPS.md §4), so `hmoe bench` measures it and warns.
+// How much CPU other processes used while a benchmark ran: the project's one reader of
+// /proc/stat (hmoe bench and bench/kernels use it). On a shared machine a busy neighbour
+// makes an OpenMP team wait for a descheduled thread, which can multiply a product's
+// time, so benchmarks measure it and warn.
 #pragma once
 #include <cstdint>
 
-namespace hmoe::cli {
+namespace hmoe::tools {
 
 struct CpuSample {
   uint64_t total = 0;  // all CPUs' jiffies, idle included
@@ -30,4 +31,4 @@ class OtherCpu {
 // The 1-minute load average, or -1 when unknown.
 double load_average_1m();
 
-}  // namespace hmoe::cli
+}  // namespace hmoe::tools

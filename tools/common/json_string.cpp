@@ -1,4 +1,4 @@
-#include "runtime/text/json_string.h"
+#include "tools/common/json_string.h"
 
 #include <cstdio>
 

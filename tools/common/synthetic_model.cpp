@@ -1,4 +1,4 @@
-#include "runtime/model/synthetic_model.h"
+#include "tools/common/synthetic_model.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -216,7 +216,7 @@ SyntheticSpec parse_synthetic_spec(const std::string& text) {
   hp.layer_emb_dim = s.le;
   hp.adapter_dim = s.b;
   try {
-    hp.validate();
+    validate_hparams(hp);
   } catch (const std::exception& e) {
     throw std::invalid_argument(std::string("synthetic spec '") + text + "': " + e.what());
   }
@@ -242,32 +242,26 @@ void write_synthetic_model(const SyntheticSpec& s, const std::string& path) {
   for (const TensorSpec& t : specs) largest = std::max<uint64_t>(largest, storage_bytes(dtype_of(t), t.shape));
   void* zeros = ::mmap(nullptr, largest, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (zeros == MAP_FAILED) throw std::runtime_error(std::string("mmap of zeros failed: ") + std::strerror(errno));
-  fb::ModelT header;
-  header.arch = fb::Arch::GPT2_HYPERMOE;
-  header.hparams = std::make_unique<fb::HParamsT>();
-  fb::HParamsT& h = *header.hparams;
-  h.vocab_size = static_cast<uint32_t>(s.V);
-  h.n_positions = static_cast<uint32_t>(s.P);
-  h.n_embd = static_cast<uint32_t>(s.d);
-  h.n_layer = static_cast<uint32_t>(s.L);
-  h.n_head = static_cast<uint32_t>(s.n_head());
-  h.n_experts = static_cast<uint32_t>(s.N);
-  h.top_k = static_cast<uint32_t>(s.k);
+  ModelHeader header;
+  header.arch = Arch::Gpt2HyperMoE;
+  HParams& h = header.hparams;
+  h.vocab_size = s.V;
+  h.n_positions = s.P;
+  h.n_embd = s.d;
+  h.n_layer = s.L;
+  h.n_head = s.n_head();
+  h.n_experts = s.N;
+  h.top_k = s.k;
   h.use_hypernet = s.hyper;
   if (s.hyper) {
-    h.experts_embedding_dim = static_cast<uint32_t>(s.e);
-    h.process_dim = static_cast<uint32_t>(s.pd);
-    h.hypernet_input = static_cast<uint32_t>(s.hin);
-    h.hypernetwork_bottleneck = static_cast<uint32_t>(s.H);
-    h.layer_emb_dim = static_cast<uint32_t>(s.le);
-    h.adapter_dim = static_cast<uint32_t>(s.b);
+    h.experts_embedding_dim = s.e;
+    h.process_dim = s.pd;
+    h.hypernet_input = s.hin;
+    h.hypernetwork_bottleneck = s.H;
+    h.layer_emb_dim = s.le;
+    h.adapter_dim = s.b;
   }
-  header.tokenizer = std::make_unique<fb::TokenizerT>();
-  header.tokenizer->kind = fb::TokenizerKind::NONE;
-  auto kv = std::make_unique<fb::KeyValueT>();
-  kv->key = "general.name";
-  kv->value = "synthetic " + s.to_string();
-  header.metadata.push_back(std::move(kv));
+  header.metadata.emplace_back("general.name", "synthetic " + s.to_string());
   std::vector<TensorBlob> blobs;
   for (const TensorSpec& t : specs)
     blobs.push_back({t.name, dtype_of(t), t.shape, zeros, static_cast<uint64_t>(storage_bytes(dtype_of(t), t.shape))});

@@ -1,4 +1,4 @@
-#include "tools/cli/bench_cpu.h"
+#include "tools/common/cpu_usage.h"
 
 #include <cstdio>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-namespace hmoe::cli {
+namespace hmoe::tools {
 
 CpuSample sample_cpu() {
   CpuSample s;
@@ -57,4 +57,4 @@ double load_average_1m() {
   return l;
 }
 
-}  // namespace hmoe::cli
+}  // namespace hmoe::tools
