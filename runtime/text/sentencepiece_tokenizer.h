@@ -10,9 +10,10 @@
 //  - special tokens: the model's control pieces (`<pad>`, `</s>`), its unknown piece
 //    (`<unk>`), the file's eos / bos / pad and every added token. With
 //    EncodeOptions::special_tokens (default) their text in the input becomes their id and
-//    the stretches between are encoded separately (each gets the model's leading-space
-//    mark, as Hugging Face's tokenizer encodes them); off, the whole text goes to
-//    sentencepiece as it is, as its own encoder does;
+//    the stretches between are encoded separately, as Hugging Face's slow T5 tokenizer
+//    encodes the pieces of text between special tokens (so each stretch gets the model's
+//    leading-space mark); off, the whole text goes to sentencepiece as it is, as its own
+//    encoder does;
 //  - decoding: the ids between special tokens decode through sentencepiece (`▁` becomes
 //    a space, the leading one of each stretch is dropped, byte pieces are joined into
 //    characters); special tokens are written as their text, or left out with
@@ -22,8 +23,9 @@
 //    would change text that had such spaces.
 //
 // Invalid UTF-8 is refused unless EncodeOptions::allow_invalid_utf8; then sentencepiece
-// reads each invalid byte as U+FFFD (its rule, which Python's sentencepiece applies to
-// bytes input too), so such text does not decode back to the same bytes.
+// puts U+FFFD in its normalized text for each invalid byte (its rule; Python's
+// sentencepiece does the same with bytes input), which a model without byte fallback
+// knows only as unknown, so such text does not decode back to the same bytes.
 //
 // The model bytes are checked before the library parses them (sentencepiece_model_check.h).
 //
