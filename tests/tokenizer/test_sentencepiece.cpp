@@ -317,7 +317,8 @@ TEST_CASE("the trainer's own normalization trie passes the check, and corruption
   uint32_t trie_bytes;
   std::memcpy(&trie_bytes, blob.data(), 4);
   int refused = 0, accepted = 0;
-  for (int k = 0; k < 300; ++k) {
+  constexpr int kCorruptions = 100;
+  for (int k = 0; k < kCorruptions; ++k) {
     std::string bad = blob;
     const size_t at = 4 + 4 * (next() % (trie_bytes / 4));
     const uint32_t bits = next();
@@ -337,7 +338,7 @@ TEST_CASE("the trainer's own normalization trie passes the check, and corruption
     }
   }
   MESSAGE("corrupted tries: " << refused << " refused, " << accepted << " accepted");
-  CHECK(refused + accepted == 300);
+  CHECK(refused + accepted == kCorruptions);
 }
 
 TEST_CASE("models the check refuses before the library sees them") {
