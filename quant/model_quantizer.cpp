@@ -14,17 +14,6 @@ namespace hmoe::quant {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool is_vector_tensor(const std::string& name, const std::vector<int64_t>& shape) {
-  return shape.size() < 2 || ends_with(name, "bias") || glob_match("blk.*.hyper.expert_embd", name) ||
-         name == "hyper.layer_embd";
-}
-
-const char* const kDefaultKeepF32[] = {"blk.*.moe.gate", "tok_embd", "pos_embd"};
-
 std::string rules_text(const std::vector<QuantizeRule>& rules) {
   std::string s;
   for (const auto& r : rules) s += (s.empty() ? "" : " ") + r.pattern + "=" + dtype_name(r.dtype);
@@ -76,7 +65,9 @@ QuantizeRule parse_quantize_rule(const std::string& text) {
 TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shape, DType source,
                        const QuantizeOptions& o) {
   if (source == DType::I32) return {DType::I32, "integer"};
-  if (is_vector_tensor(name, shape)) return {DType::F32, "vector"};
+  if (!o.classify) throw std::invalid_argument("quantizing needs the class of every tensor (QuantizeOptions::classify)");
+  const TensorClass cls = o.classify(name);
+  if (cls == TensorClass::Vector || shape.size() < 2) return {DType::F32, "vector"};
   TensorPlan plan{o.type, ""};
   bool decided = false;
   for (const auto& r : o.rules)
@@ -85,12 +76,7 @@ TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shap
       decided = true;
       break;
     }
-  if (!decided)
-    for (const char* pat : kDefaultKeepF32)
-      if (glob_match(pat, name)) {
-        plan = {DType::F32, "kept by default"};
-        break;
-      }
+  if (!decided && cls == TensorClass::KeepF32) plan = {DType::F32, "kept by default"};
   if (dtype_is_quantized(plan.dtype) && shape.back() % kQuantBlock != 0)
     return {source, std::string(dtype_name(plan.dtype)) + " needs columns % 32 == 0, has " +
                         std::to_string(shape.back())};

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""Converts a GPT-2 HyperMoE checkpoint to a .hmoe file.
+"""Converts a GPT-2 HyperMoE or Switch Transformer (HyperMoE) checkpoint to a .hmoe file.
 
-    tools/convert.py CHECKPOINT_DIR -o OUT.hmoe [--dtype f32|f16] [--name NAME]
+    tools/convert.py CHECKPOINT_DIR -o OUT.hmoe [--dtype f32|f16] [--name NAME] [--n-positions N]
 
 CHECKPOINT_DIR holds config.json and pytorch_model.bin or model.safetensors, and
-optionally GPT-2's vocab.json + merges.txt. Every tensor is checked (names, shapes,
-config values) before anything is written; a refusal names what is wrong and exits 1.
+optionally the tokenizer: GPT-2's vocab.json + merges.txt, or T5's spiece.model. The
+architecture comes from config.json (model_type "switch_transformers" or a
+SwitchTransformers* entry in architectures: Switch; otherwise GPT-2). Every tensor is
+checked (names, shapes, config values) before anything is written; a refusal names
+what is wrong and exits 1.
 """
 import argparse
 import os
@@ -15,12 +18,16 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hmoe_ref import __version__  # noqa: E402
-from hmoe_ref.checkpoint import read_tensors  # noqa: E402
+from hmoe_ref import switch_convert_map  # noqa: E402
+from hmoe_ref.checkpoint import checkpoint_arch, read_tensors  # noqa: E402
 from hmoe_ref.config import HyperMoEConfig  # noqa: E402
 from hmoe_ref.convert_map import ConversionError, check_tensors, hparams_of, plan_tensors  # noqa: E402
 from hmoe_ref.file_layout import F16, F32  # noqa: E402
 from hmoe_ref.hmoe_writer import write_hmoe  # noqa: E402
-from hmoe_ref.tokenizer_files import read_gpt2_tokenizer  # noqa: E402
+from hmoe_ref.schema import Arch  # noqa: E402
+from hmoe_ref.switch_config import SwitchConfig  # noqa: E402
+from hmoe_ref.tokenizer_files import (T5_EXTRA_IDS, SentencePieceTokenizer, read_gpt2_tokenizer,  # noqa: E402
+                                      read_spiece, sp_piece_count, t5_sentinels)
 
 PROGRESS_MIN_BYTES = 64 << 20  # smaller files convert in a blink: no bar
 
@@ -43,26 +50,51 @@ class ProgressBar:
         self.stream.flush()
 
 
-def check_config_fits(cfg: HyperMoEConfig) -> None:
-    """The schema stores dimensions as uint32."""
-    for key, value in hparams_of(cfg).items():
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 2**32:
-            raise ConversionError(f"config value {key} = {value} does not fit the file format (uint32)")
+def check_config_fits(hparams) -> None:
+    """The schema stores dimensions as uint32 (decoder_start_token_id as int32)."""
+    for key, value in hparams.items():
+        limit = 2**31 if key == "decoder_start_token_id" else 2**32
+        if isinstance(value, int) and not isinstance(value, bool) and value >= limit:
+            raise ConversionError(f"config value {key} = {value} does not fit the file format")
 
 
-def convert(ckpt_dir: str, out_path: str, dtype: str, name: str = "", quiet: bool = False) -> int:
-    cfg = HyperMoEConfig.load(ckpt_dir)
-    check_config_fits(cfg)
-    tensors = read_tensors(ckpt_dir)
-    check_tensors(cfg, tensors)
-    tokenizer = read_gpt2_tokenizer(ckpt_dir, cfg.vocab_size)
-    plan = plan_tensors(cfg, tensors, F16 if dtype == "f16" else F32)
+def convert(ckpt_dir: str, out_path: str, dtype: str, name: str = "", quiet: bool = False,
+            n_positions: int = switch_convert_map.DEFAULT_N_POSITIONS) -> int:
+    matrix_dtype = F16 if dtype == "f16" else F32
+    if checkpoint_arch(ckpt_dir) == "switch":
+        scfg = SwitchConfig.load(ckpt_dir)
+        if n_positions < 1:
+            raise ConversionError(f"--n-positions must be >= 1, got {n_positions}")
+        hparams = switch_convert_map.hparams_of(scfg, n_positions)
+        check_config_fits(hparams)
+        tensors = read_tensors(ckpt_dir)
+        switch_convert_map.check_tensors(scfg, tensors)
+        sp = read_spiece(ckpt_dir)
+        # T5's 100 sentinels <extra_id_k> follow the model's pieces (ids pieces + 99 - k),
+        # as Hugging Face's T5 tokenizer adds them, when they fit the vocabulary (switch-base-8:
+        # 32000 + 100 <= 32128). Bytes that are not a model are kept as they are (the runtime
+        # refuses them as a tokenizer), without sentinels.
+        pieces = sp_piece_count(sp) if sp else None
+        added = (t5_sentinels(pieces) if pieces is not None and pieces + T5_EXTRA_IDS <= scfg.vocab_size
+                 else [])
+        tokenizer = SentencePieceTokenizer(sp, eos_id=scfg.eos_token_id, pad_id=scfg.pad_token_id, added=added)
+        plan = switch_convert_map.plan_tensors(scfg, tensors, matrix_dtype)
+        arch = Arch.Arch.SWITCH_HYPERMOE
+    else:
+        cfg = HyperMoEConfig.load(ckpt_dir)
+        hparams = hparams_of(cfg)
+        check_config_fits(hparams)
+        tensors = read_tensors(ckpt_dir)
+        check_tensors(cfg, tensors)
+        tokenizer = read_gpt2_tokenizer(ckpt_dir, cfg.vocab_size)
+        plan = plan_tensors(cfg, tensors, matrix_dtype)
+        arch = Arch.Arch.GPT2_HYPERMOE
     source = os.path.basename(os.path.normpath(os.path.abspath(ckpt_dir)))
     metadata = [("general.name", name or source), ("general.source", source),
                 ("converter.version", __version__)]
     total = sum(t.size for t in plan)
     progress = ProgressBar() if total >= PROGRESS_MIN_BYTES and not quiet else None
-    return write_hmoe(out_path, hparams_of(cfg), tokenizer, metadata, plan, progress)
+    return write_hmoe(out_path, hparams, tokenizer, metadata, plan, progress, arch=arch)
 
 
 def main(argv=None) -> int:
@@ -72,10 +104,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", choices=("f32", "f16"), default="f32",
                     help="dtype of the matrices (vectors and the router stay f32)")
     ap.add_argument("--name", default="", help="general.name (default: the checkpoint folder's name)")
+    ap.add_argument("--n-positions", type=int, default=switch_convert_map.DEFAULT_N_POSITIONS,
+                    help="Switch only: the longest encoder input and decoder context the file promises "
+                         f"(default {switch_convert_map.DEFAULT_N_POSITIONS}; T5 has no position table)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
-        size = convert(args.checkpoint, args.output, args.dtype, args.name, args.quiet)
+        size = convert(args.checkpoint, args.output, args.dtype, args.name, args.quiet, args.n_positions)
     except (ValueError, OSError) as e:  # every refusal above is a ValueError naming the problem
         print(f"convert.py: error: {e}", file=sys.stderr)
         return 1

@@ -24,20 +24,22 @@ std::shared_ptr<const Model> Model::load_from_memory(const void* data, size_t si
 
 std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, const ModelOptions& opts) {
   if (opts.n_threads < 0 || opts.n_threads > 4096)
-    throw std::invalid_argument("n_threads " + std::to_string(opts.n_threads) + " is outside [0, 4096]");
+    throw Error(Status::InvalidArgument, "n_threads " + std::to_string(opts.n_threads) + " is outside [0, 4096]");
   std::shared_ptr<Model> m(new Model());
   m->file_ = std::move(file);
   m->hp_ = hparams_from_file(*m->file_);
-  m->w_ = ModelWeights::from_file(*m->file_, m->hp_);
+  m->arch_ = &arch_spec(m->file_->header().arch);
+  m->w_ = m->arch_->new_weights(m->hp_);
+  bind_weights(*m->file_, *m->arch_, m->hp_, *m->w_);
   if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
-  if (m->hp_.use_hypernet) {
+  if (!m->w_->hyper_slots.empty()) {
     const int prev = omp_get_max_threads();
     if (opts.n_threads > 0) omp_set_num_threads(opts.n_threads);
     try {
       HyperCacheOptions co;
       co.budget_bytes = opts.hyper_cache_bytes;
       co.precompute = opts.hyper_precompute;
-      m->cache_ = std::make_unique<HyperCache>(m->hp_, m->w_, co);
+      m->cache_ = std::make_unique<HyperCache>(*m->w_, co);
     } catch (...) {
       omp_set_num_threads(prev);
       throw;

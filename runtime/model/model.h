@@ -7,8 +7,9 @@
 #include <string>
 
 #include "formats/model_file.h"
+#include "runtime/model/arch.h"
 #include "runtime/model/hparams.h"
-#include "runtime/model/hyper_cache.h"
+#include "runtime/model/hyper/hyper_cache.h"
 #include "runtime/model/weights.h"
 
 namespace hmoe {
@@ -40,12 +41,19 @@ class Model {
   Model& operator=(const Model&) = delete;
 
   const HParams& hparams() const { return hp_; }
-  const ModelWeights& weights() const { return w_; }
+  const ArchSpec& arch() const { return *arch_; }
+  // What every architecture's weights share (the HyperExpert slots, baked or not).
+  const ModelWeightsBase& weights() const { return *w_; }
+  // The architecture's own weights struct (its graph knows which).
+  template <class W>
+  const W& weights_as() const {
+    return static_cast<const W&>(*w_);
+  }
   const ModelFile& file() const { return *file_; }
   // nullptr for plain MoE models.
   HyperCache* hyper_cache() const { return cache_.get(); }
   // True when the per-token path can run (the hypernetwork tensors are present).
-  bool has_hypernetwork() const { return hp_.use_hypernet && w_.generator.present(); }
+  bool has_hypernetwork() const { return hp_.use_hypernet && !w_->hyper_baked; }
 
  private:
   Model() = default;
@@ -53,7 +61,8 @@ class Model {
 
   std::unique_ptr<ModelFile> file_;
   HParams hp_;
-  ModelWeights w_;
+  const ArchSpec* arch_ = nullptr;
+  std::unique_ptr<ModelWeightsBase> w_;
   std::unique_ptr<HyperCache> cache_;
 };
 

@@ -178,7 +178,12 @@ TEST_CASE("F14 inconsistent hyper-parameters") {
   SUBCASE("top_k above n_experts") {
     ModelSurgery m(seed());
     m.hparams().top_k = 5;
-    expect_refused(m.build(), "hyper-parameter top_k = 5 is outside [1, 4]");
+    expect_refused(m.build(), "hyper-parameter top_k = 5 is outside [1, 3]");
+  }
+  SUBCASE("top_k equal to n_experts in a HyperMoE model: no expert left to make a HyperExpert from") {
+    ModelSurgery m(seed());
+    m.hparams().top_k = 4;
+    expect_refused(m.build(), "hyper-parameter top_k = 4 is outside [1, 3]");
   }
   SUBCASE("zero layers") {
     ModelSurgery m(seed());

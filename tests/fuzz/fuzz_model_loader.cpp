@@ -93,6 +93,9 @@ void exercise_session(const std::shared_ptr<const hmoe::Model>& model, hmoe::Hyp
   std::vector<float> logits(static_cast<size_t>(hp.vocab_size));
   const int32_t prompt[2] = {0, static_cast<int32_t>(hp.vocab_size - 1)};
   const int64_t n = std::min<int64_t>(2, s.n_ctx());
+  // An encoder-decoder decodes an encoded input: the same two tokens (capacity binds
+  // wherever a file sets it below two).
+  if (s.encoder_decoder()) s.encode(prompt, std::min<int64_t>(2, hp.n_positions));
   s.eval(prompt, n, logits.data());
   check(s.n_past() == n, "eval() did not advance the context");
   if (s.n_past() < s.n_ctx()) {
@@ -104,8 +107,8 @@ void exercise_session(const std::shared_ptr<const hmoe::Model>& model, hmoe::Hyp
   bool refused = false;
   try {
     s.eval(prompt, 1, logits.data());
-  } catch (const std::invalid_argument&) {
-    refused = true;
+  } catch (const hmoe::Error& e) {
+    refused = e.status() == hmoe::Status::ContextFull;
   }
   check(refused, "eval() past the end of the context was not refused");
 }

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "runtime/model/hyper_expert.h"
+#include "runtime/model/hyper/hyper_expert.h"
 
 namespace hmoe::test {
 

@@ -1,12 +1,15 @@
 // Baked tables: the file runs without the hypernetwork and gives the same logits.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <map>
+
 #include <cstdio>
 #include <stdexcept>
 
 #include "hyper_test_util.h"
 #include "tools/common/hyper_bake.h"
-#include "runtime/model/selection_pattern.h"
+#include "runtime/model/hyper/selection_pattern.h"
 
 using namespace hmoe;
 using namespace hmoe::test;
@@ -33,7 +36,16 @@ void check_baked_equals_unbaked(int64_t N, int64_t k, DType dtype) {
   CHECK_FALSE(baked->has_hypernetwork());
   REQUIRE(baked->hyper_cache() != nullptr);
   CHECK(baked->hyper_cache()->mode() == HyperCacheMode::Baked);
-  for (const TensorInfo& t : baked->file().tensors()) CHECK_MESSAGE(!is_hypernetwork_tensor(t.name), t.name);
+  // Exactly the baked table of the architecture: the hypernetwork's tensors are gone.
+  std::vector<std::string> want_names, have_names;
+  for (const TensorDecl& t : baked->arch().tensors(baked->hparams(), /*baked=*/true)) {
+    want_names.push_back(t.name);
+    CHECK_MESSAGE(t.role != TensorRole::Hypernet, t.name);
+  }
+  for (const TensorInfo& t : baked->file().tensors()) have_names.push_back(t.name);
+  std::sort(want_names.begin(), want_names.end());
+  std::sort(have_names.begin(), have_names.end());
+  CHECK(want_names == have_names);
   const TensorInfo& down = baked->file().get("blk.1.hyper.table.down");
   CHECK(down.dtype == dtype);
   CHECK(down.shape == std::vector<int64_t>{static_cast<int64_t>(binomial(N, k)), spec.b, spec.d});
@@ -48,7 +60,7 @@ void check_baked_equals_unbaked(int64_t N, int64_t k, DType dtype) {
   // The hypernetwork is gone, so the per-token path cannot run.
   SessionOptions so;
   so.hyper_mode = HyperMode::PerToken;
-  CHECK_THROWS_AS(Session(baked, so), std::invalid_argument);
+  CHECK_THROWS_AS(Session(baked, so), Error);
 }
 
 }  // namespace
@@ -62,14 +74,20 @@ TEST_CASE("a baked model gives the unbaked model's logits") {
   check_baked_equals_unbaked(16, 2, DType::Q4_0);
 }
 
-TEST_CASE("tensor names that baking drops") {
-  CHECK(is_hypernetwork_tensor("hyper.linear1.weight"));
-  CHECK(is_hypernetwork_tensor("hyper.layer_embd"));
-  CHECK(is_hypernetwork_tensor("blk.3.hyper.expert_embd"));
-  CHECK(is_hypernetwork_tensor("blk.11.hyper.proc0.bias"));
-  CHECK_FALSE(is_hypernetwork_tensor("blk.3.hyper.table.down"));
-  CHECK_FALSE(is_hypernetwork_tensor("blk.3.moe.fc.weight"));
-  CHECK_FALSE(is_hypernetwork_tensor("tok_embd"));
+TEST_CASE("the tensors that baking drops are the hypernetwork's") {
+  HParams hp;
+  hp.vocab_size = 10, hp.n_positions = 4, hp.n_embd = 32, hp.n_layer = 12, hp.n_head = 2, hp.n_experts = 4;
+  hp.top_k = 2, hp.use_hypernet = true, hp.experts_embedding_dim = 8, hp.process_dim = 8, hp.hypernet_input = 8;
+  hp.hypernetwork_bottleneck = 8, hp.layer_emb_dim = 2, hp.adapter_dim = 32;
+  std::map<std::string, TensorRole> role;
+  for (const TensorDecl& t : arch_spec(Arch::Gpt2HyperMoE).tensors(hp, false)) role[t.name] = t.role;
+  for (const char* name : {"hyper.linear1.weight", "hyper.layer_embd", "blk.3.hyper.expert_embd", "blk.11.hyper.proc0.bias"})
+    CHECK_MESSAGE(role.at(name) == TensorRole::Hypernet, name);
+  for (const char* name : {"blk.3.moe.fc.weight", "tok_embd", "blk.0.moe.gate"})
+    CHECK_MESSAGE(role.at(name) != TensorRole::Hypernet, name);
+  CHECK(role.count("blk.3.hyper.table.down") == 0);
+  for (const TensorDecl& t : arch_spec(Arch::Gpt2HyperMoE).tensors(hp, true))
+    if (t.name == "blk.3.hyper.table.down") CHECK(t.role == TensorRole::HyperTable);
 }
 
 TEST_CASE("baking refuses models without a hypernetwork") {

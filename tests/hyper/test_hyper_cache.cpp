@@ -7,7 +7,7 @@
 #include <string>
 
 #include "hyper_test_util.h"
-#include "runtime/model/selection_pattern.h"
+#include "runtime/model/hyper/selection_pattern.h"
 
 using namespace hmoe;
 using namespace hmoe::test;

@@ -152,7 +152,7 @@ def main() -> int:
         want = F16 if (len(e.shape) >= 2 and name.endswith(("weight", "embd")) and "expert_embd" not in name
                        and "layer_embd" not in name) else F32
         check(e.dtype == want, f"{name}: dtype {e.dtype_name}, expected {'f16' if want == F16 else 'f32'}")
-    # Spot-check the mapping of DESIGN.md to TENSORS.md, value by value.
+    # Spot-check the mapping of checkpoint names to TENSORS.md, value by value.
     pairs = [("blk.1.attn.qkv.weight", src["transformer.h.1.attn.c_attn.weight"].T),
              ("blk.0.attn.out.weight", src["transformer.h.0.attn.c_proj.weight"].T),
              ("blk.1.moe.gate", src["transformer.h.1.mlp.w_gate"].T),

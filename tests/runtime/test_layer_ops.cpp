@@ -3,7 +3,9 @@
 #include <cmath>
 #include <vector>
 
-#include "runtime/model/layer_ops.h"
+#include "runtime/model/ops/elementwise.h"
+#include "runtime/model/ops/norms.h"
+#include "runtime/model/ops/router.h"
 
 using namespace hmoe;
 

@@ -3,7 +3,7 @@
 #include <set>
 #include <vector>
 
-#include "runtime/model/selection_pattern.h"
+#include "runtime/model/hyper/selection_pattern.h"
 
 using namespace hmoe;
 

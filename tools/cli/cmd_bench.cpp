@@ -64,7 +64,8 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
 }
 
 // One timed eval: the prompt as one batch (pp), or one token of a generation (tg), with
-// the last token's logits.
+// the last token's logits. An encoder-decoder's prompt is its encoder input: pp times
+// encoding it, and tg decodes after an input of kTgEncoded tokens was encoded untimed.
 struct RunTime {
   double wall = 0, cpu = 0;  // seconds; cpu: the calling thread's
 };
@@ -75,10 +76,13 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-RunTime time_eval(Session& s, const int32_t* ids, int64_t n, std::vector<float>* logits) {
+constexpr int64_t kTgEncoded = 64;
+
+RunTime time_eval(Session& s, const int32_t* ids, int64_t n, std::vector<float>* logits, bool encode) {
   const double c0 = thread_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
-  s.eval(ids, n, logits->data());
+  if (encode) s.encode(ids, n);
+  else s.eval(ids, n, logits->data());
   RunTime r;
   r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.cpu = thread_cpu_seconds() - c0;
@@ -130,7 +134,8 @@ int run_bench(const std::vector<std::string>& argv) {
     ArgParser p("bench", "(-m FILE[,FILE...] | --synthetic SPEC [--dtype T[,T...]]) [-p 128] [-n 64] [-r 6] [-t 1,2] [-o md|csv|json]",
                 "Measures prompt processing (pp: the prompt as one batch) and generation (tg: one token at a\n"
                 "time from an empty context) in tokens per second, repeated, for each thread count, model\n"
-                "and configuration (tg: they take turns token by token):\n"
+                "and configuration (tg: they take turns token by token). Encoder-decoder models (Switch):\n"
+                "pp encodes an input of that length; tg decodes after a 64-token input was encoded.\n"
                 "  moe       the same model without its HyperExpert: plain MoE, the baseline\n"
                 "  cached    HyperMoE with the HyperExpert cache (what `hmoe run` does)\n"
                 "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
@@ -250,7 +255,7 @@ int run_bench(const std::vector<std::string>& argv) {
                   kernels::simd_active_target().c_str(), load_s);
     report.header.push_back(dims);
     for (const BenchModel& bm : models) {
-      std::string line = "weights " + bm.label + ": experts " + dtype_name(bm.model->weights().layers.at(0).fc.dtype);
+      std::string line = "weights " + bm.label + ": experts " + dtype_name(bm.model->weights().experts_dtype());
       if (const HyperCache* cache = bm.model->hyper_cache()) line += "; " + cache->stats().to_string();
       report.header.push_back(line);
     }
@@ -351,6 +356,10 @@ int run_bench(const std::vector<std::string>& argv) {
         auto repetition = [&](const std::vector<int32_t>& tokens, const std::vector<size_t>& order, bool record) {
           for (size_t c : order) {
             sessions[c]->reset();
+            if (!test.prompt && sessions[c]->encoder_decoder()) {
+              const std::vector<int32_t> input = random_tokens(kTgEncoded, hp.vocab_size, seed + 17);
+              sessions[c]->encode(input.data(), kTgEncoded);
+            }
             rows[c].seconds.push_back(0);
             rows[c].cpu_seconds.push_back(0);
           }
@@ -360,8 +369,9 @@ int run_bench(const std::vector<std::string>& argv) {
               const HyperCache* cache = models[runnable[c].model].model->hyper_cache();
               const HyperCacheStats before = cache ? cache->stats() : HyperCacheStats{};
               const double hyper_before = sessions[c]->counters().hyper_seconds;
-              const RunTime rt = test.prompt ? time_eval(*sessions[c], tokens.data(), test.n, &logits)
-                                             : time_eval(*sessions[c], tokens.data() + i, 1, &logits);
+              const RunTime rt =
+                  test.prompt ? time_eval(*sessions[c], tokens.data(), test.n, &logits, sessions[c]->encoder_decoder())
+                              : time_eval(*sessions[c], tokens.data() + i, 1, &logits, false);
               rows[c].seconds.back() += rt.wall;
               rows[c].cpu_seconds.back() += rt.cpu;
               if (record) rows[c].hyper_seconds += sessions[c]->counters().hyper_seconds - hyper_before;
@@ -418,7 +428,7 @@ int run_bench(const std::vector<std::string>& argv) {
       std::snprintf(w, sizeof w,
                     "other processes used more than %.0f%% of the CPUs during %d of %zu rows (up to %.0f%%, see "
                     "'other CPU'): those times are suspect, since a descheduled OpenMP thread stalls its team "
-                    "(DEPS.md §4). Rerun when the machine is quiet.",
+                    "(docs/DEPENDENCIES.md). Rerun when the machine is quiet.",
                     busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max);
       report.warnings.push_back(w);
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "formats/model_file.h"
+#include "runtime/model/arch.h"
 #include "tools/common/json_string.h"
 #include "runtime/text/model_tokenizer.h"
 #include "tools/cli/args.h"
@@ -20,11 +21,29 @@ namespace {
 
 using text::json_quote;
 
-// Hyper-parameters in schema order, as (name, value printed as JSON).
-std::vector<std::pair<std::string, std::string>> hparams_of(const HParams& h) {
+// The hyper-parameters the file's architecture uses, in its order, as (name, value
+// printed as JSON); every one in schema order when the architecture is unknown.
+std::vector<std::pair<std::string, std::string>> hparams_of(const ModelHeader& h) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const HParamField& f : hparam_fields()) out.emplace_back(f.name, hparam_value_text(f, h));
+  std::vector<std::string> names;
+  try {
+    names = arch_spec(h.arch).hparam_names();
+  } catch (const FormatError&) {
+    for (const HParamField& f : hparam_fields()) names.push_back(f.name);
+  }
+  for (const std::string& n : names) out.emplace_back(n, hparam_value_text(*find_hparam(n), h.hparams));
   return out;
+}
+
+// Whether the runtime would load the file's structure (check_model_file: architecture,
+// hyper-parameters, every tensor as declared): "" when it would, else why not.
+std::string structure_problem(const ModelFile& file) {
+  try {
+    check_model_file(file);
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 struct TokenizerSummary {
@@ -124,8 +143,10 @@ void print_text(const ModelFile& file) {
               human_bytes(file.file_size()).c_str(), file.file_size(), file.format_version());
   std::printf("architecture: %s\n", arch_name(h.arch).c_str());
   std::printf("hyper-parameters:\n");
-  for (const auto& [name, value] : hparams_of(h.hparams)) std::printf("  %-24s %s\n", name.c_str(), value.c_str());
+  for (const auto& [name, value] : hparams_of(h)) std::printf("  %-32s %s\n", name.c_str(), value.c_str());
   std::printf("HyperExpert tables baked: %s\n", h.hyper_baked ? "yes" : "no");
+  const std::string problem = structure_problem(file);
+  std::printf("tensors match the architecture: %s\n", problem.empty() ? "yes" : ("no: " + problem).c_str());
 
   const TokenizerSummary tok = tokenizer_of(file);
   if (!tok.present) {
@@ -174,12 +195,14 @@ void print_json(const ModelFile& file) {
   o += "  \"architecture\": " + json_quote(arch_name(h.arch)) + ",\n";
   o += "  \"hparams\": {";
   bool first = true;
-  for (const auto& [name, value] : hparams_of(h.hparams)) {
+  for (const auto& [name, value] : hparams_of(h)) {
     o += std::string(first ? "" : ", ") + json_quote(name) + ": " + value;
     first = false;
   }
   o += "},\n";
   o += std::string("  \"hyper_baked\": ") + (h.hyper_baked ? "true" : "false") + ",\n";
+  const std::string problem = structure_problem(file);
+  o += "  \"structure_problem\": " + (problem.empty() ? std::string("null") : json_quote(problem)) + ",\n";
   o += "  \"data_alignment\": " + std::to_string(file.data_alignment()) + ",\n";
 
   const TokenizerSummary tok = tokenizer_of(file);

@@ -13,15 +13,20 @@ namespace {
 
 int run_logits(const std::vector<std::string>& argv) {
   return guarded("logits", [&] {
-    std::string model_path, ids_text, out_path, hyper = "table";
+    std::string model_path, ids_text, encoder_ids_text, out_path, hyper = "table";
     int threads = 0, greedy = 0;
     int64_t cache_mb = 256;
-    ArgParser p("logits", "-m FILE --ids 1,2,3 [-o OUT.npy] [--greedy N] [-t THREADS] [--hyper table|pertoken]",
+    ArgParser p("logits",
+                "-m FILE [--encoder-ids 5,6,1] --ids 1,2,3 [-o OUT.npy] [--greedy N] [-t THREADS] "
+                "[--hyper table|pertoken]",
                 "Prints (or writes as float32 .npy [T, V]) the logits of every position of a token-id\n"
-                "sequence. With --greedy N it instead feeds the ids, generates N tokens greedily one\n"
-                "at a time through the KV cache, and prints the generated ids comma-separated.");
+                "sequence, evaluated as one call. With --greedy N it instead feeds the ids, generates N\n"
+                "tokens greedily one at a time through the KV cache, and prints the generated ids\n"
+                "comma-separated. Encoder-decoder models (Switch) first encode --encoder-ids; --ids\n"
+                "are then the decoder's tokens (starting with its start token).");
     p.opt("-m,--model", &model_path, "model file (.hmoe)")
-        .opt("--ids", &ids_text, "comma-separated token ids")
+        .opt("--encoder-ids", &encoder_ids_text, "encoder-decoder models: the encoder's input ids")
+        .opt("--ids", &ids_text, "comma-separated token ids (the decoder's, for an encoder-decoder)")
         .opt("-o,--output", &out_path, "write the logits to this .npy file")
         .opt("--greedy", &greedy, "generate N tokens greedily and print their ids")
         .opt("-t,--threads", &threads, "threads (default: all cores)")
@@ -45,6 +50,13 @@ int run_logits(const std::vector<std::string>& argv) {
     mo.n_threads = threads;
     auto model = Model::load(model_path, mo);
     Session s(model, so);
+    if (s.encoder_decoder()) {
+      if (encoder_ids_text.empty()) throw UsageError("this model is an encoder-decoder: give --encoder-ids too");
+      const std::vector<int32_t> enc = parse_int_list("--encoder-ids", encoder_ids_text);
+      s.encode(enc.data(), static_cast<int64_t>(enc.size()));
+    } else if (!encoder_ids_text.empty()) {
+      throw UsageError("--encoder-ids: this model is decoder-only");
+    }
     const int64_t V = model->hparams().vocab_size, T = static_cast<int64_t>(ids.size());
     if (greedy > 0) {
       std::vector<float> logits(V);

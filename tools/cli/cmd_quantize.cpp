@@ -9,6 +9,7 @@
 #include "formats/dtype.h"
 #include "quant/model_quantizer.h"
 #include "tools/common/hyper_bake.h"
+#include "tools/common/quantize_classes.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 
@@ -86,6 +87,16 @@ int run_quantize(const std::vector<std::string>& args) {
       } catch (const std::invalid_argument& e) {
         throw UsageError(std::string("--keep: ") + e.what());
       }
+    }
+    // One validation for every reader: a file the runtime would refuse is refused here,
+    // before any work, and so is a bake that cannot happen.
+    {
+      const std::unique_ptr<ModelFile> file = ModelFile::open(in);
+      o.classify = quantize_classes(*file);
+      if (bake_hyper && !file->header().hparams.use_hypernet)
+        throw Error(Status::InvalidArgument, "--bake-hyper: '" + in + "' is plain MoE: there is no HyperExpert to bake");
+      if (bake_hyper && file->header().hyper_baked)
+        throw Error(Status::InvalidArgument, "--bake-hyper: '" + in + "' is already baked");
     }
     quant::QuantizeSummary s;
     {

@@ -1,42 +1,43 @@
 #include "tools/common/decode_traffic.h"
 
-#include "runtime/model/hyper_cache.h"
+#include "runtime/model/arch.h"
+#include "runtime/model/hyper/hyper_cache.h"
 
 namespace hmoe {
-namespace {
-
-uint64_t floats(int64_t n) { return static_cast<uint64_t>(n) * sizeof(float); }
-uint64_t bytes(const kernels::MatrixView& m) { return static_cast<uint64_t>(m.bytes()); }
-uint64_t row_bytes(const kernels::MatrixView& m) { return m.rows ? bytes(m) / static_cast<uint64_t>(m.rows) : 0; }
-
-}  // namespace
 
 DecodeTraffic decode_weight_traffic(const Model& model, HyperMode mode) {
   const HParams& hp = model.hparams();
-  const ModelWeights& w = model.weights();
-  const int64_t d = hp.n_embd;
+  const ModelFile& file = model.file();
+  const bool hyper_on = hp.use_hypernet && mode != HyperMode::Off;
   DecodeTraffic t;
-  for (const LayerWeights& l : w.layers) {
-    t.attention += floats(4 * d) + bytes(l.qkv) + floats(l.qkv.rows) + bytes(l.attn_out) + floats(d);
-    // fc and proj are views of expert 0; every expert is the same size.
-    t.experts += bytes(l.gate) + static_cast<uint64_t>(hp.top_k) *
-                                     (bytes(l.fc) + floats(l.fc.rows) + bytes(l.proj) + floats(l.proj.rows));
+  for (const TensorDecl& d : model.arch().tensors(hp, model.weights().hyper_baked)) {
+    const uint64_t bytes = file.get(d.name).size;
+    const uint64_t rows = d.shape.size() >= 2 ? static_cast<uint64_t>(d.shape[d.shape.size() - 2]) : 1;
+    const uint64_t slices = static_cast<uint64_t>(d.shape.front());  // stacked tensors: [n, ...]
+    const uint64_t reads = static_cast<uint64_t>(d.decode_reads);
+    switch (d.decode) {
+      case DecodeRead::All:
+        (d.role == TensorRole::Embedding || d.role == TensorRole::LmHead ? t.head : t.dense) += bytes * reads;
+        break;
+      case DecodeRead::OneRow: t.head += bytes / (d.shape.size() >= 2 ? rows : 1); break;
+      case DecodeRead::TopK: t.experts += bytes / slices * static_cast<uint64_t>(hp.top_k); break;
+      case DecodeRead::PerToken:
+        if (hyper_on && mode == HyperMode::PerToken) t.hyper += bytes * reads;
+        break;
+      case DecodeRead::UnselectedRows:
+        if (hyper_on && mode == HyperMode::PerToken)
+          t.hyper += bytes / slices * static_cast<uint64_t>(hp.n_experts - hp.top_k);
+        break;
+      case DecodeRead::OneEntry:  // baked tables: counted as the cache's entries below
+      case DecodeRead::None: break;
+    }
+    if (d.lm_head) t.head += bytes;
   }
-  if (hp.use_hypernet && mode == HyperMode::Table && model.hyper_cache())
-    t.hyper = static_cast<uint64_t>(hp.n_layer) * model.hyper_cache()->stats().entry_bytes;
-  if (hp.use_hypernet && mode == HyperMode::PerToken && model.has_hypernetwork()) {
-    const HyperGeneratorWeights& g = w.generator;
-    // Per layer: the unselected experts' embeddings through the layer's processing MLP,
-    // then the shared generator, whose weight_down and weight_up dominate.
-    const uint64_t generator = floats(hp.layer_emb_dim) + bytes(g.linear1) + floats(g.linear1.rows) +
-                               bytes(g.weight_down) + floats(g.weight_down.rows) + bytes(g.weight_up) +
-                               floats(g.weight_up.rows) + bytes(g.bias_down) + floats(g.bias_down.rows) +
-                               bytes(g.bias_up) + floats(g.bias_up.rows);
-    for (const LayerWeights& l : w.layers)
-      t.hyper += floats((hp.n_experts - hp.top_k) * hp.experts_embedding_dim) + bytes(l.hyper.proc0) +
-                 floats(l.hyper.proc0.rows) + bytes(l.hyper.proc2) + floats(l.hyper.proc2.rows) + generator;
+  // Table mode reads one cache entry (or one baked table entry) per MoE layer.
+  if (hyper_on && mode == HyperMode::Table && model.hyper_cache()) {
+    const HyperCacheStats s = model.hyper_cache()->stats();
+    t.hyper = s.layers * s.entry_bytes;
   }
-  t.head = row_bytes(w.tok_embd) + row_bytes(w.pos_embd) + floats(2 * d) + bytes(w.tok_embd);
   return t;
 }
 

@@ -2,11 +2,13 @@
 
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include "formats/model_writer.h"
-#include "runtime/model/hyper_expert.h"
-#include "runtime/model/selection_pattern.h"
+#include "runtime/model/arch.h"
+#include "runtime/model/hyper/hyper_expert.h"
+#include "runtime/model/hyper/selection_pattern.h"
 
 namespace hmoe {
 
@@ -34,47 +36,48 @@ void put_stacked(DType dt, int64_t rows, int64_t cols, const uint8_t* matrix, ui
 
 }  // namespace
 
-bool is_hypernetwork_tensor(const std::string& name) {
-  if (name.rfind("hyper.", 0) == 0) return true;
-  if (name.rfind("blk.", 0) != 0) return false;
-  const size_t dot = name.find('.', 4);
-  if (dot == std::string::npos) return false;
-  const std::string rest = name.substr(dot + 1);
-  return rest.rfind("hyper.", 0) == 0 && rest.rfind("hyper.table.", 0) != 0;
-}
-
 std::vector<BakedTensor> bake_hyper_tables(const Model& model, DType dtype) {
   const HParams& hp = model.hparams();
   if (!hp.use_hypernet) throw std::invalid_argument("the model is plain MoE: there is no HyperExpert to bake");
   if (!model.has_hypernetwork())
     throw std::invalid_argument("the model is already baked: its hypernetwork tensors are gone");
-  const HyperExpertLayout lay = HyperExpertLayout::make(hp.n_embd, hp.adapter_dim, dtype);
-  const uint64_t C = binomial(hp.n_experts, hp.top_k);
-  const int64_t d = hp.n_embd, b = hp.adapter_dim, k = hp.top_k, Ci = static_cast<int64_t>(C);
+  const ModelWeightsBase& w = model.weights();
+  const HyperDims& dims = w.hyper_dims;
+  const HyperExpertLayout lay = HyperExpertLayout::make(dims.d, dims.b, dtype);
+  const uint64_t C = binomial(dims.n_experts, dims.top_k);
+  const int64_t d = dims.d, b = dims.b, k = dims.top_k, Ci = static_cast<int64_t>(C);
+  const uint64_t L = w.hyper_slots.size();
   const uint64_t down_bytes = static_cast<uint64_t>(storage_bytes(dtype, {b, d}));
   const uint64_t up_bytes = static_cast<uint64_t>(storage_bytes(dtype, {d, b}));
   // Every table lies in memory until written: refuse sizes that cannot be meant.
-  if (C == UINT64_MAX || C > (uint64_t(1) << 40) / (down_bytes + up_bytes) / static_cast<uint64_t>(hp.n_layer))
-    throw std::invalid_argument("baking C(" + std::to_string(hp.n_experts) + ", " + std::to_string(k) + ") = " +
+  if (C == UINT64_MAX || C > (uint64_t(1) << 40) / (down_bytes + up_bytes) / L)
+    throw std::invalid_argument("baking C(" + std::to_string(dims.n_experts) + ", " + std::to_string(k) + ") = " +
                                 std::to_string(C) + " patterns per layer is too large to store");
+  // The architecture names the tables: per slot, in slot order, down, down_bias, up, up_bias.
+  std::vector<TensorDecl> names;
+  for (const TensorDecl& t : model.arch().tensors(hp, /*baked=*/true))
+    if (t.role == TensorRole::HyperTable) names.push_back(t);
+  if (names.size() != 4 * L)
+    throw std::logic_error(std::string(model.arch().name()) + " declares " + std::to_string(names.size()) +
+                           " HyperExpert table tensors for " + std::to_string(L) + " layers");
 
   std::vector<BakedTensor> out;
-  std::vector<int32_t> experts(static_cast<size_t>(std::min(C, kBakeBatch) * k));
   const uint64_t batch = std::min(C, kBakeBatch);
+  std::vector<uint64_t> patterns(batch);
   AlignedBytes staging = alloc_aligned(batch * lay.bytes);
   std::vector<uint8_t*> dst(batch);
   for (uint64_t i = 0; i < batch; ++i) dst[i] = staging.get() + i * lay.bytes;
   HyperGenScratch scratch;
-  for (int64_t l = 0; l < hp.n_layer; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".hyper.table.";
-    BakedTensor down{p + "down", dtype, {Ci, b, d}, std::vector<uint8_t>(C * down_bytes)};
-    BakedTensor down_bias{p + "down_bias", DType::F32, {Ci, b}, std::vector<uint8_t>(C * b * sizeof(float))};
-    BakedTensor up{p + "up", dtype, {Ci, d, b}, std::vector<uint8_t>(C * up_bytes)};
-    BakedTensor up_bias{p + "up_bias", DType::F32, {Ci, d}, std::vector<uint8_t>(C * d * sizeof(float))};
+  for (uint64_t l = 0; l < L; ++l) {
+    const TensorDecl* n = &names[4 * l];
+    BakedTensor down{n[0].name, dtype, {Ci, b, d}, std::vector<uint8_t>(C * down_bytes)};
+    BakedTensor down_bias{n[1].name, DType::F32, {Ci, b}, std::vector<uint8_t>(C * b * sizeof(float))};
+    BakedTensor up{n[2].name, dtype, {Ci, d, b}, std::vector<uint8_t>(C * up_bytes)};
+    BakedTensor up_bias{n[3].name, DType::F32, {Ci, d}, std::vector<uint8_t>(C * d * sizeof(float))};
     for (uint64_t p0 = 0; p0 < C; p0 += batch) {
       const uint64_t m = std::min(batch, C - p0);
-      for (uint64_t i = 0; i < m; ++i) pattern_experts(p0 + i, hp.n_experts, k, experts.data() + i * k);
-      generate_hyper_experts(hp, model.weights(), lay, l, experts.data(), static_cast<int64_t>(m), dst.data(),
+      for (uint64_t i = 0; i < m; ++i) patterns[i] = p0 + i;
+      generate_hyper_experts(dims, w.hyper_slots[l], lay, patterns.data(), static_cast<int64_t>(m), dst.data(),
                              &scratch);
       for (uint64_t i = 0; i < m; ++i) {
         const uint64_t pi = p0 + i;
@@ -111,9 +114,12 @@ BakeSummary write_baked_model(const Model& model, const std::string& out_path,
   sum.patterns = binomial(hp.n_experts, hp.top_k);
   sum.table_dtype = tables.empty() ? DType::F32 : tables.front().dtype;
 
+  std::set<std::string> hypernet;
+  for (const TensorDecl& t : model.arch().tensors(hp, /*baked=*/false))
+    if (t.role == TensorRole::Hypernet) hypernet.insert(t.name);
   std::vector<TensorBlob> blobs;
   for (const TensorInfo& t : in.tensors()) {
-    if (is_hypernetwork_tensor(t.name)) {
+    if (hypernet.count(t.name)) {
       sum.dropped_bytes += t.size;
       continue;
     }
@@ -146,10 +152,11 @@ BakeSummary bake_model_file(const std::string& source_path, const std::string& t
   std::shared_ptr<const Model> source = Model::load(source_path, o);
   std::shared_ptr<const Model> target = target_path == source_path ? source : Model::load(target_path, o);
   const HParams &a = source->hparams(), &b = target->hparams();
-  if (a.n_embd != b.n_embd || a.n_layer != b.n_layer || a.n_experts != b.n_experts || a.top_k != b.top_k ||
+  if (source->arch().id() != target->arch().id() || a.n_embd != b.n_embd || a.n_layer != b.n_layer ||
+      a.n_decoder_layer != b.n_decoder_layer || a.n_experts != b.n_experts || a.top_k != b.top_k ||
       a.adapter_dim != b.adapter_dim || a.use_hypernet != b.use_hypernet)
     throw std::invalid_argument("'" + target_path + "' does not have the dims of '" + source_path + "'");
-  const DType dtype = hyper_table_dtype(b, target->weights());
+  const DType dtype = hyper_table_dtype(target->weights());
   return write_baked_model(*target, out_path, bake_hyper_tables(*source, dtype));
 }
 

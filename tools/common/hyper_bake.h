@@ -25,9 +25,6 @@ struct BakedTensor {
 // already baked) or `dtype` cannot store the tables.
 std::vector<BakedTensor> bake_hyper_tables(const Model& model, DType dtype);
 
-// Whether tensor `name` belongs to the hypernetwork (dropped by baking).
-bool is_hypernetwork_tensor(const std::string& name);
-
 struct BakeSummary {
   uint64_t in_bytes = 0;       // file sizes
   uint64_t out_bytes = 0;
@@ -38,8 +35,8 @@ struct BakeSummary {
   std::string to_string() const;  // one line for the CLI
 };
 
-// Writes `model`'s file to `out_path` with `tables` added, the hypernetwork tensors
-// dropped and hyper_baked set; every other tensor and the header are copied as they are.
+// Writes `model`'s file to `out_path` with `tables` added, the hypernetwork tensors (role
+// Hypernet in its architecture's table) dropped and hyper_baked set; every other tensor and the header are copied as they are.
 BakeSummary write_baked_model(const Model& model, const std::string& out_path, const std::vector<BakedTensor>& tables);
 // The tables of `model` itself, in `table_dtype`.
 BakeSummary write_baked_model(const Model& model, const std::string& out_path, DType table_dtype);

@@ -16,14 +16,15 @@
 #include "formats/file_prefix.h"
 #include "formats/model_file.h"
 #include "formats/model_writer.h"
-#include "runtime/model/hyper_expert.h"
+#include "runtime/model/arch.h"
+#include "runtime/model/hyper/hyper_expert.h"
 
 namespace hmoe {
 
 namespace {
 
 // How a tensor's values are drawn.
-enum class Init { Matrix, Hyper, HyperMatrix, Bias, Ones, Embedding };
+enum class Init { Matrix, Hyper, Bias, Ones, Embedding };
 
 struct TensorSpec {
   std::string name;
@@ -32,50 +33,26 @@ struct TensorSpec {
   bool matrix;  // stored in spec.dtype (else f32)
 };
 
+Init init_of(TensorRole role) {
+  switch (role) {
+    case TensorRole::Embedding: return Init::Embedding;
+    case TensorRole::Norm: return Init::Ones;
+    case TensorRole::Bias: return Init::Bias;
+    case TensorRole::Hypernet:
+    case TensorRole::HyperTable: return Init::Hyper;
+    case TensorRole::LmHead:
+    case TensorRole::Weight:
+    case TensorRole::Router:
+    case TensorRole::PositionBias: return Init::Matrix;
+  }
+  return Init::Matrix;
+}
+
+// The architecture's tensor table, in its order (each tensor's seed is its index).
 std::vector<TensorSpec> tensor_specs(const SyntheticSpec& s) {
-  const int64_t d = s.d, N = s.N, F = 4 * s.d;
   std::vector<TensorSpec> t;
-  t.push_back({"tok_embd", {s.V, d}, Init::Embedding, true});
-  t.push_back({"pos_embd", {s.P, d}, Init::Embedding, true});
-  for (int64_t i = 0; i < s.L; ++i) {
-    const std::string p = "blk." + std::to_string(i) + ".";
-    t.push_back({p + "ln1.weight", {d}, Init::Ones, false});
-    t.push_back({p + "ln1.bias", {d}, Init::Bias, false});
-    t.push_back({p + "attn.qkv.weight", {3 * d, d}, Init::Matrix, true});
-    t.push_back({p + "attn.qkv.bias", {3 * d}, Init::Bias, false});
-    t.push_back({p + "attn.out.weight", {d, d}, Init::Matrix, true});
-    t.push_back({p + "attn.out.bias", {d}, Init::Bias, false});
-    t.push_back({p + "ln2.weight", {d}, Init::Ones, false});
-    t.push_back({p + "ln2.bias", {d}, Init::Bias, false});
-    t.push_back({p + "moe.gate", {N, d}, Init::Matrix, true});
-    t.push_back({p + "moe.fc.weight", {N, F, d}, Init::Matrix, true});
-    t.push_back({p + "moe.fc.bias", {N, F}, Init::Bias, false});
-    t.push_back({p + "moe.proj.weight", {N, d, F}, Init::Matrix, true});
-    t.push_back({p + "moe.proj.bias", {N, d}, Init::Bias, false});
-    if (s.hyper) {
-      t.push_back({p + "hyper.expert_embd", {N, s.e}, Init::Hyper, false});
-      t.push_back({p + "hyper.proc0.weight", {s.pd, s.e}, Init::HyperMatrix, true});
-      t.push_back({p + "hyper.proc0.bias", {s.pd}, Init::Hyper, false});
-      t.push_back({p + "hyper.proc2.weight", {s.hin, s.pd}, Init::HyperMatrix, true});
-      t.push_back({p + "hyper.proc2.bias", {s.hin}, Init::Hyper, false});
-    }
-  }
-  t.push_back({"ln_f.weight", {d}, Init::Ones, false});
-  t.push_back({"ln_f.bias", {d}, Init::Bias, false});
-  if (s.hyper) {
-    const int64_t H = s.H, db = s.d * s.b;
-    if (s.le > 0) t.push_back({"hyper.layer_embd", {s.L, s.le}, Init::Hyper, false});
-    t.push_back({"hyper.linear1.weight", {H, s.hin + s.le}, Init::HyperMatrix, true});
-    t.push_back({"hyper.linear1.bias", {H}, Init::Hyper, false});
-    t.push_back({"hyper.weight_down.weight", {db, H}, Init::HyperMatrix, true});
-    t.push_back({"hyper.weight_down.bias", {db}, Init::Hyper, false});
-    t.push_back({"hyper.weight_up.weight", {db, H}, Init::HyperMatrix, true});
-    t.push_back({"hyper.weight_up.bias", {db}, Init::Hyper, false});
-    t.push_back({"hyper.bias_down.weight", {s.b, H}, Init::HyperMatrix, true});
-    t.push_back({"hyper.bias_down.bias", {s.b}, Init::Hyper, false});
-    t.push_back({"hyper.bias_up.weight", {d, H}, Init::HyperMatrix, true});
-    t.push_back({"hyper.bias_up.bias", {d}, Init::Hyper, false});
-  }
+  for (const TensorDecl& d : arch_spec(s.arch).tensors(s.hparams(), /*baked=*/false))
+    t.push_back({d.name, d.shape, init_of(d.role), d.matrix});
   return t;
 }
 
@@ -106,8 +83,7 @@ void fill_rows(const SyntheticSpec& s, const TensorSpec& t, size_t index, int64_
     case Init::Embedding: break;
     case Init::Bias: stddev = s.std; break;
     case Init::Ones: stddev = s.std; offset = 1.f; break;
-    case Init::Hyper:
-    case Init::HyperMatrix: stddev = s.hyper_std; break;
+    case Init::Hyper: stddev = s.hyper_std; break;
   }
   const uint64_t seed = s.seed * 0xD1B54A32D192ED03ull ^ (static_cast<uint64_t>(index) << 40) ^
                         (static_cast<uint64_t>(slice) << 24) ^ static_cast<uint64_t>(r0);
@@ -143,12 +119,51 @@ int64_t SyntheticSpec::n_head() const {
   return d % 64 == 0 ? d / 64 : 1;
 }
 
+HParams SyntheticSpec::hparams() const {
+  HParams h;
+  h.vocab_size = V;
+  h.n_positions = P;
+  h.n_embd = d;
+  h.n_layer = L;
+  h.n_head = n_head();
+  h.n_experts = N;
+  h.top_k = k;
+  h.use_hypernet = hyper;
+  if (arch == Arch::SwitchHyperMoE) {
+    h.n_decoder_layer = Ld ? Ld : L;
+    h.d_kv = dkv ? dkv : d / h.n_head;
+    h.d_ff = ff ? ff : 4 * d;
+    h.encoder_sparse_step = h.decoder_sparse_step = step;
+    h.expert_capacity = cap;
+    h.relative_attention_num_buckets = 32;
+    h.relative_attention_max_distance = 128;
+    h.tie_word_embeddings = tied;
+    h.layer_norm_epsilon = 1e-6f;
+    h.decoder_start_token_id = 0;
+  }
+  if (hyper) {
+    h.experts_embedding_dim = e;
+    h.process_dim = pd;
+    h.hypernet_input = hin;
+    h.hypernetwork_bottleneck = H;
+    h.layer_emb_dim = le;
+    h.adapter_dim = b;
+  }
+  return h;
+}
+
 std::string SyntheticSpec::to_string() const {
   std::ostringstream o;
+  if (arch == Arch::SwitchHyperMoE) o << "arch=switch,";
   o << "d=" << d << ",L=" << L << ",N=" << N << ",k=" << k << ",b=" << b << ",H=" << H << ",V=" << V
     << ",P=" << P << ",heads=" << n_head() << ",e=" << e << ",pd=" << pd << ",hin=" << hin << ",le=" << le
     << ",hyper=" << (hyper ? 1 : 0) << ",dtype=" << dtype_name(dtype) << ",seed=" << seed << ",std=" << std
     << ",hyper_std=" << hyper_std;
+  if (arch == Arch::SwitchHyperMoE) {
+    const HParams h = hparams();
+    o << ",Ld=" << h.n_decoder_layer << ",dkv=" << h.d_kv << ",ff=" << h.d_ff << ",step=" << step << ",cap=" << cap
+      << ",tied=" << (tied ? 1 : 0);
+  }
   return o.str();
 }
 
@@ -165,12 +180,19 @@ SyntheticSpec parse_synthetic_spec(const std::string& text) {
   SyntheticSpec s;
   std::stringstream ss(text);
   std::string item;
+  bool k_given = false, P_given = false;
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
       throw std::invalid_argument("synthetic spec item '" + item + "' is not key=value");
     const std::string key = item.substr(0, eq), val = item.substr(eq + 1);
+    if (key == "arch") {
+      if (val == "gpt2") s.arch = Arch::Gpt2HyperMoE;
+      else if (val == "switch") s.arch = Arch::SwitchHyperMoE;
+      else throw std::invalid_argument("synthetic spec: arch '" + val + "' is not gpt2 or switch");
+      continue;
+    }
     if (key == "dtype") {
       if (!dtype_from_name(val, &s.dtype) || s.dtype == DType::I32)
         throw std::invalid_argument("synthetic spec: dtype '" + val + "' is not one of f32 f16 bf16 q8 q4");
@@ -192,31 +214,25 @@ SyntheticSpec parse_synthetic_spec(const std::string& text) {
     int64_t* field = key == "d" ? &s.d : key == "L" ? &s.L : key == "N" ? &s.N : key == "k" ? &s.k
                    : key == "b" ? &s.b : key == "H" ? &s.H : key == "V" ? &s.V : key == "P" ? &s.P
                    : key == "heads" ? &s.heads : key == "e" ? &s.e : key == "pd" ? &s.pd
-                   : key == "hin" ? &s.hin : key == "le" ? &s.le : nullptr;
+                   : key == "hin" ? &s.hin : key == "le" ? &s.le : key == "Ld" ? &s.Ld : key == "dkv" ? &s.dkv
+                   : key == "ff" ? &s.ff : key == "step" ? &s.step : key == "cap" ? &s.cap : nullptr;
+    k_given = k_given || key == "k";
+    P_given = P_given || key == "P";
     if (field) *field = v;
     else if (key == "hyper") s.hyper = v != 0;
+    else if (key == "tied") s.tied = v != 0;
     else if (key == "seed") s.seed = static_cast<uint64_t>(v);
     else
       throw std::invalid_argument("synthetic spec: unknown key '" + key +
-                                  "' (known: d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std)");
+                                  "' (known: arch d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std, "
+                                  "and for arch=switch Ld dkv ff step cap tied)");
   }
-  HParams hp;
-  hp.vocab_size = s.V;
-  hp.n_positions = s.P;
-  hp.n_embd = s.d;
-  hp.n_layer = s.L;
-  hp.n_head = s.n_head();
-  hp.n_experts = s.N;
-  hp.top_k = s.k;
-  hp.use_hypernet = s.hyper;
-  hp.experts_embedding_dim = s.e;
-  hp.process_dim = s.pd;
-  hp.hypernet_input = s.hin;
-  hp.hypernetwork_bottleneck = s.H;
-  hp.layer_emb_dim = s.le;
-  hp.adapter_dim = s.b;
+  if (s.arch == Arch::SwitchHyperMoE) {  // Switch routes top-1; T5 promises 512 positions
+    if (!k_given) s.k = 1;
+    if (!P_given) s.P = 512;
+  }
   try {
-    validate_hparams(hp);
+    arch_spec(s.arch).check(s.hparams());
   } catch (const std::exception& e) {
     throw std::invalid_argument(std::string("synthetic spec '") + text + "': " + e.what());
   }
@@ -243,24 +259,8 @@ void write_synthetic_model(const SyntheticSpec& s, const std::string& path) {
   void* zeros = ::mmap(nullptr, largest, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (zeros == MAP_FAILED) throw std::runtime_error(std::string("mmap of zeros failed: ") + std::strerror(errno));
   ModelHeader header;
-  header.arch = Arch::Gpt2HyperMoE;
-  HParams& h = header.hparams;
-  h.vocab_size = s.V;
-  h.n_positions = s.P;
-  h.n_embd = s.d;
-  h.n_layer = s.L;
-  h.n_head = s.n_head();
-  h.n_experts = s.N;
-  h.top_k = s.k;
-  h.use_hypernet = s.hyper;
-  if (s.hyper) {
-    h.experts_embedding_dim = s.e;
-    h.process_dim = s.pd;
-    h.hypernet_input = s.hin;
-    h.hypernetwork_bottleneck = s.H;
-    h.layer_emb_dim = s.le;
-    h.adapter_dim = s.b;
-  }
+  header.arch = s.arch;
+  header.hparams = s.hparams();
   header.metadata.emplace_back("general.name", "synthetic " + s.to_string());
   std::vector<TensorBlob> blobs;
   for (const TensorSpec& t : specs)

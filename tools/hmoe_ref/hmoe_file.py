@@ -19,7 +19,11 @@ from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
 
 HPARAM_FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "layer_norm_epsilon",
                  "n_experts", "top_k", "use_hypernet", "experts_embedding_dim", "process_dim",
-                 "hypernet_input", "hypernetwork_bottleneck", "layer_emb_dim", "adapter_dim")
+                 "hypernet_input", "hypernetwork_bottleneck", "layer_emb_dim", "adapter_dim",
+                 "d_kv", "d_ff", "n_decoder_layer", "encoder_sparse_step", "decoder_sparse_step",
+                 "expert_capacity", "router_bias", "relative_attention_num_buckets",
+                 "relative_attention_max_distance", "tie_word_embeddings", "decoder_start_token_id")
+_BOOL_HPARAMS = ("use_hypernet", "router_bias", "tie_word_embeddings")
 
 
 class HmoeFormatError(ValueError):
@@ -91,7 +95,8 @@ class HmoeFile:
         self.hyper_baked = bool(m.HyperBaked())
         hp = m.Hparams()
         self.hparams: Dict[str, object] = {k: getattr(hp, _camel(k))() for k in HPARAM_FIELDS}
-        self.hparams["use_hypernet"] = bool(self.hparams["use_hypernet"])
+        for k in _BOOL_HPARAMS:
+            self.hparams[k] = bool(self.hparams[k])
         self.metadata: Dict[str, str] = {}
         for i in range(m.MetadataLength()):
             kv = m.Metadata(i)
@@ -99,17 +104,19 @@ class HmoeFile:
         self.tokenizer_kind = 0
         self.tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]] = None
         tok = m.Tokenizer()
-        if tok is not None:
+        if tok is not None and tok.Kind() != fbs.TokenizerKind.TokenizerKind.GPT2_BPE:
+            # SENTENCEPIECE, or NONE with special ids (a Switch file without spiece.model).
             self.tokenizer_kind = tok.Kind()
-            vocab = [tok.Vocab(i).decode("utf-8", "replace") for i in range(tok.VocabLength())]
-            if self.tokenizer_kind == fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE:
-                sp_model = b"" if tok.SpModelIsNone() else tok.SpModelAsNumpy().tobytes()
-                self.tokenizer = SentencePieceTokenizer(sp_model=sp_model, added=vocab, eos_id=tok.EosId(),
-                                                        bos_id=tok.BosId(), pad_id=tok.PadId())
-            else:
-                self.tokenizer = GPT2Tokenizer(
-                    vocab=vocab, merges=[tok.Merges(i).decode("utf-8", "replace") for i in range(tok.MergesLength())],
-                    eos_id=tok.EosId(), bos_id=tok.BosId())
+            sp = tok.SpModelAsNumpy() if tok.SpModelLength() else None
+            self.tokenizer = SentencePieceTokenizer(
+                sp_model=None if sp is None else bytes(sp), eos_id=tok.EosId(), pad_id=tok.PadId(),
+                bos_id=tok.BosId(), added=[tok.Vocab(i).decode("utf-8", "replace") for i in range(tok.VocabLength())])
+        elif tok is not None:
+            self.tokenizer_kind = tok.Kind()
+            self.tokenizer = GPT2Tokenizer(
+                vocab=[tok.Vocab(i).decode("utf-8", "replace") for i in range(tok.VocabLength())],
+                merges=[tok.Merges(i).decode("utf-8", "replace") for i in range(tok.MergesLength())],
+                eos_id=tok.EosId(), bos_id=tok.BosId())
         self.tensors: Dict[str, TensorEntry] = {}
         for i in range(m.TensorsLength()):
             t = m.Tensors(i)

@@ -71,14 +71,16 @@ def _tables_vector(b: flatbuffers.Builder, offs: Sequence[int]) -> int:
 def _tokenizer_table(b: flatbuffers.Builder, tokenizer: AnyTokenizer) -> int:
     T = fbs.Tokenizer
     if isinstance(tokenizer, SentencePieceTokenizer):
-        if not tokenizer.sp_model:
-            raise ValueError("a SentencePiece tokenizer needs the model's bytes (sp_model)")
-        sp_model = b.CreateByteVector(bytes(tokenizer.sp_model))
-        added = _strings_vector(b, tokenizer.added)
+        # Without the model's bytes: kind NONE (token ids only), the special ids kept.
+        sp_model = b.CreateByteVector(bytes(tokenizer.sp_model)) if tokenizer.sp_model else None
+        added = _strings_vector(b, tokenizer.added) if sp_model is not None and tokenizer.added else None
         T.Start(b)
-        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE)
-        T.AddVocab(b, added)
-        T.AddSpModel(b, sp_model)
+        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE if sp_model is not None
+                  else fbs.TokenizerKind.TokenizerKind.NONE)
+        if added is not None:
+            T.AddVocab(b, added)
+        if sp_model is not None:
+            T.AddSpModel(b, sp_model)
         T.AddEosId(b, tokenizer.eos_id)
         T.AddBosId(b, tokenizer.bos_id)
         T.AddPadId(b, tokenizer.pad_id)
@@ -107,6 +109,13 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[AnyTokenizer],
         "experts_embedding_dim": H.AddExpertsEmbeddingDim, "process_dim": H.AddProcessDim,
         "hypernet_input": H.AddHypernetInput, "hypernetwork_bottleneck": H.AddHypernetworkBottleneck,
         "layer_emb_dim": H.AddLayerEmbDim, "adapter_dim": H.AddAdapterDim,
+        # Encoder-decoder (Switch) fields.
+        "d_kv": H.AddDKv, "d_ff": H.AddDFf, "n_decoder_layer": H.AddNDecoderLayer,
+        "encoder_sparse_step": H.AddEncoderSparseStep, "decoder_sparse_step": H.AddDecoderSparseStep,
+        "expert_capacity": H.AddExpertCapacity, "router_bias": H.AddRouterBias,
+        "relative_attention_num_buckets": H.AddRelativeAttentionNumBuckets,
+        "relative_attention_max_distance": H.AddRelativeAttentionMaxDistance,
+        "tie_word_embeddings": H.AddTieWordEmbeddings, "decoder_start_token_id": H.AddDecoderStartTokenId,
     }
     unknown = set(hparams) - set(setters)
     if unknown:

@@ -1,4 +1,5 @@
-"""GPT-2's tokenizer files (vocab.json, merges.txt) as the .hmoe header stores them."""
+"""Tokenizer files as the .hmoe header stores them: GPT-2's vocab.json + merges.txt, and
+T5's SentencePiece model (spiece.model), kept as its serialized bytes."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,6 +10,7 @@ from typing import List, Optional
 VOCAB_NAME = "vocab.json"
 MERGES_NAME = "merges.txt"
 EOS_TOKEN = "<|endoftext|>"
+SPIECE_NAME = "spiece.model"
 
 
 class TokenizerFilesError(ValueError):
@@ -61,19 +63,21 @@ def read_gpt2_tokenizer(folder: str, vocab_size: Optional[int] = None) -> Option
 
 # --- SentencePiece (T5) -------------------------------------------------------------
 
-SPIECE_NAME = "spiece.model"
 T5_EXTRA_IDS = 100  # Hugging Face's T5Tokenizer default (extra_ids=100)
 
 
 @dataclasses.dataclass
 class SentencePieceTokenizer:
-    """A tokenizer table of kind SENTENCEPIECE: the bytes of spiece.model, and the tokens
-    the runtime adds after the model's pieces (the table's `vocab`), in id order."""
-    sp_model: bytes
-    added: List[str] = dataclasses.field(default_factory=list)
+    """A T5-style tokenizer table: the SentencePiece model's bytes (None: kind NONE, the
+    model takes token ids only, but the special ids the runtime needs without it are
+    still written: eos ends generation; the decoder starts from its own start token, in
+    the hparams), and the tokens the runtime adds after the model's pieces (the table's
+    `vocab`, in id order: T5's sentinels)."""
+    sp_model: Optional[bytes]
     eos_id: int = -1
-    bos_id: int = -1
     pad_id: int = -1
+    bos_id: int = -1
+    added: List[str] = dataclasses.field(default_factory=list)
 
 
 def t5_sentinels(sp_size: int, n: int = T5_EXTRA_IDS) -> List[str]:
@@ -91,8 +95,52 @@ def t5_tokenizer(sp_model: bytes, sp_size: int, extra_ids: int = T5_EXTRA_IDS, e
                                   bos_id=-1, pad_id=pad_id)
 
 
+def sp_piece_count(sp_model: bytes) -> Optional[int]:
+    """How many pieces a serialized SentencePiece model holds (its repeated field 1), read
+    off the protobuf wire format; None when the bytes are not a well-formed message with
+    pieces."""
+    pos, n, count = 0, len(sp_model), 0
+
+    def varint():
+        nonlocal pos
+        v = shift = 0
+        while shift < 64:
+            if pos >= n:
+                raise ValueError
+            b = sp_model[pos]
+            pos += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+        raise ValueError
+
+    try:
+        while pos < n:
+            key = varint()
+            wire = key & 7
+            if key >> 3 == 0:
+                return None
+            if wire == 0:
+                varint()
+            elif wire in (1, 5):
+                pos += 8 if wire == 1 else 4
+            elif wire == 2:
+                length = varint()  # (not `pos += varint()`: that reads pos before varint moves it)
+                pos += length
+                count += (key >> 3) == 1
+            else:
+                return None
+            if pos > n:
+                return None
+    except ValueError:
+        return None
+    return count or None
+
+
 def read_spiece(folder: str) -> Optional[bytes]:
-    """The bytes of `folder`/spiece.model, or None when there is none."""
+    """The bytes of the folder's spiece.model, or None when it has none. The runtime
+    parses them (a SentencePiece ModelProto); here only an empty file is refused."""
     path = os.path.join(folder, SPIECE_NAME)
     if not os.path.exists(path):
         return None

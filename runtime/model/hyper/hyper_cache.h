@@ -1,6 +1,8 @@
 // The per-(layer, selection pattern) HyperExpert cache: the reason this runtime exists.
 // The HyperExpert of a token depends only on its layer and the SET of experts it
-// selected, so each one is generated once and looked up afterwards.
+// selected, so each one is generated once and looked up afterwards. Layers are the
+// model's HyperExpert slots (weights.h): every MoE layer of the model, whatever the
+// architecture (GPT-2: each block; Switch: each sparse block of either stack).
 //
 // Three modes, chosen at load:
 // - Baked: the file carries the tables (hyper_baked); lookups read them in place.
@@ -24,7 +26,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/model/hyper_expert.h"
+#include "runtime/model/hyper/hyper_expert.h"
 
 namespace hmoe {
 
@@ -50,6 +52,7 @@ struct HyperCacheStats {
   uint64_t entry_bytes = 0;
   uint64_t capacity_entries = 0;    // entries the budget holds
   uint64_t patterns_per_layer = 0;  // C(N, k)
+  uint64_t layers = 0;              // HyperExpert slots
   uint32_t shards = 0;              // OnDemand only
   double fill_seconds = 0;          // Precomputed: time spent generating at load
   bool precomputed = false;         // mode == Precomputed (kept for existing callers)
@@ -69,16 +72,17 @@ struct HyperHandle {
 class HyperCache {
  public:
   // Throws std::invalid_argument when the budget cannot hold even one HyperExpert.
-  HyperCache(const HParams& hp, const ModelWeights& w, const HyperCacheOptions& opts);
+  // `w` must outlive the cache.
+  HyperCache(const ModelWeightsBase& w, const HyperCacheOptions& opts);
   ~HyperCache();
   HyperCache(const HyperCache&) = delete;
   HyperCache& operator=(const HyperCache&) = delete;
 
-  // The HyperExperts of n patterns of `layer` (`experts`: n rows of k ascending expert
-  // ids, patterns distinct) into out[0..n). Misses are generated in one batch.
-  // Thread-safe; `scratch` belongs to the calling session.
-  void acquire(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out, HyperGenScratch* scratch);
-  // One pattern; allocates its own scratch on a miss.
+  // The HyperExperts of n distinct patterns (selection_pattern.h, computed once per
+  // token by the router) of slot `layer` into out[0..n). Misses are generated in one
+  // batch. Thread-safe; `scratch` belongs to the calling session.
+  void acquire(int64_t layer, const uint64_t* patterns, int64_t n, HyperHandle* out, HyperGenScratch* scratch);
+  // One pattern, given as its k ascending experts; allocates its own scratch on a miss.
   HyperHandle lookup(int64_t layer, const int32_t* experts);
 
   HyperCacheMode mode() const { return mode_; }
@@ -90,11 +94,11 @@ class HyperCache {
   struct Shard;
   HyperExpertView baked_view(int64_t layer, uint64_t pattern) const;
   void fill_all();
-  void acquire_on_demand(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out,
+  void acquire_on_demand(int64_t layer, const uint64_t* patterns, int64_t n, HyperHandle* out,
                          HyperGenScratch* scratch);
 
-  const HParams& hp_;
-  const ModelWeights& w_;
+  const ModelWeightsBase& w_;
+  const HyperDims& dims_;
   HyperCacheOptions opts_;
   HyperCacheMode mode_ = HyperCacheMode::OnDemand;
   HyperExpertLayout layout_;

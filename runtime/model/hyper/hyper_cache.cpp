@@ -1,4 +1,4 @@
-#include "runtime/model/hyper_cache.h"
+#include "runtime/model/hyper/hyper_cache.h"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "runtime/model/selection_pattern.h"
+#include "runtime/model/hyper/selection_pattern.h"
 
 namespace hmoe {
 
@@ -111,23 +111,23 @@ std::string HyperCacheStats::to_string() const {
   return s;
 }
 
-HyperCache::HyperCache(const HParams& hp, const ModelWeights& w, const HyperCacheOptions& opts)
-    : hp_(hp), w_(w), opts_(opts) {
-  per_layer_ = binomial(hp.n_experts, hp.top_k);
+HyperCache::HyperCache(const ModelWeightsBase& w, const HyperCacheOptions& opts)
+    : w_(w), dims_(w.hyper_dims), opts_(opts) {
+  if (w.hyper_slots.empty()) throw std::logic_error("a HyperExpert cache for a model without HyperExperts");
+  per_layer_ = binomial(dims_.n_experts, dims_.top_k);
   if (w.hyper_baked) {
     mode_ = HyperCacheMode::Baked;
-    layout_ = HyperExpertLayout::make(hp.n_embd, hp.adapter_dim, w.layers.at(0).baked.down.dtype);
+    layout_ = HyperExpertLayout::make(dims_.d, dims_.b, w.hyper_slots.at(0).baked->down.dtype);
     return;
   }
-  layout_ = HyperExpertLayout::make(hp.n_embd, hp.adapter_dim, hyper_table_dtype(hp, w));
+  layout_ = HyperExpertLayout::make(dims_.d, dims_.b, hyper_table_dtype(w));
   capacity_ = opts.budget_bytes / layout_.bytes;
   if (capacity_ == 0)
     throw std::invalid_argument("HyperExpert cache budget of " + std::to_string(opts.budget_bytes) +
                                 " bytes cannot hold one HyperExpert (" + std::to_string(layout_.bytes) +
                                 " bytes in " + dtype_name(layout_.dtype) + " for n_embd " +
-                                std::to_string(hp.n_embd) + ", adapter_dim " + std::to_string(hp.adapter_dim) +
-                                ")");
-  const uint64_t L = static_cast<uint64_t>(hp.n_layer);
+                                std::to_string(dims_.d) + ", adapter_dim " + std::to_string(dims_.b) + ")");
+  const uint64_t L = static_cast<uint64_t>(w.hyper_slots.size());
   const bool fits = per_layer_ != UINT64_MAX && per_layer_ <= capacity_ / L;
   if (fits && opts.precompute) {
     mode_ = HyperCacheMode::Precomputed;
@@ -149,64 +149,61 @@ HyperCache::~HyperCache() = default;
 
 void HyperCache::fill_all() {
   const auto t0 = std::chrono::steady_clock::now();
-  const uint64_t C = per_layer_, total = C * static_cast<uint64_t>(hp_.n_layer);
+  const uint64_t C = per_layer_, L = w_.hyper_slots.size(), total = C * L;
   arena_ = alloc_aligned(total * layout_.bytes);
-  const int64_t k = hp_.top_k;
-  std::vector<int32_t> experts(C * k);
-  for (uint64_t p = 0; p < C; ++p) pattern_experts(p, hp_.n_experts, k, experts.data() + p * k);
+  std::vector<uint64_t> patterns(C);
+  for (uint64_t p = 0; p < C; ++p) patterns[p] = p;
   std::vector<uint8_t*> dst(C);
   HyperGenScratch scratch;
-  for (int64_t l = 0; l < hp_.n_layer; ++l) {
+  for (uint64_t l = 0; l < L; ++l) {
     for (uint64_t p = 0; p < C; ++p) dst[p] = arena_.get() + (l * C + p) * layout_.bytes;
-    generate_hyper_experts(hp_, w_, layout_, l, experts.data(), static_cast<int64_t>(C), dst.data(), &scratch);
+    generate_hyper_experts(dims_, w_.hyper_slots[l], layout_, patterns.data(), static_cast<int64_t>(C), dst.data(),
+                           &scratch);
   }
   entries_ = total;
   fill_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 HyperExpertView HyperCache::baked_view(int64_t layer, uint64_t p) const {
-  const BakedHyperTables& t = w_.layers[layer].baked;
+  const BakedHyperTables& t = *w_.hyper_slots[static_cast<size_t>(layer)].baked;
   const int64_t C = static_cast<int64_t>(per_layer_), pi = static_cast<int64_t>(p);
   HyperExpertView v;
   v.down = t.down.slice(pi, C);
-  v.down_bias = t.down_bias + pi * hp_.adapter_dim;
+  v.down_bias = t.down_bias + pi * dims_.b;
   v.up = t.up.slice(pi, C);
-  v.up_bias = t.up_bias + pi * hp_.n_embd;
+  v.up_bias = t.up_bias + pi * dims_.d;
   return v;
 }
 
-void HyperCache::acquire(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out,
+void HyperCache::acquire(int64_t layer, const uint64_t* patterns, int64_t n, HyperHandle* out,
                          HyperGenScratch* scratch) {
-  if (layer < 0 || layer >= hp_.n_layer)
-    throw std::invalid_argument("HyperExpert lookup for layer " + std::to_string(layer) + " of " +
-                                std::to_string(hp_.n_layer));
-  const int64_t k = hp_.top_k;
+  const int64_t L = static_cast<int64_t>(w_.hyper_slots.size());
+  if (layer < 0 || layer >= L)
+    throw std::invalid_argument("HyperExpert lookup for layer " + std::to_string(layer) + " of " + std::to_string(L));
   switch (mode_) {
     case HyperCacheMode::Baked:
-      for (int64_t i = 0; i < n; ++i) out[i] = {baked_view(layer, pattern_index(experts + i * k, k)), nullptr};
+      for (int64_t i = 0; i < n; ++i) out[i] = {baked_view(layer, patterns[i]), nullptr};
       break;
     case HyperCacheMode::Precomputed: {
       const uint8_t* base = arena_.get() + static_cast<uint64_t>(layer) * per_layer_ * layout_.bytes;
-      for (int64_t i = 0; i < n; ++i)
-        out[i] = {layout_.view(base + pattern_index(experts + i * k, k) * layout_.bytes), nullptr};
+      for (int64_t i = 0; i < n; ++i) out[i] = {layout_.view(base + patterns[i] * layout_.bytes), nullptr};
       break;
     }
     case HyperCacheMode::OnDemand:
-      acquire_on_demand(layer, experts, n, out, scratch);
+      acquire_on_demand(layer, patterns, n, out, scratch);
       return;
   }
   hits_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
 }
 
-void HyperCache::acquire_on_demand(int64_t layer, const int32_t* experts, int64_t n, HyperHandle* out,
+void HyperCache::acquire_on_demand(int64_t layer, const uint64_t* patterns, int64_t n, HyperHandle* out,
                                    HyperGenScratch* scratch) {
-  const int64_t k = hp_.top_k;
   std::vector<int64_t> missing;
   std::vector<char> admit;
   std::vector<Key> keys(static_cast<size_t>(n));
   uint64_t hits = 0;
   for (int64_t i = 0; i < n; ++i) {
-    keys[i] = Key{layer, pattern_index(experts + i * k, k)};
+    keys[i] = Key{layer, patterns[i]};
     Shard& sh = shards_[key_hash(keys[i]) % n_shards_];
     std::lock_guard<std::mutex> lock(sh.mu);
     auto it = sh.map.find(keys[i]);
@@ -253,7 +250,7 @@ void HyperCache::acquire_on_demand(int64_t layer, const int32_t* experts, int64_
   }
   std::vector<std::shared_ptr<Entry>> fresh(m);
   std::vector<uint8_t*> dst(m);
-  std::vector<int32_t> sel(static_cast<size_t>(m * k));
+  std::vector<uint64_t> sel(static_cast<size_t>(m));
   for (int64_t j = 0, t = 0; j < m; ++j) {
     if (admit[j]) {
       fresh[j] = std::make_shared<Entry>();
@@ -262,9 +259,10 @@ void HyperCache::acquire_on_demand(int64_t layer, const int32_t* experts, int64_
     } else {
       dst[j] = scratch->transient.get() + (t++) * layout_.bytes;
     }
-    std::copy_n(experts + missing[j] * k, k, sel.data() + j * k);
+    sel[j] = patterns[missing[j]];
   }
-  generate_hyper_experts(hp_, w_, layout_, layer, sel.data(), m, dst.data(), scratch);
+  generate_hyper_experts(dims_, w_.hyper_slots[static_cast<size_t>(layer)], layout_, sel.data(), m, dst.data(),
+                         scratch);
   misses_.fetch_add(static_cast<uint64_t>(m), std::memory_order_relaxed);
   if (n_transient) transient_.fetch_add(static_cast<uint64_t>(n_transient), std::memory_order_relaxed);
 
@@ -308,7 +306,8 @@ void HyperCache::acquire_on_demand(int64_t layer, const int32_t* experts, int64_
 HyperHandle HyperCache::lookup(int64_t layer, const int32_t* experts) {
   HyperHandle h;
   HyperGenScratch scratch;
-  acquire(layer, experts, 1, &h, &scratch);
+  const uint64_t pattern = pattern_index(experts, dims_.top_k);
+  acquire(layer, &pattern, 1, &h, &scratch);
   if (mode_ == HyperCacheMode::OnDemand && !h.keep) {
     // Generated for one use into `scratch`, which dies here: hand out an owned copy.
     auto own = std::make_shared<Entry>();
@@ -329,15 +328,16 @@ HyperCacheStats HyperCache::stats() const {
   s.evictions = evictions_.load(std::memory_order_relaxed);
   s.transient = transient_.load(std::memory_order_relaxed);
   s.patterns_per_layer = per_layer_;
+  s.layers = w_.hyper_slots.size();
   s.fill_seconds = fill_seconds_;
   s.shards = n_shards_;
   s.precomputed = mode_ == HyperCacheMode::Precomputed;
   s.baked = mode_ == HyperCacheMode::Baked;
   if (mode_ == HyperCacheMode::Baked) {
-    s.entries = per_layer_ * static_cast<uint64_t>(hp_.n_layer);
-    const BakedHyperTables& t = w_.layers.at(0).baked;
+    s.entries = per_layer_ * static_cast<uint64_t>(w_.hyper_slots.size());
+    const BakedHyperTables& t = *w_.hyper_slots.at(0).baked;
     const uint64_t per_entry = static_cast<uint64_t>(t.down.bytes() + t.up.bytes()) +
-                               static_cast<uint64_t>(hp_.n_embd + hp_.adapter_dim) * sizeof(float);
+                               static_cast<uint64_t>(dims_.d + dims_.b) * sizeof(float);
     s.bytes = s.entries * per_entry;
     s.entry_bytes = per_entry;
     return s;

@@ -1,4 +1,4 @@
-#include "runtime/model/selection_pattern.h"
+#include "runtime/model/hyper/selection_pattern.h"
 
 namespace hmoe {
 

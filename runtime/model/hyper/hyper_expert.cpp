@@ -1,4 +1,4 @@
-#include "runtime/model/hyper_expert.h"
+#include "runtime/model/hyper/hyper_expert.h"
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +12,7 @@
 #include "formats/model_file.h"
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
+#include "runtime/model/hyper/selection_pattern.h"
 
 namespace hmoe {
 
@@ -58,7 +59,7 @@ void relu_inplace(float* x, int64_t n) {
 // is unusable at that precision, whoever asked. So it becomes a FormatError naming the
 // layer and the expert set, which the C API reports as HMOE_ERR_BAD_FILE and the CLI as
 // a failure (exit 1), like any bad file. Anything else passes unchanged.
-[[noreturn]] void rethrow_encode_failure(const std::exception_ptr& failed, DType dtype, int64_t layer,
+[[noreturn]] void rethrow_encode_failure(const std::exception_ptr& failed, DType dtype, const std::string& slot,
                                          const int32_t* selected, int64_t k, bool down) {
   try {
     std::rethrow_exception(failed);
@@ -69,7 +70,7 @@ void relu_inplace(float* x, int64_t n) {
     std::string set = "{";
     for (int64_t s = 0; s < k; ++s) set += (s ? ", " : "") + std::to_string(selected[s]);
     set += "}";
-    throw FormatError("layer " + std::to_string(layer) + ", expert set " + set +
+    throw FormatError(slot + ", expert set " + set +
                       ": the hypernetwork generates a HyperExpert that " + dtype_name(dtype) +
                       " cannot hold (its " + (down ? "down" : "up") + " weights: " + why +
                       "); the file's weights are unusable at " + dtype_name(dtype) +
@@ -109,9 +110,9 @@ HyperExpertView HyperExpertLayout::view(const uint8_t* entry) const {
   return v;
 }
 
-DType hyper_table_dtype(const HParams& hp, const ModelWeights& w) {
-  const DType experts = w.layers.empty() ? DType::F32 : w.layers[0].fc.dtype;
-  if (dtype_is_quantized(experts) && (hp.n_embd % kQuantBlock != 0 || hp.adapter_dim % kQuantBlock != 0))
+DType hyper_table_dtype(const ModelWeightsBase& w) {
+  const DType experts = w.experts_dtype();
+  if (dtype_is_quantized(experts) && (w.hyper_dims.d % kQuantBlock != 0 || w.hyper_dims.b % kQuantBlock != 0))
     return DType::F16;
   return experts;
 }
@@ -124,17 +125,17 @@ void encode_matrix(DType dtype, const float* src, int64_t rows, int64_t cols, ui
   quant::encode_matrix(dtype, src, rows, cols, dst);
 }
 
-void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const HyperExpertLayout& layout,
-                            int64_t layer, const int32_t* experts, int64_t n, uint8_t* const* dst,
-                            HyperGenScratch* scratch) {
+void generate_hyper_experts(const HyperDims& dims, const HyperSlot& slot, const HyperExpertLayout& layout,
+                            const uint64_t* patterns, int64_t n, uint8_t* const* dst, HyperGenScratch* scratch) {
   if (n <= 0) return;
-  const HyperNetLayerWeights& lw = w.layers.at(static_cast<size_t>(layer)).hyper;
-  const HyperGeneratorWeights& g = w.generator;
-  if (!g.present() || !lw.expert_embd)
+  if (!slot.layer || !slot.generator || !slot.generator->present() || !slot.layer->expert_embd)
     throw std::logic_error("generating a HyperExpert needs the hypernetwork, which this (baked) model lacks");
-  const int64_t N = hp.n_experts, k = hp.top_k, e = hp.experts_embedding_dim;
-  const int64_t pd = hp.process_dim, hin = hp.hypernet_input, le = hp.layer_emb_dim;
-  const int64_t H = hp.hypernetwork_bottleneck, d = hp.n_embd, b = hp.adapter_dim, db = d * b;
+  const HyperNetLayerWeights& lw = *slot.layer;
+  const HyperGeneratorWeights& g = *slot.generator;
+  const int64_t layer = slot.layer_embd_row;
+  const int64_t N = dims.n_experts, k = dims.top_k, e = dims.e;
+  const int64_t pd = dims.pd, hin = dims.hin, le = dims.le;
+  const int64_t H = dims.H, d = dims.d, b = dims.b, db = d * b;
   const int64_t zin = hin + le;
   const int64_t m_max = std::min(n, kGenBatch);
 
@@ -147,12 +148,15 @@ void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const Hype
   float* BU = BD + m_max * b;      // [m, d]
   float* WF = BU + m_max * d;      // [m, d*b]: weight_down(a) or weight_up(a), as generated
   float* WT = WF + m_max * db;     // [m, d*b]: the same transposed, before encoding
+  scratch->experts.resize(static_cast<size_t>(m_max * k));
+  int32_t* experts = scratch->experts.data();  // [m, k]: the batch's selected experts
 
   for (int64_t c0 = 0; c0 < n; c0 += m_max) {
     const int64_t m = std::min(m_max, n - c0);
     // u = sum of the embeddings of the experts NOT selected, in ascending expert order.
+    for (int64_t i = 0; i < m; ++i) pattern_experts(patterns[c0 + i], N, k, experts + i * k);
     for (int64_t i = 0; i < m; ++i) {
-      const int32_t* sel = experts + (c0 + i) * k;
+      const int32_t* sel = experts + i * k;
       float* u = U + i * e;
       std::fill(u, u + e, 0.f);
       for (int64_t j = 0, s = 0; j < N; ++j) {
@@ -203,7 +207,7 @@ void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const Hype
           }
         }
       }
-      if (failed) rethrow_encode_failure(failed, layout.dtype, layer, experts + (c0 + failed_i) * k, k, down);
+      if (failed) rethrow_encode_failure(failed, layout.dtype, slot.name, experts + failed_i * k, k, down);
     }
     for (int64_t i = 0; i < m; ++i) {
       std::memcpy(dst[c0 + i] + layout.down_bias, BD + i * b, static_cast<size_t>(b) * sizeof(float));

@@ -1,6 +1,7 @@
 // The HyperExpert of a (layer, selection pattern): the adapter A(x) = relu(x Wd + bd) Wu + bu
 // whose weights the shared hypernetwork generates from the embeddings of the experts
-// the pattern does NOT select (DESIGN.md §1).
+// the pattern does NOT select (docs/MODELS.md). Layers are addressed as slots
+// (runtime/model/weights.h): every MoE layer of any architecture that has a HyperExpert.
 //
 // One HyperExpert is stored as one contiguous "entry" (HyperExpertLayout): the two
 // matrices in the table dtype (the model's weight precision), then the two f32 biases,
@@ -14,7 +15,6 @@
 #include <vector>
 
 #include "runtime/kernels/linear.h"
-#include "runtime/model/hparams.h"
 #include "runtime/model/weights.h"
 
 namespace hmoe {
@@ -44,7 +44,7 @@ struct HyperExpertLayout {
 // The dtype the cache stores HyperExperts in: the experts' dtype, so the adapter runs at
 // the precision the model was quantized to; f16 instead when that is a block type whose
 // blocks do not divide d and b.
-DType hyper_table_dtype(const HParams& hp, const ModelWeights& w);
+DType hyper_table_dtype(const ModelWeightsBase& w);
 
 // 64-byte aligned bytes (entries are read by wide SIMD loads).
 struct AlignedFree {
@@ -60,22 +60,22 @@ void encode_matrix(DType dtype, const float* src, int64_t rows, int64_t cols, ui
 // Reusable buffers of the generator, so the per-token path does not allocate.
 struct HyperGenScratch {
   std::vector<float> buf;
+  std::vector<int32_t> experts;
   // HyperExperts generated for one use (the cache's transient misses), valid until the
   // next call that uses this scratch.
   AlignedBytes transient;
   size_t transient_bytes = 0;
 };
 
-// Runs the hypernetwork for `n` selection patterns of `layer` at once (one matrix
+// Runs the hypernetwork of `slot` for `n` selection patterns at once (one matrix
 // product per generator weight for a whole batch, rather than n matrix-vector
 // products) and writes entry i to dst[i] (layout.bytes each, 64-byte aligned).
-// `experts` holds n rows of k ascending expert ids. Each pattern's numbers do not
-// depend on n or on the other patterns of the batch.
-// Throws FormatError, naming the layer and the expert set, when the file's weights
+// `patterns` holds n pattern indices (selection_pattern.h). Each pattern's numbers do
+// not depend on n or on the other patterns of the batch.
+// Throws FormatError, naming the slot and the expert set, when the file's weights
 // generate a HyperExpert that the layout's dtype cannot hold.
-void generate_hyper_experts(const HParams& hp, const ModelWeights& w, const HyperExpertLayout& layout,
-                            int64_t layer, const int32_t* experts, int64_t n, uint8_t* const* dst,
-                            HyperGenScratch* scratch);
+void generate_hyper_experts(const HyperDims& dims, const HyperSlot& slot, const HyperExpertLayout& layout,
+                            const uint64_t* patterns, int64_t n, uint8_t* const* dst, HyperGenScratch* scratch);
 
 // out[m, :] = A(x[m, :]) for M rows of x (row stride d); `hidden` holds M*b floats.
 void apply_hyper_expert(const HyperExpertView& he, const float* x, int64_t M, int64_t d,

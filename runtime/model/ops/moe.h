@@ -1,0 +1,28 @@
+// The experts of one MoE layer over a batch of tokens: each expert's tokens gathered,
+// one pair of products per expert (a batch of rows rather than a row at a time), and
+// each token's outputs weighted by its gate and added in ascending expert index.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "runtime/model/weights.h"
+
+namespace hmoe {
+
+enum class FfnActivation { GeluNew, Relu };
+
+struct MoeScratch {
+  std::vector<int64_t> rows;       // the tokens of the expert at hand
+  std::vector<float> row_gate;     // their gates
+  std::vector<float> gathered;     // [T, d]: their inputs, gathered
+  std::vector<float> hidden;       // [T, f]: the expert's hidden layer
+  std::vector<float> expert_out;   // [T, d]: the expert's outputs
+  void reserve(int64_t T, int64_t d, int64_t f);
+};
+
+// out[t] += sum over the token's k experts r (ascending, skipping -1) of
+// gate * (act(x[t] fc_r^T + fc_bias_r) proj_r^T + proj_bias_r). x and out are [T, d].
+void moe_experts(const MoeWeights& w, int64_t n_experts, int64_t f, FfnActivation act, const float* x, int64_t T,
+                 int64_t d, const int32_t* experts, const float* gates, int64_t k, float* out, MoeScratch& s);
+
+}  // namespace hmoe
