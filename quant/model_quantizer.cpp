@@ -5,6 +5,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "formats/atomic_file.h"
+#include "formats/error.h"
 #include "formats/model_file.h"
 #include "formats/model_writer.h"
 #include "quant/block_formats.h"
@@ -53,12 +55,12 @@ bool glob_match(const std::string& pattern, const std::string& name) {
 QuantizeRule parse_quantize_rule(const std::string& text) {
   const size_t eq = text.rfind('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-    throw std::invalid_argument("rule '" + text + "' is not PATTERN=TYPE");
+    throw Error(Status::InvalidArgument, "rule '" + text + "' is not PATTERN=TYPE");
   QuantizeRule r;
   r.pattern = text.substr(0, eq);
   const std::string type = text.substr(eq + 1);
   if (!dtype_from_name(type, &r.dtype) || r.dtype == DType::I32)
-    throw std::invalid_argument("rule '" + text + "': unknown type '" + type + "' (f32, f16, bf16, q8, q4)");
+    throw Error(Status::InvalidArgument, "rule '" + text + "': unknown type '" + type + "' (f32, f16, bf16, q8, q4)");
   return r;
 }
 
@@ -83,9 +85,20 @@ TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shap
   return plan;
 }
 
-QuantizeSummary quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& o) {
-  if (o.type == DType::I32) throw std::invalid_argument("i32 is not a weight type");
-  if (same_file(in, out)) throw std::invalid_argument("output '" + out + "' is the input file; write a new one");
+QuantizeSummary quantize_model(const std::string& in, const std::string& out_path, const QuantizeOptions& o) {
+  if (same_file(in, out_path))
+    throw Error(Status::InvalidArgument, "output '" + out_path + "' is the input file; write a new one");
+  AtomicFile out(out_path);  // checks the destination before any work
+  QuantizeSummary sum = quantize_model(in, out, o);
+  out.commit();
+  sum.file_bytes_after = out.size();
+  return sum;
+}
+
+QuantizeSummary quantize_model(const std::string& in, AtomicFile& out, const QuantizeOptions& o) {
+  if (o.type == DType::I32) throw Error(Status::InvalidArgument, "i32 is not a weight type");
+  if (same_file(in, out.path()))
+    throw Error(Status::InvalidArgument, "output '" + out.path() + "' is the input file; write a new one");
   const std::unique_ptr<ModelFile> src = ModelFile::open(in);
   ModelHeader header = src->header();
 
@@ -127,12 +140,10 @@ QuantizeSummary quantize_model(const std::string& in, const std::string& out, co
   header.set_metadata("quantize.type", dtype_name(o.type));
   header.set_metadata("quantize.version", tool_version());
   if (!o.rules.empty()) header.set_metadata("quantize.rules", rules_text(o.rules));
-  write_model_file(out, header, blobs, [&](size_t i, size_t n) {
-    if (o.progress) o.progress(0.9 + 0.1 * i / n, "writing " + blobs[i - 1].name);
-  });
+  sum.file_bytes_after = write_model_data(out, header, blobs, [&](size_t i, size_t n) {
+                           if (o.progress) o.progress(0.9 + 0.1 * i / n, "writing " + blobs[i - 1].name);
+                         }).file_size;
   if (o.progress) o.progress(1.0, "done");
-  struct stat st {};
-  if (stat(out.c_str(), &st) == 0) sum.file_bytes_after = static_cast<uint64_t>(st.st_size);
   return sum;
 }
 

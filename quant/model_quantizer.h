@@ -20,6 +20,10 @@
 
 #include "formats/dtype.h"
 
+namespace hmoe {
+class AtomicFile;
+}
+
 namespace hmoe::quant {
 
 struct QuantizeRule {
@@ -27,7 +31,7 @@ struct QuantizeRule {
   DType dtype = DType::F32;
 };
 
-// "PATTERN=TYPE" -> rule; throws std::invalid_argument naming the text.
+// "PATTERN=TYPE" -> rule; throws hmoe::Error (InvalidArgument) naming the text.
 QuantizeRule parse_quantize_rule(const std::string& text);
 // Glob match of the whole name.
 bool glob_match(const std::string& pattern, const std::string& name);
@@ -64,8 +68,13 @@ struct QuantizeSummary {
   uint64_t file_bytes_before = 0, file_bytes_after = 0;
 };
 
-// Reads `in` (refusing a file it cannot read with hmoe::FormatError), writes `out`
-// (through a temporary file), and returns what it did. `in` and `out` must differ.
+// Reads `in` (IoError: it cannot be read; FormatError: it is not a model) and writes
+// `out` through an AtomicFile (formats/atomic_file.h): the destination is checked before
+// any work, and a failure leaves nothing behind. Returns what it did. `in` and `out`
+// must differ (hmoe::Error, InvalidArgument).
 QuantizeSummary quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& o);
+// The same into a caller's AtomicFile, left uncommitted (for a caller that processes
+// the result further before it appears, as `hmoe quantize --bake-hyper` does).
+QuantizeSummary quantize_model(const std::string& in, AtomicFile& out, const QuantizeOptions& o);
 
 }  // namespace hmoe::quant

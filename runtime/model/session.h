@@ -20,7 +20,7 @@ enum class HyperMode {
 };
 
 struct SessionOptions {
-  int n_threads = 0;      // 0: OpenMP's default
+  int n_threads = 0;      // 0: the default (runtime/kernels/threads.h)
   HyperMode hyper_mode = HyperMode::Table;
   int64_t n_ctx = 0;      // 0: the model's n_positions
 };

@@ -168,7 +168,8 @@ void BpeTokenizer::set_special_tokens(const std::vector<int32_t>& ids) {
 void BpeTokenizer::check_id(int32_t id) const {
   if (id < 0 || id >= vocab_size())
     throw TokenizerError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
-                         std::to_string(vocab_size() - 1) + ")");
+                             std::to_string(vocab_size() - 1) + ")",
+                         Status::InvalidArgument);
 }
 
 bool BpeTokenizer::is_special(int32_t id) const { return id >= 0 && id < vocab_size() && is_special_[id]; }
@@ -345,7 +346,8 @@ std::string BpeTokenizer::decode_ids(const int32_t* ids, size_t n, const DecodeO
     const int32_t id = ids[i];
     if (id < 0 || id >= vocab_size())
       throw TokenizerError("token id " + std::to_string(id) + " at position " + std::to_string(i) +
-                           " is outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")");
+                               " is outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")",
+                           Status::InvalidArgument);
     if (options.skip_special_tokens && is_special_[id]) continue;
     out += bytes_[id];
   }

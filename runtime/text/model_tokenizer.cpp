@@ -41,7 +41,7 @@ std::unique_ptr<Tokenizer> load_model_tokenizer(const ModelFile& model) {
   try {
     tok = make_tokenizer(t);
   } catch (const TokenizerError& e) {
-    throw TokenizerError(where + e.what());
+    throw TokenizerError(where + e.what(), e.status());
   }
   if (tok->vocab_size() > model_vocab)
     throw TokenizerError(where + "has " + std::to_string(tok->vocab_size()) + " tokens but the model's vocab_size is " +

@@ -104,7 +104,8 @@ SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 void SentencePieceTokenizer::check_id(int32_t id) const {
   if (id < 0 || id >= vocab_size())
     throw TokenizerError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
-                         std::to_string(vocab_size() - 1) + ")");
+                             std::to_string(vocab_size() - 1) + ")",
+                         Status::InvalidArgument);
 }
 
 bool SentencePieceTokenizer::is_special(int32_t id) const { return id >= 0 && id < vocab_size() && is_special_[id]; }
@@ -130,7 +131,9 @@ void SentencePieceTokenizer::encode_plain(std::string_view text, std::vector<int
   if (text.empty()) return;
   std::vector<int> ids;
   const auto status = sp_->Encode(text, &ids);
-  if (!status.ok()) throw TokenizerError(std::string("sentencepiece could not encode the text: ") + status.message());
+  if (!status.ok())
+    throw TokenizerError(std::string("sentencepiece could not encode the text: ") + status.message(),
+                         Status::InvalidArgument);
   out->insert(out->end(), ids.begin(), ids.end());
 }
 
@@ -169,7 +172,9 @@ void SentencePieceTokenizer::decode_run(const std::vector<int>& run, std::string
   if (run.empty()) return;
   std::string text;
   const auto status = sp_->Decode(run, &text);
-  if (!status.ok()) throw TokenizerError(std::string("sentencepiece could not decode the ids: ") + status.message());
+  if (!status.ok())
+    throw TokenizerError(std::string("sentencepiece could not decode the ids: ") + status.message(),
+                         Status::InvalidArgument);
   *out += text;
 }
 
@@ -180,7 +185,8 @@ std::string SentencePieceTokenizer::decode_ids(const int32_t* ids, size_t n, con
     const int32_t id = ids[i];
     if (id < 0 || id >= vocab_size())
       throw TokenizerError("token id " + std::to_string(id) + " at position " + std::to_string(i) +
-                           " is outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")");
+                               " is outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")",
+                           Status::InvalidArgument);
     if (!is_special_[id]) {
       run.push_back(id);
     } else if (!options.skip_special_tokens) {

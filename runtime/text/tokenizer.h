@@ -7,18 +7,21 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "formats/error.h"
+
 namespace hmoe::text {
 
-// Bad tokenizer data (a vocabulary, a model file's tokenizer table) or text a tokenizer
-// refuses (invalid UTF-8, unless allowed), an id outside the vocabulary.
-class TokenizerError : public std::runtime_error {
+// Bad tokenizer data (a model file's table, vocab.json, merges.txt) is Status::BadFile,
+// the default; text or ids a caller passed that cannot be encoded or decoded (invalid
+// UTF-8 unless allowed, an id outside the vocabulary) are Status::InvalidArgument; a
+// vocabulary file that cannot be read is Status::Io.
+class TokenizerError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit TokenizerError(const std::string& message, Status status = Status::BadFile) : Error(status, message) {}
 };
 
 struct EncodeOptions {

@@ -20,14 +20,15 @@ inline std::string model_dir() {
   return d;
 }
 
-// n8k2.ref: the reference's prompt, its ids and the greedy continuation.
+// n8k2.ref: the reference's prompt, its ids and the greedy continuation; sw.ref: an
+// encoder input (input_ids) and the greedy answer.
 struct Reference {
   std::string prompt;
-  std::vector<int32_t> prompt_ids, greedy;
+  std::vector<int32_t> prompt_ids, input_ids, greedy;
 };
 
-inline Reference read_reference() {
-  const std::string path = model_dir() + "/n8k2.ref";
+inline Reference read_reference(const std::string& name = "n8k2") {
+  const std::string path = model_dir() + "/" + name + ".ref";
   std::ifstream f(path);
   if (!f) throw std::runtime_error("cannot read " + path);
   Reference r;
@@ -40,6 +41,7 @@ inline Reference read_reference() {
   };
   while (std::getline(f, line)) {
     if (line.rfind("prompt_ids ", 0) == 0) r.prompt_ids = ids(line.substr(11));
+    else if (line.rfind("input_ids ", 0) == 0) r.input_ids = ids(line.substr(10));
     else if (line.rfind("greedy ", 0) == 0) r.greedy = ids(line.substr(7));
     else if (line.rfind("prompt ", 0) == 0) r.prompt = line.substr(7);
   }

@@ -14,6 +14,10 @@ Writes into DIR:
                           prompt <text>
                           prompt_ids <id> ...
                           greedy <id> ...
+  sw.hmoe, sw.ref       a Switch Transformer HyperMoE (preset sw-tied, seed 1) and the
+                        reference's greedy answer to an encoded input:
+                          input_ids <id> ...
+                          greedy <id> ...
   unusable_f16.hmoe     the fuzz seed hyper_n4k1_f16_tok with one generator bias set to
                         1e30: finite weights whose HyperExperts f16 cannot hold
                         (tests/BAD_INPUTS.md, row F21)
@@ -34,9 +38,12 @@ import make_checkpoint  # noqa: E402  (tools/make_checkpoint.py)
 from bpe import Tokenizer  # noqa: E402  (tools/train/bpe.py)
 from hmoe_ref.checkpoint import load_model  # noqa: E402
 from hmoe_ref.hmoe_file import read_hmoe  # noqa: E402
+from hmoe_ref.checkpoint import load_switch_model  # noqa: E402
 from hmoe_ref.model import generate_greedy  # noqa: E402
+from hmoe_ref.switch_model import generate_greedy as switch_generate_greedy  # noqa: E402
 
 PROMPT = "The little model reads a prompt and writes"
+SWITCH_INPUT = [17, 42, 99, 7, 230, 64, 1]
 GREEDY_TOKENS = 16
 
 # Plain prose with enough repeated pairs to learn 255 merges.
@@ -106,7 +113,14 @@ def main() -> int:
         f.write(f"prompt {PROMPT}\n")
         f.write("prompt_ids " + " ".join(map(str, prompt_ids)) + "\n")
         f.write("greedy " + " ".join(map(str, greedy)) + "\n")
-    print(f"models in {work}; reference greedy continuation {greedy}")
+    sw = os.path.join(work, "sw")
+    run_tool(make_checkpoint.main, ["--arch", "switch", "--preset", "sw-tied", "--seed", "1", "-o", sw])
+    run_tool(convert.main, [sw, "-o", os.path.join(work, "sw.hmoe"), "-q"])
+    answer = switch_generate_greedy(load_switch_model(sw), SWITCH_INPUT, GREEDY_TOKENS, stop_at_eos=False)
+    with open(os.path.join(work, "sw.ref"), "w", encoding="utf-8") as f:
+        f.write("input_ids " + " ".join(map(str, SWITCH_INPUT)) + "\n")
+        f.write("greedy " + " ".join(map(str, answer)) + "\n")
+    print(f"models in {work}; reference greedy continuation {greedy}; Switch answer {answer}")
     return 0
 
 

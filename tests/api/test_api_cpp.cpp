@@ -120,3 +120,45 @@ TEST_CASE("an exception thrown by the callback stops generation and reaches the 
   const Generation rest = s.generate({}, opt);
   CHECK(rest.tokens == std::vector<int32_t>(ref.greedy.begin() + 2, ref.greedy.end()));
 }
+
+TEST_CASE("an encoder-decoder: encode, then generate the reference's greedy answer") {
+  const Model model = Model::load(api_test::model_dir() + "/sw.hmoe", one_thread());
+  const ModelInfo info = model.info();
+  CHECK(info.encoder_decoder);
+  CHECK(info.decoder_start_id == 0);
+  CHECK(info.n_decoder_layer == 4);
+  CHECK(model.architecture() == "switch-hypermoe");
+  bool saw_capacity = false;
+  for (const auto& [name, value] : model.hparams()) saw_capacity = saw_capacity || (name == "expert_capacity" && value == 64);
+  CHECK(saw_capacity);
+  const api_test::Reference ref = api_test::read_reference("sw");
+  REQUIRE(!ref.input_ids.empty());
+  Session s(model, greedy_session());
+  GenerateOptions opt;
+  opt.max_tokens = static_cast<int32_t>(ref.greedy.size());
+  opt.stop_at_eos = false;
+  // Decoding before an input is encoded is the caller's mistake.
+  try {
+    s.generate({}, opt);
+    FAIL("generated without an input");
+  } catch (const Error& e) {
+    CHECK(e.status() == HMOE_ERR_INVALID_ARGUMENT);
+  }
+  s.encode(ref.input_ids);
+  CHECK(s.generate({}, opt).tokens == ref.greedy);  // from the decoder start token
+  // A second encode starts a new answer: the same input gives the same one.
+  s.encode(ref.input_ids);
+  CHECK(s.info().n_past == 0);
+  CHECK(s.generate({}, opt).tokens == ref.greedy);
+  // A decoder-only model has nothing to encode with.
+  const Model gpt2 = Model::load(api_test::model_dir() + "/n8k2.hmoe", one_thread());
+  Session g(gpt2, greedy_session());
+  try {
+    g.encode(std::vector<int32_t>{1, 2});
+    FAIL("encoded with a decoder-only model");
+  } catch (const Error& e) {
+    CHECK(e.status() == HMOE_ERR_UNSUPPORTED);
+  }
+  CHECK(gpt2.architecture() == "gpt2-hypermoe");
+  CHECK_FALSE(gpt2.info().encoder_decoder);
+}

@@ -1,4 +1,4 @@
-// Rows F24..F26 of tests/BAD_INPUTS.md: a model file whose tokenizer is a SentencePiece
+// Rows F25..F27 of tests/BAD_INPUTS.md: a model file whose tokenizer is a SentencePiece
 // model (kind SENTENCEPIECE) that is missing, corrupt or too large. The model's weights
 // are fine, so Model::load accepts the file (ids work); the tokenizer is refused by
 // load_model_tokenizer (TokenizerError naming the file; the C API's hmoe_model_load
@@ -75,7 +75,7 @@ std::string refusals(const std::vector<uint8_t>& bytes, const std::string& fragm
 
 }  // namespace
 
-TEST_CASE("F24 a SentencePiece tokenizer without its model") {
+TEST_CASE("F25 a SentencePiece tokenizer without its model") {
   // Control: with the model it loads and tokenizes.
   const std::vector<uint8_t> good = with_sentencepiece(spm_rules());
   CHECK(model_loads(good));
@@ -95,7 +95,7 @@ TEST_CASE("F24 a SentencePiece tokenizer without its model") {
   CHECK_MESSAGE(p.empty(), p);
 }
 
-TEST_CASE("F25 a corrupt SentencePiece model") {
+TEST_CASE("F26 a corrupt SentencePiece model") {
   using namespace hmoe::test;
   const std::string model = spm_rules();
   SUBCASE("not a model: text, random bytes, a truncated model") {
@@ -124,7 +124,7 @@ TEST_CASE("F25 a corrupt SentencePiece model") {
   }
 }
 
-TEST_CASE("F26 a SentencePiece tokenizer larger than the model's vocabulary") {
+TEST_CASE("F27 a SentencePiece tokenizer larger than the model's vocabulary") {
   // 250 pieces + 51 added tokens = 301 for vocab_size 300.
   const std::vector<uint8_t> bytes = with_sentencepiece(spm_rules(), 51);
   CHECK(model_loads(bytes));

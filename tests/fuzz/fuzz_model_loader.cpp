@@ -8,7 +8,8 @@
 //   4. one token through the forward pass, through the cache and through the per-token
 //      hypernetwork.
 // Each stage may refuse the input only with the exception its interface documents
-// (FormatError, TokenizerError, std::invalid_argument). Anything else that escapes (a
+// (FormatError, TokenizerError, std::invalid_argument; a full context is hmoe::Error with
+// Status::ContextFull). Anything else that escapes (a
 // std::length_error, std::bad_alloc from a size read off the file, ...) is a finding,
 // like a crash or a sanitizer report.
 //
@@ -110,7 +111,7 @@ void exercise_session(const std::shared_ptr<const hmoe::Model>& model, hmoe::Hyp
   } catch (const hmoe::Error& e) {
     refused = e.status() == hmoe::Status::ContextFull;
   }
-  check(refused, "eval() past the end of the context was not refused");
+  check(refused, "eval() past the end of the context was not refused as a full context");
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ CLI_SEEDS = {
 }
 
 
-# SentencePiece models (fuzz_sentencepiece.cpp, bad inputs F24..F26). A model trained by
+# SentencePiece models (fuzz_sentencepiece.cpp, bad inputs F25..F27). A model trained by
 # this Debian's python3-sentencepiece from the same text is the same model, but the
 # committed bytes are what the tests use.
 SPM_TEXT = "/usr/share/common-licenses/Apache-2.0"

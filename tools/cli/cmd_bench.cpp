@@ -2,6 +2,8 @@
 // weights of chosen dims), in the spirit of llama-bench, comparing in one run plain MoE
 // (the same model without its HyperExpert), HyperMoE with the HyperExpert cache, and
 // HyperMoE running its hypernetwork for every token as the authors' code does.
+// The baseline (HyperMode::Off), session counters and synthetic models are internals,
+// not API: see tools/cli/internal.h.
 #include <time.h>
 
 #include <algorithm>
@@ -14,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include <omp.h>
 
 #include "runtime/kernels/simd_target.h"
+#include "runtime/kernels/threads.h"
 #include "tools/common/stream_read.h"
 #include "tools/common/decode_traffic.h"
 #include "runtime/model/session.h"
@@ -25,6 +27,8 @@
 #include "tools/common/cpu_usage.h"
 #include "tools/cli/bench_report.h"
 #include "tools/cli/command.h"
+#include "tools/cli/internal.h"
+#include "tools/cli/output.h"
 
 namespace hmoe::cli {
 namespace {
@@ -124,7 +128,7 @@ std::string gib(uint64_t bytes) {
 }
 
 int run_bench(const std::vector<std::string>& argv) {
-  return guarded("bench", [&] {
+  return guarded_internal("bench", [&] {
     std::string model_paths, synthetic, dtype_text, prompts = "128", gens = "64", threads_text, output = "md";
     std::string configs_text = "moe,cached,pertoken", synthetic_dir;
     int reps = 6, warmup = 1;
@@ -152,14 +156,16 @@ int run_bench(const std::vector<std::string>& argv) {
                 "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
                 "changes the routing, and prefill's cost depends on the routing, so zeros keep the\n"
                 "configurations' work identical but for the HyperExpert itself.");
-    p.opt("-m,--model", &model_paths, "model files (.hmoe), comma-separated")
+    p.path("-m,--model", &model_paths, "model files (.hmoe), comma-separated")
         .opt("--synthetic", &synthetic, "random weights of these dims instead of a file (see SPEC)")
         .opt("--dtype", &dtype_text, "synthetic weights' dtypes, comma-separated: f32 f16 bf16 q8 q4 (default f32)")
         .opt("-p,--n-prompt", &prompts, "prompt lengths, comma-separated; 0 skips pp (default 128)")
         .opt("-n,--n-gen", &gens, "generated tokens, comma-separated; 0 skips tg (default 64)")
         .opt("-r,--repetitions", &reps, "timed runs per test (default 6: every order of 3 configurations once)")
         .opt("--warmup", &warmup, "untimed runs per test and configuration first (default 1)")
-        .opt("-t,--threads", &threads_text, "thread counts, comma-separated (default: all cores)")
+        .opt("-t,--threads", &threads_text,
+             "thread counts, comma-separated; 0 = the default: OMP_NUM_THREADS or the processors,\n"
+             "at most the processors (default 0)")
         .opt("-o,--output", &output, "md (default), csv or json")
         .opt("--configs", &configs_text, "which of moe,cached,pertoken to run (default all)")
         .opt("--hyper-cache-mb", &cache_mb, "HyperExpert cache budget in MiB (default 256)")
@@ -179,10 +185,13 @@ int run_bench(const std::vector<std::string>& argv) {
     if (cache_mb < 0 || cache_mb > (int64_t(1) << 30)) throw UsageError("--hyper-cache-mb out of range");
     if (bw_mib < 0 || bw_mib > (int64_t(1) << 20)) throw UsageError("--bw-mib must be in [0, 1048576], got " + std::to_string(bw_mib));
     const std::vector<int32_t> pp = parse_int_list("--n-prompt", prompts), tg = parse_int_list("--n-gen", gens);
-    std::vector<int32_t> threads = threads_text.empty() ? std::vector<int32_t>{omp_get_num_procs()}
-                                                        : parse_int_list("--threads", threads_text);
-    for (int32_t t : threads)
-      if (t < 1 || t > 4096) throw UsageError("--threads values must be in [1, 4096], got " + std::to_string(t));
+    std::vector<int32_t> threads = parse_int_list("--threads", threads_text.empty() ? "0" : threads_text);
+    for (int32_t& t : threads) {
+      if (t < 0 || t > kernels::kMaxThreads)
+        throw UsageError("--threads must be in [0, " + std::to_string(kernels::kMaxThreads) +
+                         "] (0: the default), got " + std::to_string(t));
+      t = kernels::resolve_threads(t, "--threads");
+    }
     for (int32_t v : pp)
       if (v < 0) throw UsageError("--n-prompt values must be >= 0, got " + std::to_string(v));
     for (int32_t v : tg)
@@ -444,7 +453,7 @@ int run_bench(const std::vector<std::string>& argv) {
 
     const std::string text =
         output == "md" ? report_markdown(report) : output == "csv" ? report_csv(report) : report_json(report);
-    std::fputs(text.c_str(), stdout);
+    out("%s", text.c_str());
     if (output != "md")
       for (const std::string& w : report.warnings) std::fprintf(stderr, "bench: warning: %s\n", w.c_str());
     return kExitOk;
