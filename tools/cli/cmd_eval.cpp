@@ -16,7 +16,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -29,6 +28,7 @@
 #include "tools/cli/model_flags.h"
 #include "tools/cli/output.h"
 #include "tools/cli/progress.h"
+#include "tools/common/eval_metrics.h"
 
 namespace hmoe::cli {
 namespace {
@@ -86,46 +86,6 @@ std::vector<Row> parse_tsv(const std::string& text, const std::string& path) {
   }
   if (rows.empty()) throw hypermoe::Error(HMOE_ERR_INVALID_ARGUMENT, "'" + path + "' holds no rows");
   return rows;
-}
-
-std::string strip(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-bool as_number(const std::string& s, double* v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  *v = std::strtod(s.c_str(), &end);
-  return *end == '\0' && std::isfinite(*v);
-}
-
-double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  const double n = static_cast<double>(a.size());
-  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n, mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) * (a[i] - ma);
-    sbb += (b[i] - mb) * (b[i] - mb);
-  }
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : NAN;
-}
-
-// Ranks with ties given their average rank, as scipy's spearmanr.
-std::vector<double> ranks(const std::vector<double>& v) {
-  std::vector<size_t> order(v.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t i, size_t j) { return v[i] < v[j]; });
-  std::vector<double> r(v.size());
-  for (size_t i = 0; i < order.size();) {
-    size_t j = i;
-    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
-    for (size_t k = i; k <= j; ++k) r[order[k]] = (static_cast<double>(i + j) / 2.0) + 1.0;
-    i = j + 1;
-  }
-  return r;
 }
 
 std::string number_json(double v) {
@@ -192,8 +152,8 @@ int run_eval(const std::vector<std::string>& argv) {
       answer_tokens += g.tokens.size();
       std::string text = model.detokenize(g.tokens, HMOE_DETOKENIZE_SKIP_SPECIAL);
       if (!info.encoder_decoder) text = text.substr(0, text.find('\n'));
-      predicted[i] = strip(text);
-      correct += predicted[i] == strip(rows[i].expected) ? 1 : 0;
+      predicted[i] = strip_answer(text);
+      correct += predicted[i] == strip_answer(rows[i].expected) ? 1 : 0;
       bar.update(static_cast<double>(i + 1) / static_cast<double>(rows.size()),
                  std::to_string(i + 1) + "/" + std::to_string(rows.size()) + " rows");
     }
@@ -205,9 +165,9 @@ int run_eval(const std::vector<std::string>& argv) {
     size_t unparsed = 0;
     for (size_t i = 0; i < rows.size() && numeric; ++i) {
       double e = 0, a = 0;
-      numeric = as_number(strip(rows[i].expected), &e);
+      numeric = parse_number(strip_answer(rows[i].expected), &e);
       if (!numeric) break;
-      if (as_number(predicted[i], &a)) {
+      if (parse_number(predicted[i], &a)) {
         want.push_back(e);
         got.push_back(a);
       } else {
@@ -215,12 +175,12 @@ int run_eval(const std::vector<std::string>& argv) {
       }
     }
     const double pr = numeric && want.size() > 1 ? pearson(want, got) : NAN;
-    const double sr = numeric && want.size() > 1 ? pearson(ranks(want), ranks(got)) : NAN;
+    const double sr = numeric && want.size() > 1 ? spearman(want, got) : NAN;
 
     if (predictions) {
       for (size_t i = 0; i < rows.size(); ++i) {
         const std::string line = rows[i].input + "\t" + rows[i].expected + "\t" + predicted[i] + "\t" +
-                                 (predicted[i] == strip(rows[i].expected) ? "1" : "0") + "\n";
+                                 (predicted[i] == strip_answer(rows[i].expected) ? "1" : "0") + "\n";
         predictions->write(line.data(), line.size());
       }
       predictions->commit();
