@@ -23,7 +23,11 @@
 # qemu-user; the arm64 architecture in dpkg; the arm64 builds of Highway, FlatBuffers and
 # oneDNN. libdnnl-dev:arm64 cannot be installed next to libdnnl-dev:amd64 (both own
 # /usr/include/oneapi/dnnl/dnnl_config.h, which differs), so its headers and CMake files
-# are unpacked into the build folder instead and dnnl_DIR points there.
+# are unpacked into the build folder instead and dnnl_DIR points there. The same for
+# SentencePiece: neither libsentencepiece0 nor libsentencepiece-dev is Multi-Arch, so no
+# arm64 build of them installs next to the amd64 one (which the tests' Python side
+# needs); both arm64 packages are unpacked into the build folder, SentencePiece_ROOT
+# points there, and the programs find the library through their build RPATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,6 +87,27 @@ install_packages() {
     g++-$TRIPLE qemu-user libhwy-dev:arm64 libflatbuffers-dev:arm64 libdnnl2:arm64
 }
 
+# Prints the SentencePiece_ROOT for the arm64 libsentencepiece: empty when it is installed
+# (a machine without the amd64 one), else an unpacked copy of libsentencepiece0:arm64 and
+# libsentencepiece-dev:arm64 (apt's candidates) in the build folder.
+arm64_sentencepiece_root() {
+  if [ -f $ARM64_LIBDIR/libsentencepiece.so ]; then
+    return
+  fi
+  local stage="$PWD/$BUILD/arm64-sentencepiece"
+  if [ ! -f "$stage/usr/lib/$TRIPLE/libsentencepiece.so.0" ]; then
+    local download
+    download=$(mktemp -d)
+    if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$download"; fi
+    (cd "$download" && apt-get download -q libsentencepiece0:arm64 libsentencepiece-dev:arm64 >&2)
+    rm -rf "$stage"
+    mkdir -p "$stage"
+    for deb in "$download"/*.deb; do dpkg-deb -x "$deb" "$stage"; done
+    rm -rf "$download"
+  fi
+  echo "$stage/usr"
+}
+
 # Prints the dnnl_DIR for the arm64 oneDNN: the installed libdnnl-dev:arm64 if there is
 # one (a machine without the amd64 one), else an unpacked copy in the build folder whose
 # library entry points at the installed arm64 runtime library.
@@ -118,8 +143,9 @@ fi
 
 step "configuring $BUILD"
 mkdir -p "$BUILD"
+spm_root=$(arm64_sentencepiece_root)
 cmake -S . -B "$BUILD" --toolchain tools/cmake/aarch64-linux-gnu.cmake \
-  -DCMAKE_BUILD_TYPE=Release -Ddnnl_DIR="$(arm64_dnnl_dir)"
+  -DCMAKE_BUILD_TYPE=Release -Ddnnl_DIR="$(arm64_dnnl_dir)" ${spm_root:+-DSentencePiece_ROOT="$spm_root"}
 
 # As in the native tests: one OpenMP thread, the 2-core CI machine runs two tests at once.
 export OMP_NUM_THREADS=1

@@ -8,7 +8,7 @@
 #   .ci/fuzz.sh                      # 60 s per target, build dir build-fuzz
 #   HMOE_FUZZ_SECONDS=600 .ci/fuzz.sh
 #   HMOE_FUZZ_EXTRA_FLAGS=-fno-sanitize=float-cast-overflow .ci/fuzz.sh   # past a finding while it is fixed
-# Cost on 2 cores from a clean clone: about 6.5 min (the clang build about 3, then 60 s
+# Cost on 2 cores from a clean clone: about 7.5 min (the clang build about 3, then 60 s
 # per target).
 # Reproduce a finding: build-fuzz/tests/fuzz/fuzz_<target> <artifact file>
 # Then add the input to tests/fuzz/regressions/<target>/ (replayed by ctest in every build).
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 BUILD=${HMOE_FUZZ_BUILD_DIR:-build-fuzz}
 SECONDS_PER_TARGET=${HMOE_FUZZ_SECONDS:-60}
 JOBS=${HMOE_JOBS:-2}
-TARGETS=(model_loader tokenizer cli_args)
+TARGETS=(model_loader tokenizer sentencepiece cli_args)
 
 # --- dependencies: the project's own, plus clang and its runtime libraries (libFuzzer,
 # the sanitizers' runtimes, compiler-rt builtins). Idempotent.

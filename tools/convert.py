@@ -27,7 +27,8 @@ from hmoe_ref.file_layout import F16, F32  # noqa: E402
 from hmoe_ref.hmoe_writer import write_hmoe  # noqa: E402
 from hmoe_ref.schema import Arch  # noqa: E402
 from hmoe_ref.switch_config import SwitchConfig  # noqa: E402
-from hmoe_ref.tokenizer_files import SentencePieceTokenizer, read_gpt2_tokenizer, read_spiece  # noqa: E402
+from hmoe_ref.tokenizer_files import (T5_EXTRA_IDS, SentencePieceTokenizer, read_gpt2_tokenizer,  # noqa: E402
+                                      read_spiece, sp_piece_count, t5_sentinels)
 
 PROGRESS_MIN_BYTES = 64 << 20  # smaller files convert in a blink: no bar
 
@@ -76,8 +77,15 @@ def _convert(ckpt_dir: str, out, dtype: str, name: str, quiet: bool, n_positions
         check_config_fits(hparams)
         tensors = read_tensors(ckpt_dir)
         switch_convert_map.check_tensors(scfg, tensors)
-        tokenizer = SentencePieceTokenizer(read_spiece(ckpt_dir), eos_id=scfg.eos_token_id,
-                                           pad_id=scfg.pad_token_id)
+        sp = read_spiece(ckpt_dir)
+        # T5's 100 sentinels <extra_id_k> follow the model's pieces (ids pieces + 99 - k),
+        # as Hugging Face's T5 tokenizer adds them, when they fit the vocabulary (switch-base-8:
+        # 32000 + 100 <= 32128). Bytes that are not a model are kept as they are (the runtime
+        # refuses them as a tokenizer), without sentinels.
+        pieces = sp_piece_count(sp) if sp else None
+        added = (t5_sentinels(pieces) if pieces is not None and pieces + T5_EXTRA_IDS <= scfg.vocab_size
+                 else [])
+        tokenizer = SentencePieceTokenizer(sp, eos_id=scfg.eos_token_id, pad_id=scfg.pad_token_id, added=added)
         plan = switch_convert_map.plan_tensors(scfg, tensors, matrix_dtype)
         arch = Arch.Arch.SWITCH_HYPERMOE
     else:

@@ -12,8 +12,11 @@ packages=(
   g++ cmake make pkg-config git
   # the runtime's libraries (oneDNN's CMake config needs the OpenCL dev package on amd64)
   libdnnl-dev ocl-icd-opencl-dev libhwy-dev libflatbuffers-dev flatbuffers-compiler doctest-dev
+  # SentencePiece models (T5's tokenizer): the C++ library, and the Python one the tests
+  # train models with and compare ids against
+  libsentencepiece-dev
   # Python tooling: reference model, converter, training (Debian's interpreter /usr/bin/python3)
-  python3 python3-torch python3-numpy python3-flatbuffers python3-regex
+  python3 python3-torch python3-numpy python3-flatbuffers python3-regex python3-sentencepiece
 )
 # The tokenizer test compares against GPT-2's encoder from npm: it needs node and npm.
 # Keep a node that is already installed (it may ship its own npm).

@@ -8,14 +8,14 @@
 #include "runtime/api/hypermoe.h"
 #include "runtime/model/model.h"
 #include "runtime/model/session.h"
-#include "runtime/text/bpe_tokenizer.h"
+#include "runtime/text/tokenizer.h"
 #include "runtime/text/sampler.h"
 
 struct hmoe_model {
   std::shared_ptr<const hmoe::Model> model;          // null when loaded vocab_only
   std::shared_ptr<const hmoe::ModelFile> vocab_file;  // the file, when loaded vocab_only
   hmoe::HParams hparams;                              // checked, either way
-  std::shared_ptr<const hmoe::text::BpeTokenizer> tokenizer;  // null: ids only
+  std::shared_ptr<const hmoe::text::Tokenizer> tokenizer;  // null: ids only
   double load_seconds = 0, hyper_fill_seconds = 0;           // hmoe_model_get_load_stats
 
   const hmoe::ModelFile& file() const { return model ? model->file() : *vocab_file; }
@@ -26,7 +26,7 @@ struct hmoe_session {
       : model(m.model), tokenizer(m.tokenizer), core(m.model, options), sampler(sampling) {}
 
   std::shared_ptr<const hmoe::Model> model;
-  std::shared_ptr<const hmoe::text::BpeTokenizer> tokenizer;
+  std::shared_ptr<const hmoe::text::Tokenizer> tokenizer;
   hmoe::Session core;
   hmoe::text::Sampler sampler;
   // The context's tokens, oldest first: the repetition penalty's history. Reserved to

@@ -14,7 +14,7 @@ using hmoe::api::require;
 
 namespace {
 
-const hmoe::text::BpeTokenizer& tokenizer_of(const hmoe_model* model) {
+const hmoe::text::Tokenizer& tokenizer_of(const hmoe_model* model) {
   require(model, "model");
   if (!model->tokenizer)
     throw ApiError(HMOE_ERR_UNSUPPORTED, "the model '" + model->file().source() +
@@ -36,7 +36,7 @@ extern "C" {
 hmoe_status hmoe_tokenize(const hmoe_model* model, const char* text, size_t text_len, uint32_t flags, int32_t* ids,
                           size_t capacity, size_t* out_n) {
   return guarded(__func__, [&] {
-    const hmoe::text::BpeTokenizer& tok = tokenizer_of(model);
+    const hmoe::text::Tokenizer& tok = tokenizer_of(model);
     require(out_n, "out_n");
     if (text_len > 0) require(text, "text");
     if (capacity > 0) require(ids, "ids");
@@ -56,7 +56,7 @@ hmoe_status hmoe_tokenize(const hmoe_model* model, const char* text, size_t text
 hmoe_status hmoe_detokenize(const hmoe_model* model, const int32_t* ids, size_t n_ids, uint32_t flags, char* buf,
                             size_t capacity, size_t* out_len) {
   return guarded(__func__, [&] {
-    const hmoe::text::BpeTokenizer& tok = tokenizer_of(model);
+    const hmoe::text::Tokenizer& tok = tokenizer_of(model);
     require(out_len, "out_len");
     if (n_ids > 0) require(ids, "ids");
     if (capacity > 0) require(buf, "buf");
@@ -74,7 +74,7 @@ hmoe_status hmoe_detokenize(const hmoe_model* model, const int32_t* ids, size_t 
 
 hmoe_status hmoe_token_text(const hmoe_model* model, int32_t id, char* buf, size_t capacity, size_t* out_len) {
   return guarded(__func__, [&] {
-    const hmoe::text::BpeTokenizer& tok = tokenizer_of(model);
+    const hmoe::text::Tokenizer& tok = tokenizer_of(model);
     require(out_len, "out_len");
     if (capacity > 0) require(buf, "buf");
     const std::string& text = tok.piece(id);  // refuses an id outside the vocabulary

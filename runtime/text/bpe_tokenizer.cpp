@@ -191,24 +191,8 @@ void BpeTokenizer::clear_cache() const {
   cache_.clear();
 }
 
-std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOptions& options) const {
-  std::vector<int32_t> out;
-  out.reserve(text.size() / 3 + 1);
-  encode(text, &out, options);
-  return out;
-}
-
-void BpeTokenizer::encode(std::string_view text, std::vector<int32_t>* out, const EncodeOptions& options) const {
-  if (!options.allow_invalid_utf8) {
-    const size_t bad = find_invalid_utf8(text);
-    if (bad != std::string_view::npos) {
-      char buf[160];
-      std::snprintf(buf, sizeof buf,
-                    "input is not valid UTF-8: byte 0x%02X at offset %zu does not start a valid character",
-                    static_cast<unsigned char>(text[bad]), bad);
-      throw TokenizerError(buf, Status::InvalidArgument);
-    }
-  }
+void BpeTokenizer::encode_into(std::string_view text, std::vector<int32_t>* out, const EncodeOptions& options) const {
+  if (!options.allow_invalid_utf8) require_utf8(text);
   if (!options.special_tokens || specials_.empty()) {
     encode_ordinary(text, out);
     return;
@@ -356,11 +340,7 @@ void BpeTokenizer::merge_long_piece(std::string_view piece, std::vector<int32_t>
   for (int32_t i = 0; i >= 0; i = s.next[i]) out->push_back(s.ids[i]);
 }
 
-std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, const DecodeOptions& options) const {
-  return decode(ids.data(), ids.size(), options);
-}
-
-std::string BpeTokenizer::decode(const int32_t* ids, size_t n, const DecodeOptions& options) const {
+std::string BpeTokenizer::decode_ids(const int32_t* ids, size_t n, const DecodeOptions& options) const {
   std::string out;
   for (size_t i = 0; i < n; ++i) {
     const int32_t id = ids[i];

@@ -33,30 +33,11 @@
 #include "runtime/text/merge_table.h"
 #include "runtime/text/piece_cache.h"
 #include "runtime/text/piece_index.h"
+#include "runtime/text/tokenizer.h"
 
 namespace hmoe::text {
 
-// Bad tokenizer data (a model file's table, vocab.json, merges.txt) is Status::BadFile,
-// the default; text or ids a caller passed that cannot be encoded or decoded are
-// Status::InvalidArgument; a vocabulary file that cannot be read is Status::Io.
-class TokenizerError : public Error {
- public:
-  explicit TokenizerError(const std::string& message, Status status = Status::BadFile) : Error(status, message) {}
-};
-
-struct EncodeOptions {
-  // Special tokens' text ("<|endoftext|>") becomes their ids. Off, it is tokenized as
-  // ordinary text, as GPT-2's own encoder does.
-  bool special_tokens = true;
-  // See the file comment.
-  bool allow_invalid_utf8 = false;
-};
-
-struct DecodeOptions {
-  bool skip_special_tokens = false;
-};
-
-class BpeTokenizer {
+class BpeTokenizer final : public Tokenizer {
  public:
   // vocab[id]: each token as vocab.json spells it (byte-to-unicode form, byte_unicode.h).
   // merges: "left right" in rank order, as in merges.txt (without its "#version" line).
@@ -67,35 +48,33 @@ class BpeTokenizer {
   // are not in the vocabulary, an id out of range.
   BpeTokenizer(std::vector<std::string> vocab, const std::vector<std::string>& merges,
                int32_t eos_id = -1, int32_t bos_id = -1);
-  BpeTokenizer(const BpeTokenizer&) = delete;
-  BpeTokenizer& operator=(const BpeTokenizer&) = delete;
 
-  std::vector<int32_t> encode(std::string_view text, const EncodeOptions& options = {}) const;
-  // Appends to `out` (lets a caller reuse one buffer).
-  void encode(std::string_view text, std::vector<int32_t>* out, const EncodeOptions& options = {}) const;
+  // encode() and decode() (tokenizer.h): decode() gives the concatenated bytes of the
+  // tokens, so decode(encode(x)) == x.
 
-  // Concatenated bytes of the tokens. Throws TokenizerError on an id outside the vocabulary.
-  std::string decode(const std::vector<int32_t>& ids, const DecodeOptions& options = {}) const;
-  std::string decode(const int32_t* ids, size_t n, const DecodeOptions& options = {}) const;
   // The raw bytes of one token (may be part of a UTF-8 character). Throws on a bad id.
-  const std::string& token_bytes(int32_t id) const;
+  const std::string& token_bytes(int32_t id) const override;
   // The token as vocab.json spells it ("Ġthe"). Throws on a bad id.
-  const std::string& piece(int32_t id) const;
+  const std::string& piece(int32_t id) const override;
   // Id of a vocabulary spelling, or -1.
-  int32_t piece_to_id(std::string_view piece) const;
+  int32_t piece_to_id(std::string_view piece) const override;
 
-  int32_t vocab_size() const { return static_cast<int32_t>(vocab_.size()); }
+  int32_t vocab_size() const override { return static_cast<int32_t>(vocab_.size()); }
   size_t merge_count() const { return merge_count_; }
-  int32_t eos_id() const { return eos_id_; }
-  int32_t bos_id() const { return bos_id_; }
-  bool is_special(int32_t id) const;
-  const std::vector<int32_t>& special_ids() const { return special_ids_; }
+  int32_t eos_id() const override { return eos_id_; }
+  int32_t bos_id() const override { return bos_id_; }
+  int32_t pad_id() const override { return -1; }
+  bool is_special(int32_t id) const override;
+  const std::vector<int32_t>& special_ids() const override { return special_ids_; }
+  const char* kind_name() const override { return "GPT2_BPE"; }
   // Replaces the default special tokens. Throws TokenizerError on a bad id.
   void set_special_tokens(const std::vector<int32_t>& ids);
 
   void clear_cache() const;
 
  private:
+  void encode_into(std::string_view text, std::vector<int32_t>* out, const EncodeOptions& options) const override;
+  std::string decode_ids(const int32_t* ids, size_t n, const DecodeOptions& options) const override;
   void check_id(int32_t id) const;
   void encode_ordinary(std::string_view text, std::vector<int32_t>* out) const;
   void encode_piece(std::string_view piece, std::vector<int32_t>* out) const;

@@ -66,7 +66,7 @@ void check(bool ok, const char* what) {
 }
 
 void exercise_tokenizer(const hmoe::ModelFile& file) {
-  std::unique_ptr<hmoe::text::BpeTokenizer> tok;
+  std::unique_ptr<hmoe::text::Tokenizer> tok;
   try {
     tok = hmoe::text::load_model_tokenizer(file);
   } catch (const hmoe::text::TokenizerError&) {
@@ -78,7 +78,10 @@ void exercise_tokenizer(const hmoe::ModelFile& file) {
   const std::string text = "In the beginning \xff<|endoftext|> 42";
   const std::vector<int32_t> ids = tok->encode(text, eo);
   for (int32_t id : ids) check(id >= 0 && id < tok->vocab_size(), "encode() returned an id outside the vocabulary");
-  check(tok->decode(ids) == text, "a tokenizer loaded from a model does not round-trip");
+  const std::string back = tok->decode(ids);
+  // Byte-level BPE gives the bytes back; SentencePiece normalizes (and reads invalid
+  // UTF-8 as U+FFFD), so only its decoding is exercised.
+  if (std::string(tok->kind_name()) == "GPT2_BPE") check(back == text, "a tokenizer loaded from a model does not round-trip");
 }
 
 void exercise_session(const std::shared_ptr<const hmoe::Model>& model, hmoe::HyperMode mode) {

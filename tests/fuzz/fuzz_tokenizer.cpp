@@ -5,7 +5,7 @@
 //   0  round trip through the seed tokenizer (data/vocab.json, data/merges.txt):
 //        decode(encode(x)) == x with allow_invalid_utf8, with special tokens on and off;
 //        the strict encode (the default) refuses x exactly when x is not valid UTF-8
-//        (checked against an independent validator below) and otherwise gives the same ids;
+//        (independent_utf8.h) and otherwise gives the same ids;
 //   1  the 256 single-byte tokens plus fuzzed extra entries and merges, then a round trip;
 //   2  an entirely fuzzed vocabulary and merges (mostly refused: the bytes are missing);
 //      payload of 1 and 2: two bytes eos, bos (as int8), then lines: vocabulary entries up
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "runtime/text/bpe_tokenizer.h"
+#include "tests/fuzz/independent_utf8.h"
 #include "runtime/text/byte_unicode.h"
 #include "tools/common/vocab_files.h"
 
@@ -42,39 +43,6 @@ void check(bool ok, const char* what, std::string_view input) {
   std::abort();
 }
 
-// Strict UTF-8 (RFC 3629), written independently of runtime/text/unicode.h so the two
-// can disagree: no overlong forms, no surrogates, nothing past U+10FFFF, no cut-short
-// sequences.
-bool is_valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    const unsigned c = p[i];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
-
 void round_trip(const BpeTokenizer& tok, std::string_view text) {
   for (bool special : {true, false}) {
     EncodeOptions eo;
@@ -85,7 +53,7 @@ void round_trip(const BpeTokenizer& tok, std::string_view text) {
     check(tok.decode(ids) == text, "decode(encode(x)) != x", text);
 
     eo.allow_invalid_utf8 = false;
-    const bool valid = is_valid_utf8(text);
+    const bool valid = hmoe::test::is_valid_utf8(text);
     try {
       const std::vector<int32_t> strict = tok.encode(text, eo);
       check(valid, "the strict encode() accepted invalid UTF-8", text);

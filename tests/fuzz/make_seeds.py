@@ -14,6 +14,15 @@ Writes, under tests/fuzz/:
                                      Switch Transformer (encoder-decoder)
   corpus/tokenizer/*                 inputs in fuzz_tokenizer.cpp's format
   corpus/cli_args/*                  NUL-separated argument lists (fuzz_cli_args.cpp)
+  data/spm_bytes.model,              two SentencePiece unigram models (python3-sentencepiece)
+  data/spm_rules.model               trained on Apache-2.0's text: byte fallback and no
+                                     normalization (reversible), and 250 pieces with a few
+                                     normalization rules of our own (a small charsmap)
+  corpus/model_loader/hyper_n4k1_f16_spm.hmoe  hyper_n4k1_f16_tok with spm_rules and 50
+                                     sentinels as its tokenizer (kind SENTENCEPIECE)
+  corpus/sentencepiece/*             inputs in fuzz_sentencepiece.cpp's format
+
+`--sentencepiece-only` regenerates just the SentencePiece files (the rest unchanged).
 
 Everything is a pure function of this script, so rerunning it gives the same bytes
 unless the converter or the file format changed; then commit the new seeds (they are
@@ -108,6 +117,115 @@ CLI_SEEDS = {
 }
 
 
+# SentencePiece models (fuzz_sentencepiece.cpp, bad inputs F25..F27). A model trained by
+# this Debian's python3-sentencepiece from the same text is the same model, but the
+# committed bytes are what the tests use.
+SPM_TEXT = "/usr/share/common-licenses/Apache-2.0"
+# Our own normalization rules (code points, hex): fullwidth A and B, A + combining acute,
+# the Ohm sign, the fi ligature, the ideographic space.
+SPM_RULES_TSV = "FF21\t41\nFF22\t42\n41 301\tC1\n2126\t3A9\nFB01\t66 69\n3000\t20\n"
+SPM_COMMON = dict(model_type="unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1, num_threads=1, minloglevel=2,
+                  character_coverage=0.9995, shuffle_input_sentence=False)
+SPM_MODELS = {
+    "spm_bytes": dict(vocab_size=400, byte_fallback=True, normalization_rule_name="identity",
+                      remove_extra_whitespaces=False),
+    "spm_rules": dict(vocab_size=250, byte_fallback=False),  # normalization_rule_tsv added below
+}
+SPM_SENTINELS = 50  # spm_rules' 250 pieces + 50 = the seed model's vocab_size of 300
+
+# fuzz_sentencepiece.cpp: the first byte picks the mode (see that file); 1 and 2 get
+# the models' bytes and spm_rules' charsmap appended by spm_seeds().
+SPM_TEXT_SEEDS = {
+    "text_ascii": b"\x00" + b"The quick brown fox jumps over the lazy dog. It's 42!",
+    "text_special": b"\x00" + b"a</s>b<pad> <unk><extra_id_0>x<extra_id_49> </s",
+    "text_rules": b"\x00" + "\uff21\uff22 A\u0301 \u2126 \ufb01\u3000x".encode("utf-8"),
+    "text_invalid_utf8": b"\x00" + b"caf\xe9 \xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80 ok",
+    "text_spaces": b"\x00" + b"  \t\n\n   x  \r\n \xe2\x96\x81 12   345 \xc2\xa0end ",
+}
+
+
+def proto_field(message: bytes, number: int) -> bytes:
+    """The body of the first length-delimited field `number` of a protobuf message."""
+    pos = 0
+
+    def varint():
+        nonlocal pos
+        v = shift = 0
+        while True:
+            b = message[pos]
+            pos += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+
+    while pos < len(message):
+        key = varint()
+        wire = key & 7
+        if wire == 0:
+            varint()
+        elif wire == 1:
+            pos += 8
+        elif wire == 5:
+            pos += 4
+        elif wire == 2:
+            n = varint()
+            if key >> 3 == number:
+                return message[pos:pos + n]
+            pos += n
+        else:
+            raise ValueError("unexpected wire type %d" % wire)
+    raise ValueError("no field %d" % number)
+
+
+def write_spm_models(data_dir, work):
+    import io
+    import sentencepiece  # Debian's python3-sentencepiece
+    with open(SPM_TEXT, encoding="utf-8") as f:
+        lines = [line for line in f.read().splitlines() + TRAINING_TEXT.splitlines() if line.strip()]
+    rules = os.path.join(work, "rules.tsv")
+    with open(rules, "w", encoding="utf-8") as f:
+        f.write(SPM_RULES_TSV)
+    models = {}
+    for name, settings in SPM_MODELS.items():
+        extra = {"normalization_rule_tsv": rules} if name == "spm_rules" else {}
+        buf = io.BytesIO()
+        sentencepiece.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=buf, **SPM_COMMON,
+                                                 **settings, **extra)
+        models[name] = buf.getvalue()
+        write_files(data_dir, {name + ".model": models[name]})
+        print(f"tests/fuzz/data/{name}.model: {len(models[name])} bytes")
+    return models
+
+
+def write_spm_seed_model(models, out_dir):
+    """hyper_n4k1_f16_tok.hmoe with spm_rules (and 50 sentinels) as its tokenizer."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    from hmoe_ref.hmoe_file import read_hmoe
+    from hmoe_ref.hmoe_writer import PlannedTensor, write_hmoe
+    from hmoe_ref.file_layout import F16, F32, I32
+    from hmoe_ref.tokenizer_files import t5_tokenizer
+    src = read_hmoe(os.path.join(out_dir, "hyper_n4k1_f16_tok.hmoe"))
+    tensors = []
+    for name, e in src.tensors.items():
+        values = src.array(name) if e.dtype in (F16, F32, I32) else src.raw(name)
+        tensors.append(PlannedTensor(name, e.dtype, tuple(e.shape), lambda v=values: v))
+    tok = t5_tokenizer(models["spm_rules"], SPM_MODELS["spm_rules"]["vocab_size"], extra_ids=SPM_SENTINELS)
+    out = os.path.join(out_dir, "hyper_n4k1_f16_spm.hmoe")
+    meta = dict(src.metadata)
+    meta["general.name"] = "hyper_n4k1_f16_spm"
+    write_hmoe(out, src.hparams, tok, list(meta.items()), tensors, arch=src.arch)
+    check_size(out)
+
+
+def spm_seeds(models):
+    seeds = dict(SPM_TEXT_SEEDS)
+    for name, data in models.items():
+        seeds["model_" + name] = b"\x01" + data
+    seeds["charsmap_rules"] = b"\x02" + proto_field(proto_field(models["spm_rules"], 3), 2)
+    return seeds
+
+
 def run(cmd, **kw):
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if r.returncode != 0:
@@ -165,16 +283,26 @@ def write_files(out_dir, files):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="Regenerates the fuzz seed corpora.")
-    ap.add_argument("--hmoe", required=True, help="the built hmoe executable (for `hmoe quantize`)")
+    ap.add_argument("--hmoe", help="the built hmoe executable (for `hmoe quantize`)")
+    ap.add_argument("--sentencepiece-only", action="store_true", help="only the SentencePiece files")
     args = ap.parse_args()
+    if not args.hmoe and not args.sentencepiece_only:
+        ap.error("--hmoe is required (except with --sentencepiece-only)")
     data_dir = os.path.join(HERE, "data")
     corpus = os.path.join(HERE, "corpus")
     os.makedirs(data_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hmoe_seeds_") as work:
-        write_tokenizer(data_dir, work)
-        shutil.rmtree(os.path.join(corpus, "model_loader"), ignore_errors=True)
-        write_models(data_dir, os.path.join(corpus, "model_loader"), work)
-        write_quantized(os.path.abspath(args.hmoe), os.path.join(corpus, "model_loader"), work)
+        if not args.sentencepiece_only:
+            write_tokenizer(data_dir, work)
+            shutil.rmtree(os.path.join(corpus, "model_loader"), ignore_errors=True)
+            write_models(data_dir, os.path.join(corpus, "model_loader"), work)
+            write_quantized(os.path.abspath(args.hmoe), os.path.join(corpus, "model_loader"), work)
+        models = write_spm_models(data_dir, work)
+        write_spm_seed_model(models, os.path.join(corpus, "model_loader"))
+    shutil.rmtree(os.path.join(corpus, "sentencepiece"), ignore_errors=True)
+    write_files(os.path.join(corpus, "sentencepiece"), spm_seeds(models))
+    if args.sentencepiece_only:
+        return 0
     write_files(os.path.join(corpus, "tokenizer"), TOKENIZER_SEEDS)
     write_files(os.path.join(corpus, "cli_args"), {k: b"\0".join(a.encode() for a in v) for k, v in CLI_SEEDS.items()})
     return 0

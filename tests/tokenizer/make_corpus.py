@@ -296,10 +296,8 @@ def read_text(path):
         return f.read().decode("utf-8", errors="replace")
 
 
-def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit(__doc__)
-    min_bytes = int(sys.argv[2]) if len(sys.argv) == 3 else 1 << 20
+def build_docs():
+    """[(flags, name, text)] of the corpus, and the headers this machine lacks."""
     docs = []
 
     def add(section, text, flags=0):
@@ -331,7 +329,14 @@ def main():
         docs.append((0, "long#%d" % i, text))
     for i, text in enumerate(QUIRKS):
         docs.append((corpus_format.SKIP_GPT3_ENCODER, "quirks#%d" % i, text))
+    return docs, missing
 
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    min_bytes = int(sys.argv[2]) if len(sys.argv) == 3 else 1 << 20
+    docs, missing = build_docs()
     corpus_format.write_corpus(sys.argv[1], docs)
     total = sum(len(t.encode("utf-8")) for _, _, t in docs)
     sections = {}

@@ -18,6 +18,9 @@ namespace {
 const BpeTokenizer* gpt2() {
   static std::unique_ptr<BpeTokenizer> tok = []() -> std::unique_ptr<BpeTokenizer> {
     const char* dir = std::getenv("HMOE_GPT2_DIR");
+#ifdef HMOE_GPT2_DIR_BUILT
+    if (!dir || !*dir) dir = HMOE_GPT2_DIR_BUILT;  // where this build's test setup installs them
+#endif
     if (!dir || !std::ifstream(std::string(dir) + "/encoder.json")) return nullptr;
     return load_gpt2_tokenizer(std::string(dir) + "/encoder.json", std::string(dir) + "/vocab.bpe");
   }();

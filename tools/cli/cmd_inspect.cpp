@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,11 +50,14 @@ std::string structure_problem(const ModelFile& file) {
 
 struct TokenizerSummary {
   bool present = false;
+  bool sentencepiece = false;
   std::string kind;
   size_t vocab = 0, merges = 0;
-  int32_t eos = -1, bos = -1;
-  std::string eos_piece, bos_piece;
-  std::string problem;  // why the runtime would refuse it; empty when it loads
+  size_t sp_model_bytes = 0;  // SENTENCEPIECE: the model's size; its pieces + the table's vocab = vocab
+  int32_t eos = -1, bos = -1, pad = -1;
+  std::string eos_piece, bos_piece, pad_piece;
+  std::vector<int32_t> specials;  // when it loads
+  std::string problem;            // why the runtime would refuse it; empty when it loads
 };
 
 TokenizerSummary tokenizer_of(const ModelFile& file) {
@@ -61,20 +65,51 @@ TokenizerSummary tokenizer_of(const ModelFile& file) {
   const TokenizerData& t = file.header().tokenizer;
   if (t.kind == TokenizerKind::None) return s;
   s.present = true;
+  s.sentencepiece = t.kind == TokenizerKind::SentencePiece;
   s.kind = tokenizer_kind_name(t.kind);
   s.vocab = t.vocab.size();
   s.merges = t.merges.size();
+  s.sp_model_bytes = t.sp_model.size();
   s.eos = t.eos_id;
   s.bos = t.bos_id;
-  auto piece = [&](int32_t id) { return id >= 0 && static_cast<size_t>(id) < s.vocab ? t.vocab[id] : std::string(); };
-  s.eos_piece = piece(s.eos);
-  s.bos_piece = piece(s.bos);
+  s.pad = t.pad_id;
+  std::unique_ptr<text::Tokenizer> tok;
   try {
-    text::load_model_tokenizer(file);
+    tok = text::load_model_tokenizer(file);
   } catch (const std::exception& e) {
     s.problem = e.what();
   }
+  // Spellings from the tokenizer when it loads (a SentencePiece model's pieces are inside
+  // the model), else from the table's vocabulary.
+  auto piece = [&](int32_t id) {
+    if (tok) return id >= 0 && id < tok->vocab_size() ? tok->piece(id) : std::string();
+    return !s.sentencepiece && id >= 0 && static_cast<size_t>(id) < s.vocab ? t.vocab[id] : std::string();
+  };
+  s.eos_piece = piece(s.eos);
+  s.bos_piece = piece(s.bos);
+  s.pad_piece = piece(s.pad);
+  if (tok) {
+    s.vocab = static_cast<size_t>(tok->vocab_size());
+    s.specials = tok->special_ids();
+  }
   return s;
+}
+
+// "0-2, 4000-4099" for ascending ids.
+std::string id_ranges(const std::vector<int32_t>& ids) {
+  std::string out;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
+    out += (out.empty() ? "" : ", ") + std::to_string(ids[i]);
+    if (j > i) out += "-" + std::to_string(ids[j]);
+    i = j + 1;
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string id_and_piece(int32_t id, const std::string& piece) {
+  return std::to_string(id) + (piece.empty() ? "" : " " + json_quote(piece));
 }
 
 struct Totals {
@@ -119,10 +154,19 @@ void print_text(const ModelFile& file) {
   if (!tok.present) {
     out("tokenizer: none (the model accepts token ids only)\n");
   } else {
-    out("tokenizer: %s, %zu tokens, %zu merges, eos %d%s, bos %d%s\n", tok.kind.c_str(), tok.vocab, tok.merges,
-                tok.eos, tok.eos_piece.empty() ? "" : (" " + json_quote(tok.eos_piece)).c_str(), tok.bos,
-                tok.bos_piece.empty() ? "" : (" " + json_quote(tok.bos_piece)).c_str());
-    if (!tok.problem.empty()) out("tokenizer problem: %s\n", tok.problem.c_str());
+    if (tok.sentencepiece) {
+      out("tokenizer: %s, %zu tokens (a %zu-byte model, %zu added tokens), eos %s, bos %s, pad %s\n",
+                  tok.kind.c_str(), tok.vocab, tok.sp_model_bytes, file.header().tokenizer.vocab.size(),
+                  id_and_piece(tok.eos, tok.eos_piece).c_str(), id_and_piece(tok.bos, tok.bos_piece).c_str(),
+                  id_and_piece(tok.pad, tok.pad_piece).c_str());
+    } else {
+      out("tokenizer: %s, %zu tokens, %zu merges, eos %s, bos %s\n", tok.kind.c_str(), tok.vocab, tok.merges,
+                  id_and_piece(tok.eos, tok.eos_piece).c_str(), id_and_piece(tok.bos, tok.bos_piece).c_str());
+    }
+    if (tok.problem.empty())
+      out("  special tokens: %zu (%s)\n", tok.specials.size(), id_ranges(tok.specials).c_str());
+    else
+      out("tokenizer problem: %s\n", tok.problem.c_str());
   }
 
   out("metadata:%s\n", h.metadata.empty() ? " none" : "");
@@ -169,8 +213,11 @@ void print_json(const ModelFile& file) {
   } else {
     o += "  \"tokenizer\": {\"kind\": " + json_quote(tok.kind) + ", \"vocab_size\": " + std::to_string(tok.vocab) +
          ", \"merges\": " + std::to_string(tok.merges) + ", \"eos_id\": " + std::to_string(tok.eos) +
-         ", \"bos_id\": " + std::to_string(tok.bos) +
-         ", \"problem\": " + (tok.problem.empty() ? "null" : json_quote(tok.problem)) + "},\n";
+         ", \"bos_id\": " + std::to_string(tok.bos) + ", \"pad_id\": " + std::to_string(tok.pad) +
+         (tok.sentencepiece ? ", \"sp_model_bytes\": " + std::to_string(tok.sp_model_bytes) : std::string()) +
+         ", \"special_ids\": [";
+    for (size_t i = 0; i < tok.specials.size(); ++i) o += (i ? ", " : "") + std::to_string(tok.specials[i]);
+    o += "], \"problem\": " + (tok.problem.empty() ? "null" : json_quote(tok.problem)) + "},\n";
   }
 
   o += "  \"metadata\": {";

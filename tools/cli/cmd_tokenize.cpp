@@ -44,7 +44,8 @@ int run_tokenize(const std::vector<std::string>& argv) {
     std::string prompt, prompt_file;
     bool pieces = false, json = false, no_special = false, raw_bytes = false;
     ArgParser p("tokenize", "[-m FILE] (-p TEXT | -f FILE) [--pieces] [--json]",
-                "Prints the token ids of a text, comma-separated (ready for `hmoe run --ids`).\n"
+                "Prints the token ids of a text, comma-separated (ready for `hmoe run --ids`), as the model\n"
+                "sees them: a SentencePiece (T5) tokenizer adds the file's bos and eos (T5: </s> at the end).\n"
                 "Without -m, uses the model that ships in models/ (or $HMOE_MODEL). -f - reads standard\n"
                 "input; texts are limited to 64 MiB.");
     mf.declare(p, /*hyper=*/false);
@@ -52,7 +53,7 @@ int run_tokenize(const std::vector<std::string>& argv) {
         .path("-f,--file", &prompt_file, "read the text from a file; - reads standard input")
         .flag("--pieces", &pieces, "print one token per line: id, then its vocabulary spelling")
         .flag("--json", &json, "print {\"count\", \"ids\"[, \"pieces\"]} as JSON")
-        .flag("--no-special", &no_special, "treat <|endoftext|> in the text as plain text")
+        .flag("--no-special", &no_special, "treat special tokens' text (<|endoftext|>, </s>, <extra_id_0>) as plain text")
         .flag("--allow-invalid-utf8", &raw_bytes, "encode bytes that are not UTF-8 instead of refusing them");
     if (!p.parse(argv)) return kExitOk;
     if (p.seen("-p") == p.seen("-f"))

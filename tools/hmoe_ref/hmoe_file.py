@@ -105,11 +105,12 @@ class HmoeFile:
         self.tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]] = None
         tok = m.Tokenizer()
         if tok is not None and tok.Kind() != fbs.TokenizerKind.TokenizerKind.GPT2_BPE:
+            # SENTENCEPIECE, or NONE with special ids (a Switch file without spiece.model).
             self.tokenizer_kind = tok.Kind()
             sp = tok.SpModelAsNumpy() if tok.SpModelLength() else None
             self.tokenizer = SentencePieceTokenizer(
                 sp_model=None if sp is None else bytes(sp), eos_id=tok.EosId(), pad_id=tok.PadId(),
-                bos_id=tok.BosId())
+                bos_id=tok.BosId(), added=[tok.Vocab(i).decode("utf-8", "replace") for i in range(tok.VocabLength())])
         elif tok is not None:
             self.tokenizer_kind = tok.Kind()
             self.tokenizer = GPT2Tokenizer(

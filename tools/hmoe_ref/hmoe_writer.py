@@ -18,6 +18,8 @@ from .file_layout import (DATA_SECTION_ALIGNMENT, DTYPE_NAMES, F16, F32, FLATBUF
                           PREFIX_SIZE, TENSOR_ALIGNMENT, FilePrefix, align_up, storage_bytes)
 from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
 
+AnyTokenizer = Union[GPT2Tokenizer, SentencePieceTokenizer]
+
 _NUMPY_DTYPE = {F32: np.float32, F16: np.float16, I32: np.int32}  # stored as numpy writes them
 
 
@@ -66,7 +68,35 @@ def _tables_vector(b: flatbuffers.Builder, offs: Sequence[int]) -> int:
     return b.EndVector()
 
 
-def build_header(hparams: Dict[str, object], tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]],
+def _tokenizer_table(b: flatbuffers.Builder, tokenizer: AnyTokenizer) -> int:
+    T = fbs.Tokenizer
+    if isinstance(tokenizer, SentencePieceTokenizer):
+        # Without the model's bytes: kind NONE (token ids only), the special ids kept.
+        sp_model = b.CreateByteVector(bytes(tokenizer.sp_model)) if tokenizer.sp_model else None
+        added = _strings_vector(b, tokenizer.added) if sp_model is not None and tokenizer.added else None
+        T.Start(b)
+        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE if sp_model is not None
+                  else fbs.TokenizerKind.TokenizerKind.NONE)
+        if added is not None:
+            T.AddVocab(b, added)
+        if sp_model is not None:
+            T.AddSpModel(b, sp_model)
+        T.AddEosId(b, tokenizer.eos_id)
+        T.AddBosId(b, tokenizer.bos_id)
+        T.AddPadId(b, tokenizer.pad_id)
+        return T.End(b)
+    vocab = _strings_vector(b, tokenizer.vocab)
+    merges = _strings_vector(b, tokenizer.merges)
+    T.Start(b)
+    T.AddKind(b, fbs.TokenizerKind.TokenizerKind.GPT2_BPE)
+    T.AddVocab(b, vocab)
+    T.AddMerges(b, merges)
+    T.AddEosId(b, tokenizer.eos_id)
+    T.AddBosId(b, tokenizer.bos_id)
+    return T.End(b)
+
+
+def build_header(hparams: Dict[str, object], tokenizer: Optional[AnyTokenizer],
                  metadata: Sequence[Tuple[str, str]], tensors: Sequence[Tuple[PlannedTensor, int]],
                  arch: int = 0, hyper_baked: bool = False) -> bytes:
     """The FlatBuffer of the Model table. `tensors`: (tensor, offset in the data section)."""
@@ -91,30 +121,7 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[Union[GPT2Token
     if unknown:
         raise ValueError(f"unknown hparams: {sorted(unknown)}")
 
-    tok_off = None
-    if isinstance(tokenizer, SentencePieceTokenizer):
-        sp = b.CreateByteVector(tokenizer.sp_model) if tokenizer.sp_model else None
-        T = fbs.Tokenizer
-        T.Start(b)
-        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.SENTENCEPIECE if sp is not None
-                  else fbs.TokenizerKind.TokenizerKind.NONE)
-        if sp is not None:
-            T.AddSpModel(b, sp)
-        T.AddEosId(b, tokenizer.eos_id)
-        T.AddBosId(b, tokenizer.bos_id)
-        T.AddPadId(b, tokenizer.pad_id)
-        tok_off = T.End(b)
-    elif tokenizer is not None:
-        vocab = _strings_vector(b, tokenizer.vocab)
-        merges = _strings_vector(b, tokenizer.merges)
-        T = fbs.Tokenizer
-        T.Start(b)
-        T.AddKind(b, fbs.TokenizerKind.TokenizerKind.GPT2_BPE)
-        T.AddVocab(b, vocab)
-        T.AddMerges(b, merges)
-        T.AddEosId(b, tokenizer.eos_id)
-        T.AddBosId(b, tokenizer.bos_id)
-        tok_off = T.End(b)
+    tok_off = None if tokenizer is None else _tokenizer_table(b, tokenizer)
 
     kv_offs = []
     for key, value in metadata:
@@ -161,7 +168,7 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[Union[GPT2Token
 
 
 def write_hmoe(path: Union[str, BinaryIO], hparams: Dict[str, object],
-               tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]],
+               tokenizer: Optional[AnyTokenizer],
                metadata: Sequence[Tuple[str, str]], tensors: List[PlannedTensor],
                progress: Optional[Callable[[int, int], None]] = None, arch: int = 0) -> int:
     """Writes the file to `path` through atomic_output (atomic_file.py): the destination

@@ -61,15 +61,81 @@ def read_gpt2_tokenizer(folder: str, vocab_size: Optional[int] = None) -> Option
     return GPT2Tokenizer(vocab=vocab, merges=merges, eos_id=table.get(EOS_TOKEN, -1))
 
 
+# --- SentencePiece (T5) -------------------------------------------------------------
+
+T5_EXTRA_IDS = 100  # Hugging Face's T5Tokenizer default (extra_ids=100)
+
+
 @dataclasses.dataclass
 class SentencePieceTokenizer:
-    """A T5-style tokenizer table: the SentencePiece model's bytes (None: the model takes
-    token ids only) and the special ids the runtime needs without it (eos ends
-    generation; the decoder starts from its own start token, in the hparams)."""
+    """A T5-style tokenizer table: the SentencePiece model's bytes (None: kind NONE, the
+    model takes token ids only, but the special ids the runtime needs without it are
+    still written: eos ends generation; the decoder starts from its own start token, in
+    the hparams), and the tokens the runtime adds after the model's pieces (the table's
+    `vocab`, in id order: T5's sentinels)."""
     sp_model: Optional[bytes]
     eos_id: int = -1
     pad_id: int = -1
     bos_id: int = -1
+    added: List[str] = dataclasses.field(default_factory=list)
+
+
+def t5_sentinels(sp_size: int, n: int = T5_EXTRA_IDS) -> List[str]:
+    """T5's sentinels in id order: <extra_id_k> has id sp_size + n - 1 - k, so the list
+    runs from <extra_id_{n-1}> (id sp_size) down to <extra_id_0> (id sp_size + n - 1)."""
+    del sp_size  # the ids follow from the position in the list; kept for the caller's clarity
+    return [f"<extra_id_{k}>" for k in reversed(range(n))]
+
+
+def t5_tokenizer(sp_model: bytes, sp_size: int, extra_ids: int = T5_EXTRA_IDS, eos_id: int = 1,
+                 pad_id: int = 0) -> SentencePieceTokenizer:
+    """T5's conventions (Hugging Face's T5Tokenizer): pad 0, eos 1 (appended to every
+    text), no bos, `extra_ids` sentinels after the model's `sp_size` pieces."""
+    return SentencePieceTokenizer(sp_model=sp_model, added=t5_sentinels(sp_size, extra_ids), eos_id=eos_id,
+                                  bos_id=-1, pad_id=pad_id)
+
+
+def sp_piece_count(sp_model: bytes) -> Optional[int]:
+    """How many pieces a serialized SentencePiece model holds (its repeated field 1), read
+    off the protobuf wire format; None when the bytes are not a well-formed message with
+    pieces."""
+    pos, n, count = 0, len(sp_model), 0
+
+    def varint():
+        nonlocal pos
+        v = shift = 0
+        while shift < 64:
+            if pos >= n:
+                raise ValueError
+            b = sp_model[pos]
+            pos += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+        raise ValueError
+
+    try:
+        while pos < n:
+            key = varint()
+            wire = key & 7
+            if key >> 3 == 0:
+                return None
+            if wire == 0:
+                varint()
+            elif wire in (1, 5):
+                pos += 8 if wire == 1 else 4
+            elif wire == 2:
+                length = varint()  # (not `pos += varint()`: that reads pos before varint moves it)
+                pos += length
+                count += (key >> 3) == 1
+            else:
+                return None
+            if pos > n:
+                return None
+    except ValueError:
+        return None
+    return count or None
 
 
 def read_spiece(folder: str) -> Optional[bytes]:
