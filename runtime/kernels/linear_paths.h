@@ -13,6 +13,8 @@ enum class LinearPath {
   Int8,    // Highway, q8_0/q4_0 only: activations quantised per block of 32 to int8
   OneDnn,  // oneDNN matmul: f32 weights as they are; bf16 weights with activations rounded
            // to bf16; f16/q8/q4 weights decoded to bf16 panels, activations rounded to bf16
+  Packed,  // q8_0/q4_0 repacked at load (MatrixView::packed, packed_int8.h): activations
+           // quantised per block of 32 to int8, integer 4-way dot products; every batch size
 };
 const char* linear_path_name(LinearPath p);
 

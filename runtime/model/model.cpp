@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "runtime/model/weight_check.h"
+#include "runtime/model/weight_packing.h"
 
 namespace hmoe {
 
@@ -30,6 +31,7 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
   m->hp_ = HParams::from_file(*m->file_);
   m->w_ = ModelWeights::from_file(*m->file_, m->hp_);
   if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
+  pack_model_weights(m->w_, m->hp_, *m->file_, m->packed_);
   if (m->hp_.use_hypernet) {
     const int prev = omp_get_max_threads();
     if (opts.n_threads > 0) omp_set_num_threads(opts.n_threads);

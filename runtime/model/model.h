@@ -8,6 +8,7 @@
 
 #include "formats/model_file.h"
 #include "runtime/model/hparams.h"
+#include "runtime/kernels/packed_int8.h"
 #include "runtime/model/hyper_cache.h"
 #include "runtime/model/weights.h"
 
@@ -54,6 +55,7 @@ class Model {
   std::unique_ptr<ModelFile> file_;
   HParams hp_;
   ModelWeights w_;
+  kernels::PackedStore packed_;  // the kernels' copies of the block-typed matrices
   std::unique_ptr<HyperCache> cache_;
 };
 

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/kernels/row_ops.h"
+#include "runtime/kernels/thread_pool.h"
 #include "runtime/model/layer_ops.h"
 #include "runtime/model/selection_pattern.h"
 
@@ -120,31 +122,17 @@ void Session::attention(int64_t l, int64_t T) {
   }
   const float scale = 1.f / std::sqrt(static_cast<float>(hd));
   const int64_t past = n_past_;
-#pragma omp parallel
-  {
-    std::vector<float> scores(past + T);
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t t = 0; t < T; ++t) {
-      for (int64_t h = 0; h < nh; ++h) {
-        const float* q = qkv_.data() + t * 3 * d + h * hd;
-        const int64_t n = past + t + 1;  // causal: positions 0..past+t
-        for (int64_t j = 0; j < n; ++j) {
-          const float* k = kc + j * d + h * hd;
-          float s = 0.f;
-          for (int64_t c = 0; c < hd; ++c) s += q[c] * k[c];
-          scores[j] = s * scale;
-        }
-        softmax_inplace(scores.data(), n);
-        float* o = att_.data() + t * d + h * hd;
-        std::fill(o, o + hd, 0.f);
-        for (int64_t j = 0; j < n; ++j) {
-          const float* v = vc + j * d + h * hd;
-          const float p = scores[j];
-          for (int64_t c = 0; c < hd; ++c) o[c] += p * v[c];
-        }
-      }
-    }
-  }
+  // One task per (token, head); the pool's threads share them when there is enough work
+  // (prefill), decode's few heads run on this thread.
+  const int64_t work = T * nh * (past + T) * hd;
+  const int threads = work >= (1 << 18) ? kernels::pool_threads() : 1;
+  std::vector<std::vector<float>> scores(static_cast<size_t>(threads), std::vector<float>(past + T));
+  kernels::parallel_for(T * nh, threads, [&](int64_t task, int worker) {
+    const int64_t t = task / nh, h = task % nh;
+    const int64_t n = past + t + 1;  // causal: positions 0..past+t
+    kernels::attention_head(qkv_.data() + t * 3 * d + h * hd, kc + h * hd, vc + h * hd, d, n, hd, scale,
+                            att_.data() + t * d + h * hd, scores[worker].data());
+  });
   kernels::linear(att_.data(), T, L.attn_out, L.attn_out_bias, tmp_.data());
   for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
 }
@@ -239,9 +227,9 @@ void Session::hyper_table(int64_t l, int64_t T) {
       for (int64_t c = 0; c < d; ++c) o[c] += a[c];
     }
   };
-  if (G >= 2 * omp_get_max_threads()) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t g = 0; g < G; ++g) apply_group(g);
+  const int threads = kernels::pool_threads();
+  if (G >= 2 * threads) {
+    kernels::parallel_for(G, threads, [&](int64_t g, int) { apply_group(g); });
   } else {
     for (int64_t g = 0; g < G; ++g) apply_group(g);
   }
