@@ -23,7 +23,10 @@ bool is_vector_tensor(const std::string& name, const std::vector<int64_t>& shape
          name == "hyper.layer_embd";
 }
 
-const char* const kDefaultKeepF32[] = {"blk.*.moe.gate", "tok_embd", "pos_embd"};
+const char* const kDefaultKeepF32[] = {"blk.*.moe.gate", "pos_embd"};
+
+// The tied token embedding / LM head: q8_0 in block-type files (rule 3).
+DType default_tok_embd_dtype(DType target) { return dtype_is_quantized(target) ? DType::Q8_0 : DType::F32; }
 
 std::string rules_text(const std::vector<QuantizeRule>& rules) {
   std::string s;
@@ -96,6 +99,11 @@ TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shap
       decided = true;
       break;
     }
+  if (!decided && name == "tok_embd") {
+    const DType t = default_tok_embd_dtype(o.type);
+    plan = {t, t == DType::F32 ? "kept by default" : "tied LM head: q8_0 by default"};
+    decided = true;
+  }
   if (!decided)
     for (const char* pat : kDefaultKeepF32)
       if (glob_match(pat, name)) {

@@ -23,8 +23,9 @@ const char* kDescription =
     "  - vectors stay f32, always: 1-D tensors, names ending in 'bias',\n"
     "    blk.*.hyper.expert_embd and hyper.layer_embd (the runtime reads them as f32)\n"
     "  - --keep rules, in the order given: PATTERN is a glob over tensor names\n"
-    "    ('*' any characters, '?' one), e.g. --keep 'blk.*.attn.*=f16' --keep tok_embd=q8\n"
-    "  - kept f32 by default: blk.*.moe.gate (the router), tok_embd, pos_embd\n"
+    "    ('*' any characters, '?' one), e.g. --keep 'blk.*.attn.*=f16' --keep tok_embd=f32\n"
+    "  - kept f32 by default: blk.*.moe.gate (the router), pos_embd\n"
+    "  - tok_embd (also the tied LM head): q8_0 by default in q8 and q4 files, f32 in f16/bf16 ones\n"
     "  - every other matrix: --type\n"
     "q8/q4 need a last dimension that is a multiple of 32; other matrices keep their dtype.\n"
     "Tensor names: formats/TENSORS.md.";
