@@ -145,7 +145,7 @@ namespace {
 int64_t onednn_threshold(const LinearTuning& t, const MatrixView& W) {
   if (!onednn_supports(W.dtype)) return 0;
   if (W.dtype == DType::F32 || W.dtype == DType::BF16)
-    return W.immutable ? t.onednn_min_m_prepacked : t.onednn_min_m_plain;
+    return W.immutable && t.onednn_prepack ? t.onednn_min_m_prepacked : t.onednn_min_m_plain;
   return t.onednn_min_m_decoded;
 }
 

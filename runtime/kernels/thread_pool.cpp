@@ -68,6 +68,13 @@ class Pool {
   void run(int64_t n_tasks, int threads, const PoolJob& job) {
     std::unique_lock<std::mutex> owner(owner_, std::try_to_lock);
     if (!owner.owns_lock()) return run_serial(n_tasks, job);
+    if (backoff_until_ns_ > 0) {
+      if (now_ns() < backoff_until_ns_) {
+        owner.unlock();
+        return run_serial(n_tasks, job);
+      }
+      backoff_until_ns_ = 0;
+    }
     const int want = static_cast<int>(std::min<int64_t>({threads - 1, kMaxHelpers, n_tasks - 1}));
     const int helpers = std::min(grow(want), want);
 
@@ -92,7 +99,7 @@ class Pool {
     // Every task is claimed; wait for those still running on helpers.
     if (done_.load(std::memory_order_acquire) != n_tasks) {
       const int64_t spin_ns = spin_us_storage().load(std::memory_order_relaxed) * 1000;
-      const int64_t t0 = spin_ns > 0 ? now_ns() : 0;
+      const int64_t t0 = now_ns();
       for (int i = 0; done_.load(std::memory_order_acquire) != n_tasks; ++i) {
         cpu_relax();
         if ((i & 63) == 63 && now_ns() - t0 >= spin_ns) break;
@@ -103,7 +110,22 @@ class Pool {
         done_cv_.wait(lk, [&] { return done_.load(std::memory_order_seq_cst) == n_tasks; });
         caller_sleeping_.store(false, std::memory_order_relaxed);
       }
+      // A task takes microseconds; waiting longer means its helper lost its core in the
+      // middle of it (another process wants that core). Until that stops, helpers cost
+      // more than they give: run the next jobs on this thread alone for a while, 16
+      // times the wait (doubling while stalls repeat, at most 0.25 s), then try again.
+      const int64_t waited = now_ns() - t0;
+      if (waited > kStallNs) {
+        backoff_ns_ = std::min<int64_t>(kMaxBackoffNs, std::max<int64_t>(2 * backoff_ns_, 16 * waited));
+        backoff_until_ns_ = now_ns() + backoff_ns_;
+        return finish();
+      }
     }
+    backoff_ns_ = 0;
+    finish();
+  }
+
+  void finish() {
     if (failed_) {
       std::exception_ptr e = failed_;
       failed_ = nullptr;
@@ -203,6 +225,11 @@ class Pool {
   }
 
   std::mutex owner_;  // held by the caller whose job runs
+  // Backing off from helpers after a stall (run()): until when, and for how long last time.
+  static constexpr int64_t kStallNs = 100000;
+  static constexpr int64_t kMaxBackoffNs = 250000000;
+  int64_t backoff_until_ns_ = 0;
+  int64_t backoff_ns_ = 0;
   std::vector<std::thread> threads_;
 
   // The current job, written by its caller before claim_ and seq_ announce it and not

@@ -1,6 +1,6 @@
 // How much CPU other processes used while a benchmark ran. On a shared machine a busy
-// neighbour makes an OpenMP team wait for a descheduled thread, which can multiply a
-// product's time (DEPS.md §4), so `hmoe bench` measures it and warns.
+// neighbour takes cores and memory bandwidth from the threads measured, and a thread
+// descheduled in the middle of a product delays it, so `hmoe bench` measures it and warns.
 #pragma once
 #include <cstdint>
 
