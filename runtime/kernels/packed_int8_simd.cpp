@@ -12,11 +12,18 @@
 //    pmaddubsw saturates its pair sums, so q8 takes the signs of the weights onto the
 //    codes (|w| <= 128 times |code| <= 127, pairs <= 32512: exact); q4's nibbles are at
 //    most 15 (pairs <= 3810, eight of them still fit an int16).
-//  - other targets (NEON, SVE, ...): Highway ops only: bytes split into the even and odd
-//    ones of each 16-bit lane, widened multiply-adds (ReorderWidenMulAccumulate).
+//  - SVE, SVE2: SDOT (signed x signed, 4 products per lane); NEON with the dot-product
+//    extension (checked at run time): the same through vdotq_s32.
+//  - other targets (NEON without it, ...): Highway ops only: bytes split into the even
+//    and odd ones of each 16-bit lane, widened multiply-adds (ReorderWidenMulAccumulate).
 //  - scalar: plain loops over the packed bytes.
 // Vectors narrower than 16 lanes of 32 bits run a group as 2 or 4 parts of 8 or 4 rows.
 #include <cstring>
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "quant/half.h"
 #include "runtime/kernels/packed_int8_simd.h"
@@ -26,8 +33,9 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
-// (Re-included once per target: the macro is redefined for each.)
+// (Re-included once per target: the macros are redefined for each.)
 #undef HMOE_PACKED_X86
+#undef HMOE_PACKED_SDOT
 #if HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || \
     HWY_TARGET == HWY_SSSE3
 #include <immintrin.h>
@@ -309,9 +317,18 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
 
 #else
 // ------------------------------------------------------------------ generic
-// Any other target, Highway ops only: 16-bit lanes hold two bytes of a row; the even
-// and odd bytes are widened and multiplied separately by the matching codes.
-void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
+// Any other target. SVE and SVE2 have a 4-way int8 dot (SDOT) in their base set: signed
+// weights (q8: the stored bytes XOR 0x80; q4: the nibbles, with the -8 taken back per
+// block as on x86) times the codes. Elsewhere Highway ops only: 16-bit lanes hold two
+// bytes of a row; the even and odd bytes are widened and multiplied separately by the
+// matching codes (NEON CPUs with the dot-product extension take GroupsNeonDot below).
+#if HWY_TARGET == HWY_SVE || HWY_TARGET == HWY_SVE2 || HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128
+#define HMOE_PACKED_SDOT 1
+#else
+#define HMOE_PACKED_SDOT 0
+#endif
+
+void GroupsGeneric(const PackedProblem& p, int64_t g0, int64_t g1) {
   const hn::CappedTag<uint8_t, 64> d8;
   const hn::Repartition<uint16_t, decltype(d8)> du16;
   const hn::Repartition<int16_t, decltype(d8)> di16;
@@ -337,6 +354,12 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
         for (int64_t b = 0; b < nb; ++b) {
           const uint8_t* q = gq + b * g.block_quant_bytes + part * bytes;
           auto sum0 = hn::Zero(di32), sum1 = hn::Zero(di32);
+#if HMOE_PACKED_SDOT
+          auto madd = [&](decltype(hn::Zero(d8)) w8, int32_t x4) {
+            sum0 = svdot_s32(sum0, svreinterpret_s8_u8(w8), svreinterpret_s8_s32(svdup_n_s32(x4)));
+          };
+          const auto flip = hn::Set(d8, uint8_t{0x80});
+#else
           auto madd = [&](decltype(hn::Zero(d8)) w8, int32_t x4) {
             const auto w16 = hn::BitCast(du16, w8);
             const auto we = hn::BitCast(di16, hn::And(w16, hn::Set(du16, uint16_t{0xFF})));
@@ -347,17 +370,28 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
             sum0 = hn::ReorderWidenMulAccumulate(di32, we, xe, sum0, sum1);
             sum0 = hn::ReorderWidenMulAccumulate(di32, wo, xo, sum0, sum1);
           };
+#endif
           for (int v = 0; v < subvecs; ++v) {
             const auto raw = hn::LoadU(d8, q + v * 64);
             if (g.q4) {
               madd(hn::And(raw, hn::Set(d8, uint8_t{0x0F})), Load4(x + b * 32 + v * 4));
               madd(hn::ShiftRight<4>(raw), Load4(x + b * 32 + 16 + v * 4));
             } else {
+#if HMOE_PACKED_SDOT
+              madd(hn::Xor(raw, flip), Load4(x + b * 32 + v * 4));
+#else
               madd(raw, Load4(x + b * 32 + v * 4));
+#endif
             }
           }
+#if HMOE_PACKED_SDOT
+          const int32_t offset = g.q4 ? -8 * xa.sum[m * nb + b] : 0;
+          const auto dot = hn::Add(sum0, hn::Set(di32, offset));
+          (void)sum1, (void)du16, (void)di16;
+#else
           const int32_t offset = (g.q4 ? -8 : -128) * xa.sum[m * nb + b];
           const auto dot = hn::Add(hn::RearrangeToOddPlusEven(sum0, sum1), hn::Set(di32, offset));
+#endif
           const auto sw = hn::PromoteTo(
               df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(gs + b * kRows + part * lanes)));
           acc = hn::Add(acc, hn::Mul(hn::ConvertTo(df, dot), hn::Mul(sw, hn::Set(df, xa.scale[m * nb + b]))));
@@ -367,6 +401,65 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
       StoreRows(p, out, m, r0, n);
     }
   }
+}
+
+#if HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_A64 && defined(__linux__)
+// NEON with the dot-product extension (Armv8.2 DotProd: Cortex-A55/A76 and later,
+// Neoverse N1): SDOT on signed weights, as the SVE code. Compiled for it here and used
+// only where the kernel reports it (HWCAP_ASIMDDP). Plain loops around the intrinsics:
+// helpers compiled without the extension could not inline them.
+__attribute__((target("arch=armv8.2-a+dotprod+crypto"))) HWY_NOINLINE void GroupsNeonDot(const PackedProblem& p, int64_t g0,
+                                                                    int64_t g1) {
+  const PackedGeometry& g = p.geo;
+  const Int8Activations& xa = *p.xa;
+  const int64_t nb = g.nb;
+  const int subvecs = g.q4 ? 4 : 8;
+  HWY_ALIGN float out[kRows];
+  const uint8x16_t flip = vdupq_n_u8(0x80), low = vdupq_n_u8(0x0F);
+  for (int64_t gi = g0; gi < g1; ++gi) {
+    const uint8_t* gq = p.groups + gi * g.group_bytes;
+    const uint16_t* gs = reinterpret_cast<const uint16_t*>(gq + nb * g.block_quant_bytes);
+    const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
+    for (int64_t m = 0; m < xa.M; ++m) {
+      const int8_t* x = xa.q.data() + m * xa.ld;
+      for (int part = 0; part < 4; ++part) {
+        float32x4_t acc = vdupq_n_f32(0.f);
+        for (int64_t b = 0; b < nb; ++b) {
+          const uint8_t* q = gq + b * g.block_quant_bytes + part * 16;
+          int32x4_t sum = vdupq_n_s32(g.q4 ? -8 * xa.sum[m * nb + b] : 0);
+          for (int v = 0; v < subvecs; ++v) {
+            const uint8x16_t raw = vld1q_u8(q + v * 64);
+            const int8x16_t xl = vreinterpretq_s8_s32(vdupq_n_s32(Load4(x + b * 32 + v * 4)));
+            if (g.q4) {
+              const int8x16_t xh = vreinterpretq_s8_s32(vdupq_n_s32(Load4(x + b * 32 + 16 + v * 4)));
+              sum = vdotq_s32(sum, vreinterpretq_s8_u8(vandq_u8(raw, low)), xl);
+              sum = vdotq_s32(sum, vreinterpretq_s8_u8(vshrq_n_u8(raw, 4)), xh);
+            } else {
+              sum = vdotq_s32(sum, vreinterpretq_s8_u8(veorq_u8(raw, flip)), xl);
+            }
+          }
+          const float16x4_t sh = vreinterpret_f16_u16(vld1_u16(gs + b * kRows + part * 4));
+          const float32x4_t s = vmulq_f32(vcvt_f32_f16(sh), vdupq_n_f32(xa.scale[m * nb + b]));
+          acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(sum), s));
+        }
+        vst1q_f32(out + part * 4, acc);
+      }
+      StoreRows(p, out, m, r0, n);
+    }
+  }
+}
+
+bool HasNeonDot() {
+  static const bool has = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  return has;
+}
+#endif
+
+void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
+#if HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_A64 && defined(__linux__)
+  if (HasNeonDot()) return GroupsNeonDot(p, g0, g1);
+#endif
+  GroupsGeneric(p, g0, g1);
 }
 #endif
 
