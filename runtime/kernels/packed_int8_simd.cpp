@@ -180,7 +180,34 @@ HWY_INLINE void PartTile(const uint8_t* HWY_RESTRICT gq, const uint16_t* HWY_RES
   const uint8_t* q = gq + part * Isa::kBytes;
   for (int64_t b = 0; b < nb; ++b, q += kBlockBytes) {
     VI d[MT];
-    if constexpr (!kQ4) {
+    if constexpr (kVnni && MT == 1) {
+      // One input: four independent chains of vpdpbusd (its latency, not the memory,
+      // would bound a single chain), summed exactly at the end of the block.
+      const int8_t* xb = xq[0] + b * 32;
+      VI c0 = Isa::Set(kQ4 ? -8 * xsum[0][b] : -128 * xsum[0][b]), c1 = Isa::Set(0), c2 = Isa::Set(0),
+         c3 = Isa::Set(0);
+      if constexpr (!kQ4) {
+        c0 = Dot::Apply(c0, Isa::Load(q), Isa::Set(Load4(xb)));
+        c1 = Dot::Apply(c1, Isa::Load(q + 64), Isa::Set(Load4(xb + 4)));
+        c2 = Dot::Apply(c2, Isa::Load(q + 128), Isa::Set(Load4(xb + 8)));
+        c3 = Dot::Apply(c3, Isa::Load(q + 192), Isa::Set(Load4(xb + 12)));
+        c0 = Dot::Apply(c0, Isa::Load(q + 256), Isa::Set(Load4(xb + 16)));
+        c1 = Dot::Apply(c1, Isa::Load(q + 320), Isa::Set(Load4(xb + 20)));
+        c2 = Dot::Apply(c2, Isa::Load(q + 384), Isa::Set(Load4(xb + 24)));
+        c3 = Dot::Apply(c3, Isa::Load(q + 448), Isa::Set(Load4(xb + 28)));
+      } else {
+        const VI r0 = Isa::Load(q), r1 = Isa::Load(q + 64), r2 = Isa::Load(q + 128), r3 = Isa::Load(q + 192);
+        c0 = Dot::Apply(c0, Isa::NibLo(r0), Isa::Set(Load4(xb)));
+        c1 = Dot::Apply(c1, Isa::NibLo(r1), Isa::Set(Load4(xb + 4)));
+        c2 = Dot::Apply(c2, Isa::NibLo(r2), Isa::Set(Load4(xb + 8)));
+        c3 = Dot::Apply(c3, Isa::NibLo(r3), Isa::Set(Load4(xb + 12)));
+        c0 = Dot::Apply(c0, Isa::NibHi(r0), Isa::Set(Load4(xb + 16)));
+        c1 = Dot::Apply(c1, Isa::NibHi(r1), Isa::Set(Load4(xb + 20)));
+        c2 = Dot::Apply(c2, Isa::NibHi(r2), Isa::Set(Load4(xb + 24)));
+        c3 = Dot::Apply(c3, Isa::NibHi(r3), Isa::Set(Load4(xb + 28)));
+      }
+      d[0] = Isa::Add32(Isa::Add32(c0, c1), Isa::Add32(c2, c3));
+    } else if constexpr (!kQ4) {
       for (int m = 0; m < MT; ++m) d[m] = kVnni ? Isa::Set(-128 * xsum[m][b]) : Isa::Set(0);
       for (int v = 0; v < 8; ++v) {
         const VI w = Isa::Load(q + v * 64);
@@ -232,6 +259,54 @@ struct Dpbusd {
 };
 #endif
 
+#if HWY_TARGET == HWY_AVX3_DL
+// Decode (one input) on two groups at once with vpdpbusd: two streams of weights in
+// flight, each input broadcast loaded once for both, and two independent vpdpbusd chains
+// per group (its latency would otherwise bound a single chain). q4: the high nibbles are
+// taken in place, masked but not shifted (16 times their value), into a chain of their
+// own, which is divided by 16 (exactly: every term is a multiple of 16) once per block.
+template <bool kQ4>
+HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT qa, const uint16_t* HWY_RESTRICT sa,
+                               const uint8_t* HWY_RESTRICT qb, const uint16_t* HWY_RESTRICT sb, int64_t nb,
+                               const int8_t* HWY_RESTRICT x, const float* HWY_RESTRICT xs,
+                               const int32_t* HWY_RESTRICT xsum, float* HWY_RESTRICT out) {
+  constexpr int64_t kBlockBytes = kQ4 ? 256 : 512;
+  VF acc_a = Isa::ZeroF(), acc_b = Isa::ZeroF();
+  const VI lo_mask = _mm512_set1_epi8(0x0F), hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
+  for (int64_t b = 0; b < nb; ++b, qa += kBlockBytes, qb += kBlockBytes) {
+    const int8_t* xb = x + b * 32;
+    VI a0 = Isa::Set(0), a1 = Isa::Set(0), b0 = Isa::Set(0), b1 = Isa::Set(0);
+    if constexpr (!kQ4) {
+      for (int v = 0; v < 8; v += 2) {
+        const VI x0 = Isa::Set(Load4(xb + v * 4)), x1 = Isa::Set(Load4(xb + v * 4 + 4));
+        a0 = _mm512_dpbusd_epi32(a0, Isa::Load(qa + v * 64), x0);
+        b0 = _mm512_dpbusd_epi32(b0, Isa::Load(qb + v * 64), x0);
+        a1 = _mm512_dpbusd_epi32(a1, Isa::Load(qa + v * 64 + 64), x1);
+        b1 = _mm512_dpbusd_epi32(b1, Isa::Load(qb + v * 64 + 64), x1);
+      }
+    } else {
+      for (int v = 0; v < 4; ++v) {
+        const VI xl = Isa::Set(Load4(xb + v * 4)), xh = Isa::Set(Load4(xb + 16 + v * 4));
+        const VI ra = Isa::Load(qa + v * 64), rb = Isa::Load(qb + v * 64);
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(ra, lo_mask), xl);
+        b0 = _mm512_dpbusd_epi32(b0, _mm512_and_si512(rb, lo_mask), xl);
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(ra, hi_mask), xh);
+        b1 = _mm512_dpbusd_epi32(b1, _mm512_and_si512(rb, hi_mask), xh);
+      }
+      a1 = _mm512_srai_epi32(a1, 4);
+      b1 = _mm512_srai_epi32(b1, 4);
+    }
+    const VI off = Isa::Set((kQ4 ? -8 : -128) * xsum[b]);
+    const VI da = Isa::Add32(Isa::Add32(a0, a1), off), db = Isa::Add32(Isa::Add32(b0, b1), off);
+    const VF sx = Isa::SetF(xs[b]);
+    acc_a = Isa::AddF(acc_a, Isa::MulF(Isa::ToF(da), Isa::MulF(Isa::Scales(sa + b * kRows), sx)));
+    acc_b = Isa::AddF(acc_b, Isa::MulF(Isa::ToF(db), Isa::MulF(Isa::Scales(sb + b * kRows), sx)));
+  }
+  Isa::StoreF(out, acc_a);
+  Isa::StoreF(out + kRows, acc_b);
+}
+#endif
+
 template <bool kQ4, bool kVnni, class Dot>
 HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
   const PackedGeometry& g = p.geo;
@@ -239,6 +314,20 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
   const int64_t M = xa.M, nb = g.nb;
   constexpr int kMT = 4;
   HWY_ALIGN float out[kMT * kRows];
+#if HWY_TARGET == HWY_AVX3_DL
+  if (kVnni && M == 1) {
+    for (; g0 + 2 <= g1; g0 += 2) {
+      const uint8_t* qa = p.groups + g0 * g.group_bytes;
+      const uint8_t* qb = qa + g.group_bytes;
+      DecodePairVnni<kQ4>(qa, reinterpret_cast<const uint16_t*>(qa + nb * g.block_quant_bytes), qb,
+                          reinterpret_cast<const uint16_t*>(qb + nb * g.block_quant_bytes), nb, xa.q.data(),
+                          xa.scale.data(), xa.sum.data(), out);
+      const int64_t r0 = g0 * kRows;
+      StoreRows(p, out, 0, r0, std::min<int64_t>(kRows, p.rows - r0));
+      StoreRows(p, out + kRows, 0, r0 + kRows, std::min<int64_t>(kRows, p.rows - r0 - kRows));
+    }
+  }
+#endif
   for (int64_t gi = g0; gi < g1; ++gi) {
     const uint8_t* gq = p.groups + gi * g.group_bytes;
     const uint16_t* gs = reinterpret_cast<const uint16_t*>(gq + nb * g.block_quant_bytes);
