@@ -52,6 +52,9 @@ class ModelFile {
   uint64_t file_size() const { return size_; }
   // The whole file's bytes as mapped (or copied): tensors point into this range.
   const uint8_t* bytes() const { return base_; }
+  // True when bytes() is a read-only mapping of the file (open()), false for a copy
+  // (from_memory()).
+  bool mapped() const { return mapped_; }
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   // nullptr when absent.

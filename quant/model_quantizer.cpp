@@ -80,6 +80,9 @@ TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shap
       break;
     }
   if (!decided && cls == TensorClass::KeepF32) plan = {DType::F32, "kept by default"};
+  if (!decided && cls == TensorClass::TiedHead)
+    plan = dtype_is_quantized(o.type) ? TensorPlan{DType::Q8_0, "tied LM head: q8_0 by default"}
+                                      : TensorPlan{DType::F32, "kept by default"};
   if (dtype_is_quantized(plan.dtype) && shape.back() % kQuantBlock != 0)
     return {source, std::string(dtype_name(plan.dtype)) + " needs columns % 32 == 0, has " +
                         std::to_string(shape.back())};

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
 #include "runtime/kernels/onednn_linear.h"
+#include "runtime/kernels/packed_int8.h"
 #include "runtime/kernels/simd_target.h"
 
 using namespace hmoe;
@@ -96,6 +98,7 @@ const Shape kShapes[] = {
 };
 
 // Weights of one dtype in `copies` identical copies (encoding once; copying is cheap).
+// q8_0 / q4_0 copies also have repacked twins (the packed path), as a loaded model does.
 struct Weights {
   std::vector<std::vector<uint8_t>> copies;
   kernels::MatrixView view(int i, bool immutable = true) const {
@@ -107,8 +110,11 @@ struct Weights {
     v.immutable = immutable;
     return v;
   }
+  kernels::MatrixView packed_view(int i) const { return packed[i % packed.size()]; }
   DType dtype;
   int64_t rows, cols;
+  std::shared_ptr<kernels::PackedStore> store;
+  std::vector<kernels::MatrixView> packed;
 };
 
 Weights make_weights(DType t, int64_t rows, int64_t cols, int64_t min_total_bytes) {
@@ -116,12 +122,16 @@ Weights make_weights(DType t, int64_t rows, int64_t cols, int64_t min_total_byte
   std::normal_distribution<float> nd(0.f, 0.02f);
   std::vector<float> w(rows * cols);
   for (auto& v : w) v = nd(rng);
-  Weights W{{}, t, rows, cols};
+  Weights W{{}, t, rows, cols, nullptr, {}};
   const int64_t bytes = storage_bytes(t, {rows, cols});
   W.copies.emplace_back(bytes);
   quant::encode_matrix(t, w.data(), rows, cols, W.copies[0].data());
   const int64_t n = std::max<int64_t>(1, (min_total_bytes + bytes - 1) / bytes);
   for (int64_t i = 1; i < n; ++i) W.copies.push_back(W.copies[0]);
+  if (kernels::packed_matrix_bytes(t, rows, cols) > 0) {
+    W.store = std::make_shared<kernels::PackedStore>();
+    for (int64_t i = 0; i < n; ++i) W.packed.push_back(W.store->add(W.view(static_cast<int>(i))));
+  }
   return W;
 }
 
@@ -138,6 +148,7 @@ double measure_bandwidth(const Options& o) { return kernels::measure_read_bandwi
 std::vector<LinearPath> paths_for(DType t, int64_t M) {
   std::vector<LinearPath> p{LinearPath::Float};
   if (dtype_is_quantized(t)) p.push_back(LinearPath::Int8);
+  if (dtype_is_quantized(t)) p.push_back(LinearPath::Packed);
   if (t == DType::F32 || M > 1) p.push_back(LinearPath::OneDnn);  // bf16 inputs only for batches
   p.push_back(LinearPath::Auto);
   return p;
@@ -168,7 +179,9 @@ void run_table(const Options& o, double bw) {
           const bool cycle = M == 1;  // decode reads a cold copy each call
           g_opt.warm_all = cycle && path == LinearPath::OneDnn;
           const double sec = time_median(o.reps, [&](int i) {
-            kernels::linear_with_path(path, x.data(), M, s.cols, W.view(cycle ? i : 0), nullptr, y.data(), s.rows);
+            const int c = cycle ? i : 0;
+            kernels::linear_with_path(path, x.data(), M, s.cols, path == LinearPath::Packed ? W.packed_view(c) : W.view(c),
+                                      nullptr, y.data(), s.rows);
           });
           g_opt.warm_all = false;
           const double gflops = 2.0 * M * s.rows * s.cols / sec / 1e9;
@@ -192,8 +205,9 @@ void run_sweep(const Options& o) {
     std::printf("\nsweep %lldx%lld: GFLOP/s per path; weights stay in cache (dnn: oneDNN prepacked, dnnpl / pl: oneDNN\n"
                 "on the plain layout, q8 dnn: bf16 panels decoded per call)\n",
                 (long long)s.rows, (long long)s.cols);
-    std::printf("%4s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "M", "f32 hwy", "f32 dnn", "f32 dnnpl",
-                "bf16 hwy", "bf16 dnn", "bf16 pl", "f16 hwy", "q8 float", "q8 int8", "q4 float", "q4 int8", "q8 dnn");
+    std::printf("%4s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "M", "f32 hwy", "f32 dnn",
+                "f32 dnnpl", "bf16 hwy", "bf16 dnn", "bf16 pl", "f16 hwy", "q8 float", "q8 int8", "q4 float", "q4 int8",
+                "q8 dnn", "q8 packed", "q4 packed");
     const Weights f32 = make_weights(DType::F32, s.rows, s.cols, 0);
     const Weights bf16 = make_weights(DType::BF16, s.rows, s.cols, 0);
     const Weights f16 = make_weights(DType::F16, s.rows, s.cols, 0);
@@ -208,13 +222,15 @@ void run_sweep(const Options& o) {
         });
         return 2.0 * M * s.rows * s.cols / sec / 1e9;
       };
-      std::printf("%4lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", (long long)M,
+      std::printf("%4lld %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n",
+                  (long long)M,
                   gf(LinearPath::Float, f32.view(0)), gf(LinearPath::OneDnn, f32.view(0)),
                   gf(LinearPath::OneDnn, f32.view(0, false)), gf(LinearPath::Float, bf16.view(0)),
                   gf(LinearPath::OneDnn, bf16.view(0)), gf(LinearPath::OneDnn, bf16.view(0, false)),
                   gf(LinearPath::Float, f16.view(0)), gf(LinearPath::Float, q8.view(0)),
                   gf(LinearPath::Int8, q8.view(0)), gf(LinearPath::Float, q4.view(0)), gf(LinearPath::Int8, q4.view(0)),
-                  gf(LinearPath::OneDnn, q8.view(0)));
+                  gf(LinearPath::OneDnn, q8.view(0)), gf(LinearPath::Packed, q8.packed_view(0)),
+                  gf(LinearPath::Packed, q4.packed_view(0)));
     }
   }
 }

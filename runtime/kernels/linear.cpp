@@ -13,6 +13,7 @@
 #include "runtime/kernels/linear_paths.h"
 #include "runtime/kernels/linear_simd.h"
 #include "runtime/kernels/onednn_linear.h"
+#include "runtime/kernels/packed_int8.h"
 #include "runtime/kernels/simd_target.h"
 
 namespace hmoe::kernels {
@@ -42,8 +43,10 @@ MatrixView MatrixView::slice(int64_t i, int64_t n) const {
     const uint8_t* scales0 = scales ? static_cast<const uint8_t*>(scales) : static_cast<const uint8_t*>(data) + n * qbytes;
     v.data = static_cast<const uint8_t*>(data) + i * qbytes;
     v.scales = scales0 + i * sbytes;
+    if (packed) v.packed = static_cast<const uint8_t*>(packed) + i * packed_matrix_bytes(dtype, rows, cols);
   } else {
     v.data = static_cast<const uint8_t*>(data) + i * bytes();
+    v.packed = nullptr;
   }
   return v;
 }
@@ -103,6 +106,7 @@ const char* linear_path_name(LinearPath p) {
     case LinearPath::Float: return "simd-float";
     case LinearPath::Int8: return "simd-int8";
     case LinearPath::OneDnn: return "onednn";
+    case LinearPath::Packed: return "packed-int8";
   }
   return "unknown";
 }
@@ -130,6 +134,7 @@ bool linear_path_supports(LinearPath p, const MatrixView& W) {
     case LinearPath::Float: return W.dtype != DType::I32;
     case LinearPath::Int8: return dtype_is_quantized(W.dtype);
     case LinearPath::OneDnn: return onednn_supports(W.dtype);
+    case LinearPath::Packed: return packed_for(W) != nullptr;
   }
   return false;
 }
@@ -140,7 +145,7 @@ namespace {
 int64_t onednn_threshold(const LinearTuning& t, const MatrixView& W) {
   if (!onednn_supports(W.dtype)) return 0;
   if (W.dtype == DType::F32 || W.dtype == DType::BF16)
-    return W.immutable ? t.onednn_min_m_prepacked : t.onednn_min_m_plain;
+    return W.immutable && t.onednn_prepack ? t.onednn_min_m_prepacked : t.onednn_min_m_plain;
   return t.onednn_min_m_decoded;
 }
 
@@ -155,6 +160,7 @@ LinearPath simd_path(const MatrixView& W, int64_t M) {
 }
 
 LinearPath linear_choose_path(const MatrixView& W, int64_t M) {
+  if (packed_for(W)) return LinearPath::Packed;
   const int64_t threshold = onednn_threshold(tuning_storage(), W);
   if (threshold > 0 && M >= threshold) return LinearPath::OneDnn;
   return simd_path(W, M);
@@ -186,6 +192,7 @@ void linear_with_path(LinearPath path, const float* x, int64_t M, int64_t ldx, c
   LinearProblem p{x, M, ldx, W, bias, y, ldy};
   const bool forced = path != LinearPath::Auto;
   if (!forced) path = linear_choose_path(W, M);
+  if (path == LinearPath::Packed) return packed_linear(x, M, ldx, W, bias, y, ldy);
   if (path == LinearPath::OneDnn) {
     // Whole power-of-two pieces go to oneDNN (any size when the caller forced the path);
     // a small remainder to the Highway path that Auto picks for small batches.

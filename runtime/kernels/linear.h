@@ -24,6 +24,11 @@ struct MatrixView {
   // (oneDNN's prepacked weights) keyed by the address, until forget_cached_weights()
   // names that memory. Leave it false for buffers that are rewritten or freed.
   bool immutable = false;
+  // The same weights repacked for the kernels (q8_0 / q4_0: packed_int8.h), or null.
+  // Made once at load (pack_stacked); linear() uses it only after checking that it was
+  // made from exactly this matrix, so a view cut from another one (other rows, other
+  // data) falls back to the canonical bytes rather than to wrong numbers.
+  const void* packed = nullptr;
 
   // The view of matrix `i` of a stacked [n, rows, cols] tensor whose first matrix is *this
   // (a view of the tensor's start, scales nullptr, or an earlier slice of the same tensor).

@@ -13,6 +13,8 @@ enum class LinearPath {
   Int8,    // Highway, q8_0/q4_0 only: activations quantised per block of 32 to int8
   OneDnn,  // oneDNN matmul: f32 weights as they are; bf16 weights with activations rounded
            // to bf16; f16/q8/q4 weights decoded to bf16 panels, activations rounded to bf16
+  Packed,  // q8_0/q4_0 repacked at load (MatrixView::packed, packed_int8.h): activations
+           // quantised per block of 32 to int8, integer 4-way dot products; every batch size
 };
 const char* linear_path_name(LinearPath p);
 
@@ -25,6 +27,11 @@ struct LinearTuning {
   // Batches of at most this many inputs take the int8 path for q8_0 / q4_0 (0: never).
   int64_t int8_max_m_q8 = 0;
   int64_t int8_max_m_q4 = 0;
+  // Whether oneDNN may keep prepacked copies of immutable f32 / bf16 weights (its
+  // blocked layouts). Off by default: oneDNN picks a layout per batch size, so a model's
+  // first prefills made one or more copies of every matrix they met (an f32 GPT-2-small:
+  // +1.4 GB, 8 s), where the weights as they lie cost 0-18% of prefill speed.
+  bool onednn_prepack = false;
 };
 LinearTuning default_linear_tuning();
 LinearTuning linear_tuning();

@@ -35,6 +35,7 @@
 
 #include "quant/half.h"
 #include "runtime/kernels/linear_simd.h"
+#include "runtime/kernels/thread_pool.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/kernels/linear_simd.cpp"
@@ -293,18 +294,16 @@ inline int64_t InputChunk(int64_t K, int64_t bytes_per_value, int64_t M) {
 // Whether a product is worth a thread team (start-up costs a few microseconds).
 inline bool WorthThreads(const LinearProblem& p) { return p.W.rows * p.W.cols * p.M >= (1 << 16); }
 
-// Runs body(t, n) as thread t of a team of n when the product is worth a team, else as
-// body(0, 1) on the calling thread alone. Not `#pragma omp parallel if (...)`: libgomp
-// still starts and ends a one-thread team for a false `if`, and ending one wakes its
-// futex, a system call per product (measured: 4 per HyperExpert applied, a fifth of its
-// time in this VM). The bodies split their blocks by (t, n) themselves rather than with
-// `omp for`, which, run outside a team of its own, would bind to a caller's team (the
-// HyperExpert's row split calls these products from one) and share its loop across it.
+// Runs body(t, n) for t in [0, n), each a share of the row blocks: on the calling thread
+// alone (n = 1) when the product is not worth threads, else n = several shares per
+// thread handed out by the kernels' pool (thread_pool.h), so that a helper that is not
+// running delays at most one share. The bodies split their blocks by (t, n) themselves.
 template <class Body>
 HWY_INLINE void MaybeParallel(bool threads, const Body& body) {
-  if (!threads) return body(int64_t{0}, int64_t{1});
-#pragma omp parallel
-  body(static_cast<int64_t>(omp_get_thread_num()), static_cast<int64_t>(omp_get_num_threads()));
+  const int nt = threads ? pool_threads() : 1;
+  if (nt <= 1) return body(int64_t{0}, int64_t{1});
+  const int64_t shares = int64_t{nt} * 8;
+  parallel_for(shares, nt, [&](int64_t t, int) { body(t, shares); });
 }
 
 // Runs rows [r0, r0 + R) for all `mc` inputs starting at input m0, tile by tile.

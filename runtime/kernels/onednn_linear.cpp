@@ -1,5 +1,7 @@
 #include "runtime/kernels/onednn_linear.h"
 
+#include "runtime/kernels/linear_paths.h"
+
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -98,6 +100,9 @@ bool bf16_matmul_available() {
 
 dt weight_type(DType t) { return t == DType::BF16 ? dt::bf16 : dt::f32; }
 
+// Prepacked copies only for immutable weights, and only when the tuning allows them.
+bool may_prepack(const MatrixView& W) { return W.immutable && linear_tuning().onednn_prepack; }
+
 memory::desc plain_weights_md(const MatrixView& W) {
   // W is [rows = N, cols = K] row-major, i.e. the K x N weights in "ba" order.
   return memory::desc({W.cols, W.rows}, weight_type(W.dtype), tag::ba);
@@ -112,8 +117,9 @@ std::shared_ptr<const Prim> make_prim(const LinearProblem& p, const PrimKey& k, 
   prim->src_md = memory::desc({k.M, W.cols}, bf16 ? dt::bf16 : dt::f32, memory::dims{bf16 ? W.cols : k.ldx, 1});
   prim->dst_md = memory::desc({k.M, W.rows}, dt::f32, memory::dims{k.ldy, 1});
   prim->bias_md = memory::desc({1, W.rows}, dt::f32, tag::ab);
-  const memory::desc w_md = W.immutable ? memory::desc({W.cols, W.rows}, weight_type(W.dtype), tag::any)
-                                        : plain_weights_md(W);
+  const bool prepack = may_prepack(W);
+  const memory::desc w_md = prepack ? memory::desc({W.cols, W.rows}, weight_type(W.dtype), tag::any)
+                                    : plain_weights_md(W);
   const dnnl::matmul::desc desc = k.bias ? dnnl::matmul::desc(prim->src_md, w_md, prim->bias_md, prim->dst_md)
                                          : dnnl::matmul::desc(prim->src_md, w_md, prim->dst_md);
   dnnl::primitive_attr attr;
@@ -121,7 +127,7 @@ std::shared_ptr<const Prim> make_prim(const LinearProblem& p, const PrimKey& k, 
   const dnnl::matmul::primitive_desc pd(desc, attr, engine());
   prim->scratch_md = pd.scratchpad_desc();
   prim->matmul = dnnl::matmul(pd);
-  if (W.immutable) {
+  if (prepack) {
     const memory::desc want = pd.weights_desc();
     for (const auto& m : st.packed)
       if (m->get_desc() == want) prim->packed = m;
@@ -140,7 +146,8 @@ std::shared_ptr<const Prim> make_prim(const LinearProblem& p, const PrimKey& k, 
 
 std::shared_ptr<const Prim> get_prim(const LinearProblem& p, int64_t M) {
   const MatrixView& W = p.W;
-  const MatrixKey mk{W.immutable ? W.data : nullptr, W.dtype, W.rows, W.cols};
+  // Primitives on weights as they lie are shared by every matrix of the shape.
+  const MatrixKey mk{may_prepack(W) ? W.data : nullptr, W.dtype, W.rows, W.cols};
   const PrimKey pk{M, p.ldx, p.ldy, p.bias != nullptr};
   std::lock_guard<std::mutex> lock(g_mu);
   std::shared_ptr<MatrixState>& st = g_cache[mk];

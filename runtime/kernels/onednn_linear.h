@@ -4,16 +4,19 @@
 // f16 / q8 / q4 weights are decoded, a panel of rows at a time, to bf16 (oneDNN 2.6 has
 // no kernel for them) and multiplied with bf16 inputs.
 //
-// oneDNN is fastest with weights reordered ("prepacked") into the layout its kernel
-// picks and with one primitive per batch size (docs/DEPENDENCIES.md); both cost ~0.3 ms or more to
-// make, so they are made once and cached: primitives per (matrix, batch size), prepacked
-// copies per matrix. A batch is cut into power-of-two pieces of at most kOneDnnMaxBucket
-// inputs, which bounds the primitives per matrix; a remainder below the caller's
-// threshold is returned to it.
+// oneDNN wants one primitive per batch size (docs/DEPENDENCIES.md), which costs ~0.3 ms
+// or more to make, so they are made once and cached. A batch is cut into power-of-two
+// pieces of at most kOneDnnMaxBucket inputs, which bounds the primitives per shape; a
+// remainder below the caller's threshold is returned to it.
 //
-// Prepacked copies are kept only for MatrixView::immutable f32/bf16 weights (a stale copy
-// of rewritten memory would give wrong results), keyed by address; other weights are read
-// in place, in their plain [rows, cols] layout, by primitives cached per shape.
+// Weights are read in place, in their plain [rows, cols] layout, by primitives cached per
+// shape. oneDNN can be faster on weights reordered ("prepacked") into a layout its kernel
+// picks, but it picks one per batch size: a model's first prefills then made one copy or
+// more of every matrix they met, slowly (an f32 GPT-2-small model: 8 s and +1.4 GB for
+// the first prefill, 0.35 s for the next). So prepacking is off unless
+// LinearTuning::onednn_prepack asks for it, and then only for MatrixView::immutable
+// f32/bf16 weights (a stale copy of rewritten memory would give wrong results), keyed by
+// address, with primitives per (matrix, batch size).
 #pragma once
 #include <cstdint>
 #include <string>

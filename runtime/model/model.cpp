@@ -4,6 +4,7 @@
 
 #include "runtime/kernels/threads.h"
 #include "runtime/model/weight_check.h"
+#include "runtime/model/weight_packing.h"
 
 namespace hmoe {
 
@@ -30,6 +31,7 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
   m->w_ = m->arch_->new_weights(m->hp_);
   bind_weights(*m->file_, *m->arch_, m->hp_, *m->w_);
   if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
+  pack_model_weights(*m->file_, *m->arch_, m->hp_, *m->w_, m->packed_);  // before the cache multiplies with them
   if (!m->w_->hyper_slots.empty()) {
     const kernels::ThreadScope threads(opts.n_threads);  // the default, at most the processors
     HyperCacheOptions co;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "formats/model_file.h"
+#include "runtime/kernels/packed_int8.h"
 #include "runtime/model/arch.h"
 #include "runtime/model/hparams.h"
 #include "runtime/model/hyper/hyper_cache.h"
@@ -64,6 +65,7 @@ class Model {
   HParams hp_;
   const ArchSpec* arch_ = nullptr;
   std::unique_ptr<ModelWeightsBase> w_;
+  kernels::PackedStore packed_;  // the kernels' copies of the block-typed matrices (weight_packing.h)
   std::unique_ptr<HyperCache> cache_;
 };
 

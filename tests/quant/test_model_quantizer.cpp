@@ -55,7 +55,8 @@ std::map<std::string, std::vector<float>> g_values;
 quant::TensorClass class_of(const std::string& name) {
   if (name == "blk.0.ln1.weight" || name == "blk.0.moe.fc.bias" || name == "blk.0.hyper.expert_embd")
     return quant::TensorClass::Vector;
-  if (name == "tok_embd" || name == "pos_embd" || name == "blk.0.moe.gate") return quant::TensorClass::KeepF32;
+  if (name == "tok_embd") return quant::TensorClass::TiedHead;
+  if (name == "pos_embd" || name == "blk.0.moe.gate") return quant::TensorClass::KeepF32;
   return quant::TensorClass::Matrix;
 }
 
@@ -129,16 +130,17 @@ TEST_CASE("q8 model: matrices quantised, vectors and default-kept tensors f32, l
   const auto d = dtypes_of(*f);
   CHECK(d.at("blk.0.moe.fc.weight") == DType::Q8_0);
   CHECK(d.at("blk.0.attn.qkv.weight") == DType::Q8_0);
-  for (const char* kept : {"tok_embd", "pos_embd", "blk.0.ln1.weight", "blk.0.moe.gate", "blk.0.moe.fc.bias",
+  for (const char* kept : {"pos_embd", "blk.0.ln1.weight", "blk.0.moe.gate", "blk.0.moe.fc.bias",
                            "blk.0.hyper.expert_embd", "hyper.linear1.weight"})
     CHECK_MESSAGE(d.at(kept) == DType::F32, kept);
+  CHECK(d.at("tok_embd") == DType::Q8_0);  // the tied LM head, stored once in q8_0
   CHECK(f->metadata("quantize.type") == "q8_0");
   CHECK(f->metadata("general.name") == "synthetic");
   CHECK(!f->metadata("quantize.version").empty());
 
   // f32 tensors are copied bit for bit.
-  const auto& tok = f->get("tok_embd");
-  CHECK(std::memcmp(tok.data, g_values["tok_embd"].data(), tok.size) == 0);
+  const auto& pos = f->get("pos_embd");
+  CHECK(std::memcmp(pos.data, g_values["pos_embd"].data(), pos.size) == 0);
 
   // Expert i of the stacked tensor, through MatrixView::slice, equals expert i encoded
   // on its own: the tensor is planar (all quants, then all scales).
@@ -190,6 +192,26 @@ TEST_CASE("--keep rules come first; re-quantising to the same type copies bytes"
     REQUIRE(u.dtype == t.dtype);
     CHECK_MESSAGE(std::memcmp(u.data, t.data, t.size) == 0, t.name);
   }
+}
+
+TEST_CASE("the tied token embedding (LM head): q8_0 in q8 and q4 files, f32 in f16 ones, --keep overrides") {
+  TempDir dir;
+  const std::string src = source_model(dir);
+  auto tok_dtype = [&](DType type, const std::vector<std::string>& rules) {
+    quant::QuantizeOptions o = options(type);
+    for (const auto& r : rules) o.rules.push_back(quant::parse_quantize_rule(r));
+    const std::string out = dir.file(std::string("tok_") + dtype_name(type) + std::to_string(rules.size()) + ".hmoe");
+    const auto sum = quant::quantize_model(src, out, o);
+    for (const auto& t : sum.tensors)
+      if (t.name == "tok_embd") CHECK_MESSAGE(!t.reason.empty(), "the summary says why");
+    return dtypes_of(*ModelFile::open(out)).at("tok_embd");
+  };
+  CHECK(tok_dtype(DType::Q8_0, {}) == DType::Q8_0);
+  CHECK(tok_dtype(DType::Q4_0, {}) == DType::Q8_0);
+  CHECK(tok_dtype(DType::F16, {}) == DType::F32);
+  CHECK(tok_dtype(DType::BF16, {}) == DType::F32);
+  CHECK(tok_dtype(DType::Q8_0, {"tok_embd=f32"}) == DType::F32);
+  CHECK(tok_dtype(DType::Q8_0, {"tok_embd=q4"}) == DType::Q4_0);
 }
 
 TEST_CASE("refusals: unreadable input, output over the input") {

@@ -1,7 +1,7 @@
 // How much CPU other processes used while a benchmark ran: the project's one reader of
 // /proc/stat (hmoe bench and bench/kernels use it). On a shared machine a busy neighbour
-// makes an OpenMP team wait for a descheduled thread, which can multiply a product's
-// time, so benchmarks measure it and warn.
+// takes cores and memory bandwidth from the threads measured, and a thread descheduled
+// in the middle of a product delays it, so benchmarks measure it and warn.
 #pragma once
 #include <cstdint>
 

@@ -14,6 +14,7 @@ std::function<quant::TensorClass(const std::string&)> quantize_classes(const Mod
   for (const TensorDecl& t : arch_spec(h.arch).tensors(h.hparams, h.hyper_baked)) {
     quant::TensorClass c = quant::TensorClass::Matrix;
     if (!t.matrix) c = quant::TensorClass::Vector;
+    else if (t.role == TensorRole::Embedding && t.lm_head) c = quant::TensorClass::TiedHead;
     else if (t.role == TensorRole::Router || t.role == TensorRole::Embedding || t.role == TensorRole::LmHead)
       c = quant::TensorClass::KeepF32;
     (*classes)[t.name] = c;

@@ -1,6 +1,7 @@
 // The quantizer's view of a model's tensors, from its architecture's table (arch.h):
-// vectors stay f32, routers and embeddings are kept f32 unless a rule says otherwise,
-// every other matrix takes the target type.
+// vectors stay f32, routers and embeddings are kept f32 unless a rule says otherwise
+// (but a tied token embedding / LM head is q8_0 in q8 and q4 files), every other matrix
+// takes the target type.
 #pragma once
 #include <functional>
 #include <string>

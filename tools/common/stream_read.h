@@ -1,19 +1,32 @@
-// A streaming read of a large buffer with the widest SIMD loads the CPU has: the memory
-// bandwidth that bounds decode (M = 1). The benchmarks (`hmoe bench`, bench/kernels)
-// measure it in the same run as the speeds they report against it.
+// The read bandwidth that bounds decode (M = 1), measured the way STREAM measures its
+// kernels: several timed passes over a buffer far larger than the caches, vectorised,
+// every thread streaming its share at once, the best pass reported (the best is what
+// the memory can give; a slower pass was disturbed). The benchmarks (`hmoe bench`,
+// bench/kernels) measure it in the same run as the speeds they report against it.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 namespace hmoe::kernels {
 
-// Reads n floats with n_threads OpenMP threads (0: OpenMP's default), each reading its
-// share as 8 concurrent streams, and returns their sum, so the compiler cannot drop the
-// reads. Floats past the last whole vector of each stream's share are not read.
-float stream_read(const float* p, size_t n, int n_threads = 0);
+// Reads n floats with n_threads threads of the kernels' pool (0: the default count),
+// and returns their sum, so the compiler cannot drop the reads. `streams` sets how each
+// thread walks a piece: 1 = front to back (STREAM's own access pattern), 8 = eight
+// places at once (like a kernel reading 8 rows). Floats past the last whole vector of
+// each piece's streams are not read.
+float stream_read(const float* p, size_t n, int n_threads = 0, int streams = 1);
 
-// Read bandwidth in GB/s (1e9 bytes): the median of `passes` stream_read()s over a
-// freshly allocated buffer of `mib` MiB, far larger than any cache.
-double measure_read_bandwidth(int n_threads, int64_t mib = 512, int passes = 5);
+struct ReadBandwidth {
+  double best_gbps = 0;        // the best pass of either pattern: the figure to compare with
+  double contiguous_gbps = 0;  // best pass reading front to back
+  double streams8_gbps = 0;    // best pass reading 8 places at once per thread
+  double median_gbps = 0;      // median pass (both patterns): how steady the machine was
+};
+
+// Read bandwidth in GB/s (1e9 bytes) over a freshly allocated buffer of `mib` MiB:
+// `passes` timed passes of each pattern, alternating, after an untimed one.
+ReadBandwidth measure_read_bandwidth_detail(int n_threads, int64_t mib = 512, int passes = 10);
+// Its best_gbps.
+double measure_read_bandwidth(int n_threads, int64_t mib = 512, int passes = 10);
 
 }  // namespace hmoe::kernels

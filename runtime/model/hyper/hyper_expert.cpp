@@ -12,6 +12,7 @@
 #include "formats/model_file.h"
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
+#include "runtime/kernels/thread_pool.h"
 #include "runtime/model/hyper/selection_pattern.h"
 
 namespace hmoe {
@@ -227,36 +228,23 @@ kernels::MatrixView row_range(const kernels::MatrixView& W, int64_t r0, int64_t 
   return v;
 }
 
-// A HyperExpert applied by a team of n_threads: the down product's rows split over the
-// threads, then, after a barrier and the ReLU, the up product's. linear() keeps products
-// this small on one thread, which at decode would leave the other cores idle while the
-// HyperExpert is applied; each row is computed as it would be unsplit. One team for both
-// products: starting and ending a team costs libgomp futex system calls that, at this
-// size, weigh as much as a product (measured: 27 -> 19 us per q8_0 entry at 2 threads).
+// A HyperExpert applied by n_threads of the kernels' pool: the down product's rows split
+// over them, then, after the ReLU, the up product's. linear() keeps products this small
+// on one thread, which at decode would leave the other cores idle while the HyperExpert
+// is applied; each row is computed as it would be unsplit.
 void split_rows_apply(const HyperExpertView& he, const float* x, int64_t M, int64_t d, float* out, float* hidden,
-                      [[maybe_unused]] int n_threads) {  // unused where OpenMP is off (the fuzz build)
+                      int n_threads) {
   const int64_t b = he.down.rows;
-  std::exception_ptr failed;
-  auto my_rows = [&](const kernels::MatrixView& W, const float* in, int64_t ldx, const float* bias, float* y,
-                     int64_t ldy) {
-    const int t = omp_get_thread_num(), n = omp_get_num_threads();
-    const int64_t r0 = W.rows * t / n, r1 = W.rows * (t + 1) / n;
-    try {
+  auto split = [&](const kernels::MatrixView& W, const float* in, int64_t ldx, const float* bias, float* y,
+                   int64_t ldy) {
+    kernels::parallel_for(n_threads, n_threads, [&](int64_t t, int) {
+      const int64_t r0 = W.rows * t / n_threads, r1 = W.rows * (t + 1) / n_threads;
       if (r1 > r0) fixed_path_linear(in, M, ldx, row_range(W, r0, r1), bias ? bias + r0 : nullptr, y + r0, ldy);
-    } catch (...) {
-#pragma omp critical(hmoe_hyper_apply_error)
-      if (!failed) failed = std::current_exception();
-    }
+    });
   };
-#pragma omp parallel num_threads(n_threads)
-  {
-    my_rows(he.down, x, d, he.down_bias, hidden, b);
-#pragma omp barrier
-#pragma omp single
-    relu_inplace(hidden, M * b);  // the single's implied barrier publishes it
-    my_rows(he.up, hidden, b, he.up_bias, out, d);
-  }
-  if (failed) std::rethrow_exception(failed);
+  split(he.down, x, d, he.down_bias, hidden, b);
+  relu_inplace(hidden, M * b);
+  split(he.up, hidden, b, he.up_bias, out, d);
 }
 
 // Below this many multiply-adds per thread a parallel region costs more than it saves.
@@ -268,9 +256,7 @@ void apply_hyper_expert(const HyperExpertView& he, const float* x, int64_t M, in
                         float* hidden) {
   const int64_t b = he.down.rows;
   const int64_t work = M * b * d;
-  const int n_threads = omp_in_parallel() ? 1
-                                          : static_cast<int>(std::min<int64_t>(omp_get_max_threads(),
-                                                                               work / kMinWorkPerThread));
+  const int n_threads = static_cast<int>(std::min<int64_t>(kernels::pool_threads(), work / kMinWorkPerThread));
   if (n_threads > 1) return split_rows_apply(he, x, M, d, out, hidden, n_threads);
   fixed_path_linear(x, M, d, he.down, he.down_bias, hidden, b);
   relu_inplace(hidden, M * b);

@@ -1,8 +1,8 @@
 #include "runtime/model/ops/hyper_block.h"
 
-#include <omp.h>
-
 #include <algorithm>
+
+#include "runtime/kernels/thread_pool.h"
 
 namespace hmoe {
 
@@ -55,9 +55,9 @@ void HyperBlock::apply_cached(HyperCache& cache, int64_t slot, const uint64_t* p
       for (int64_t c = 0; c < d; ++c) o[c] += a[c];
     }
   };
-  if (G >= 2 * omp_get_max_threads()) {
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t g = 0; g < G; ++g) apply_group(g);
+  const int threads = kernels::pool_threads();
+  if (G >= 2 * threads) {
+    kernels::parallel_for(G, threads, [&](int64_t g, int) { apply_group(g); });
   } else {
     for (int64_t g = 0; g < G; ++g) apply_group(g);
   }

@@ -1,0 +1,40 @@
+// Internal interface between the packed path's front end (packed_int8.cpp) and its
+// Highway kernels (packed_int8_simd.cpp, compiled once per SIMD target).
+#pragma once
+#include <cstdint>
+
+#include "runtime/kernels/packed_int8.h"
+
+namespace hmoe::kernels {
+
+// Where things are in a repacked matrix (packed_int8.h has the layout).
+struct PackedGeometry {
+  bool q4 = false;
+  int64_t groups = 0;             // groups of kPackedRows rows
+  int64_t nb = 0;                 // blocks of 32 per row
+  int64_t block_quant_bytes = 0;  // 512 (q8_0) or 256 (q4_0): one block of a group
+  int64_t scale_bytes = 0;        // a group's f16 scales, padded to 64 bytes
+  int64_t group_bytes = 0;        // quants then scales
+  int64_t matrix_bytes = 0;       // header + groups (0: not packable)
+};
+PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols);
+
+// One product on the packed path, its inputs already quantised.
+struct PackedProblem {
+  const uint8_t* groups = nullptr;  // the first group (after the header)
+  PackedGeometry geo;
+  int64_t rows = 0;
+  const Int8Activations* xa = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+
+// Rows of groups [g0, g1) for every input.
+void simd_packed_groups(const PackedProblem& p, int64_t g0, int64_t g1);
+// quantize_activations_int8's SIMD body (`out` already sized).
+void simd_quantize_int8(const float* x, int64_t M, int64_t ldx, int64_t cols, Int8Activations* out);
+// The scalar definition of one block's codes, for the blocks the SIMD code leaves out.
+void quantize_int8_block_scalar(const float* xb, int8_t* q, float* scale, int32_t* sum);
+
+}  // namespace hmoe::kernels

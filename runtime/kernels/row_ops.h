@@ -1,0 +1,49 @@
+// The work around the products, vectorised: GPT-2's gelu_new, the ReLU, softmax, layer
+// norm, T5's RMS norm and one attention head (with an optional additive score bias:
+// Switch's relative positions). Each has a plain scalar reference here (tests compare every SIMD
+// target against it, within the tolerances written next to it); each output is computed
+// by one fixed sequence of operations, so results do not depend on threads.
+#pragma once
+#include <cstdint>
+
+namespace hmoe::kernels {
+
+// x = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in place. tanh is Highway's
+// (contrib/math: expm1-based, a few ulp), not libm's. Large n is split over the pool.
+void gelu_new(float* x, int64_t n);
+// libm's tanhf, float arithmetic: what the runtime computed before.
+void gelu_new_reference(float* x, int64_t n);
+
+// max(x, 0) in place (NaN stays NaN, as std::max(x, 0.f) keeps it). Exact: the SIMD
+// version gives the reference's bits. Large n is split over the pool.
+void relu(float* x, int64_t n);
+void relu_reference(float* x, int64_t n);
+
+// In-place softmax of n values (n >= 1): exp(x - max) / sum, the sum in float lanes.
+void softmax(float* x, int64_t n);
+// Scalar: libm's expf, the sum in double.
+void softmax_reference(float* x, int64_t n);
+
+// y[m] = (x[m] - mean) / sqrt(var + eps) * w + b over each of M rows of d values; mean
+// and variance summed in double (as the reference), the rest in float.
+void layer_norm(const float* x, int64_t M, int64_t d, const float* w, const float* b, float eps, float* y);
+void layer_norm_reference(const float* x, int64_t M, int64_t d, const float* w, const float* b, float eps,
+                          float* y);
+
+// T5's RMS norm: y = w * (x * (1 / sqrt(mean(x^2) + eps))) over each of M rows of d
+// values; the mean of squares summed in double and rounded to float (as PyTorch's f32
+// mean), the rest in float.
+void rms_norm(const float* x, int64_t M, int64_t d, const float* w, float eps, float* y);
+void rms_norm_reference(const float* x, int64_t M, int64_t d, const float* w, float eps, float* y);
+
+// One head of attention for one query: scores[j] = scale * (q . k_j) for j < n,
+// p = softmax(scores), out = sum_j p[j] v_j. Key and value j start at k + j * ld and
+// v + j * ld (hd values each); `scores` holds n floats of scratch. `bias` (n values, or
+// null) is added to the scaled scores before the softmax: scores[j] = scale * (q . k_j)
+// + bias[j].
+void attention_head(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd,
+                    float scale, float* out, float* scores, const float* bias = nullptr);
+void attention_head_reference(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd,
+                              float scale, float* out, float* scores, const float* bias = nullptr);
+
+}  // namespace hmoe::kernels

@@ -1,0 +1,286 @@
+// Highway kernels of row_ops.h, compiled once per SIMD target. Tails shorter than a
+// vector go through a padded buffer on the stack, so they take the same operations and
+// no lane past the end is ever read or written (masked loads and stores are emulated
+// with whole-vector accesses on some targets, which could fault or race).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "runtime/kernels/row_ops.h"
+#include "runtime/kernels/thread_pool.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "runtime/kernels/row_ops_simd.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace hmoe {
+namespace kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+constexpr size_t kMaxF = HWY_MAX_BYTES / sizeof(float);
+
+// n < Lanes(d) values at p, the other lanes `fill`.
+HWY_INLINE VF LoadTail(DF d, const float* HWY_RESTRICT p, int64_t n, float fill = 0.f) {
+  HWY_ALIGN float buf[kMaxF];
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t i = 0; i < N; ++i) buf[i] = i < n ? p[i] : fill;
+  return hn::Load(d, buf);
+}
+HWY_INLINE void StoreTail(VF v, DF d, float* HWY_RESTRICT p, int64_t n) {
+  HWY_ALIGN float buf[kMaxF];
+  hn::Store(v, d, buf);
+  for (int64_t i = 0; i < n; ++i) p[i] = buf[i];
+}
+
+void GeluNew(float* HWY_RESTRICT x, int64_t n) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const auto k = hn::Set(d, 0.7978845608028654f);  // sqrt(2 / pi)
+  const auto c = hn::Set(d, 0.044715f);
+  const auto half = hn::Set(d, 0.5f), one = hn::Set(d, 1.f);
+  auto gelu = [&](decltype(k) v) {
+    const auto inner = hn::Mul(k, hn::Add(v, hn::Mul(hn::Mul(hn::Mul(c, v), v), v)));
+    return hn::Mul(hn::Mul(half, v), hn::Add(one, hn::Tanh(d, inner)));
+  };
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(gelu(hn::LoadU(d, x + i)), d, x + i);
+  if (i < n) StoreTail(gelu(LoadTail(d, x + i, n - i)), d, x + i, n - i);
+}
+
+void Relu(float* HWY_RESTRICT x, int64_t n) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const auto zero = hn::Zero(d);
+  // Not hn::Max: on x86 it returns the second operand for a NaN; x < 0 is false for a
+  // NaN, which stays, as in the reference.
+  auto relu = [&](VF v) { return hn::IfThenElse(hn::Lt(v, zero), zero, v); };
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(relu(hn::LoadU(d, x + i)), d, x + i);
+  if (i < n) StoreTail(relu(LoadTail(d, x + i, n - i)), d, x + i, n - i);
+}
+
+// The largest of n values, then x = exp(x - max) / sum.
+void Softmax(float* HWY_RESTRICT x, int64_t n) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const auto lowest = hn::Set(d, -std::numeric_limits<float>::infinity());
+  auto vmax = lowest;
+  int64_t i = 0;
+  for (; i + N <= n; i += N) vmax = hn::Max(vmax, hn::LoadU(d, x + i));
+  const int64_t tail = n - i;
+  const float inf = std::numeric_limits<float>::infinity();
+  if (tail) vmax = hn::Max(vmax, LoadTail(d, x + i, tail, -inf));
+  const auto mx = hn::Set(d, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  auto sum = hn::Zero(d);
+  for (i = 0; i + N <= n; i += N) {
+    const auto e = hn::Exp(d, hn::Sub(hn::LoadU(d, x + i), mx));
+    sum = hn::Add(sum, e);
+    hn::StoreU(e, d, x + i);
+  }
+  if (tail) {
+    // Padding lanes are -inf: exp gives 0 there.
+    const auto e = hn::Exp(d, hn::Sub(LoadTail(d, x + i, tail, -inf), mx));
+    sum = hn::Add(sum, e);
+    StoreTail(e, d, x + i, tail);
+  }
+  const auto inv = hn::Set(d, 1.f / hn::GetLane(hn::SumOfLanes(d, sum)));
+  for (i = 0; i + N <= n; i += N) hn::StoreU(hn::Mul(hn::LoadU(d, x + i), inv), d, x + i);
+  if (tail) StoreTail(hn::Mul(LoadTail(d, x + i, tail), inv), d, x + i, tail);
+}
+
+void LayerNorm(const float* HWY_RESTRICT x, int64_t M, int64_t dim, const float* HWY_RESTRICT w,
+               const float* HWY_RESTRICT b, float eps, float* HWY_RESTRICT y) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> dh;  // as many floats as doubles
+  const int64_t ND = static_cast<int64_t>(hn::Lanes(dd));
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * dim;
+    float* yr = y + m * dim;
+    auto s = hn::Zero(dd);
+    int64_t i = 0;
+    for (; i + ND <= dim; i += ND) s = hn::Add(s, hn::PromoteTo(dd, hn::LoadU(dh, xr + i)));
+    double mean = hn::GetLane(hn::SumOfLanes(dd, s));
+    for (; i < dim; ++i) mean += xr[i];
+    mean /= static_cast<double>(dim);
+    const auto vmean = hn::Set(dd, mean);
+    auto v = hn::Zero(dd);
+    for (i = 0; i + ND <= dim; i += ND) {
+      const auto c = hn::Sub(hn::PromoteTo(dd, hn::LoadU(dh, xr + i)), vmean);
+      v = hn::Add(v, hn::Mul(c, c));
+    }
+    double var = hn::GetLane(hn::SumOfLanes(dd, v));
+    for (; i < dim; ++i) {
+      const double c = xr[i] - mean;
+      var += c * c;
+    }
+    var /= static_cast<double>(dim);
+    const auto inv = hn::Set(d, static_cast<float>(1.0 / std::sqrt(var + eps)));
+    const auto mu = hn::Set(d, static_cast<float>(mean));
+    for (i = 0; i + N <= dim; i += N) {
+      const auto t = hn::Mul(hn::Mul(hn::Sub(hn::LoadU(d, xr + i), mu), inv), hn::LoadU(d, w + i));
+      hn::StoreU(hn::Add(t, hn::LoadU(d, b + i)), d, yr + i);
+    }
+    if (i < dim) {
+      const int64_t r = dim - i;
+      const auto t = hn::Mul(hn::Mul(hn::Sub(LoadTail(d, xr + i, r), mu), inv), LoadTail(d, w + i, r));
+      StoreTail(hn::Add(t, LoadTail(d, b + i, r)), d, yr + i, r);
+    }
+  }
+}
+
+void RmsNorm(const float* HWY_RESTRICT x, int64_t M, int64_t dim, const float* HWY_RESTRICT w, float eps,
+             float* HWY_RESTRICT y) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> dh;  // as many floats as doubles
+  const int64_t ND = static_cast<int64_t>(hn::Lanes(dd));
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t m = 0; m < M; ++m) {
+    const float* xr = x + m * dim;
+    float* yr = y + m * dim;
+    auto s = hn::Zero(dd);
+    int64_t i = 0;
+    for (; i + ND <= dim; i += ND) {
+      const auto v = hn::PromoteTo(dd, hn::LoadU(dh, xr + i));
+      s = hn::Add(s, hn::Mul(v, v));  // exact: a float's square fits a double
+    }
+    double ss = hn::GetLane(hn::SumOfLanes(dd, s));
+    for (; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const float var = static_cast<float>(ss / static_cast<double>(dim));
+    const auto inv = hn::Set(d, 1.f / std::sqrt(var + eps));
+    for (i = 0; i + N <= dim; i += N)
+      hn::StoreU(hn::Mul(hn::LoadU(d, w + i), hn::Mul(hn::LoadU(d, xr + i), inv)), d, yr + i);
+    if (i < dim) {
+      const int64_t r = dim - i;
+      StoreTail(hn::Mul(LoadTail(d, w + i, r), hn::Mul(LoadTail(d, xr + i, r), inv)), d, yr + i, r);
+    }
+  }
+}
+
+void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, const float* HWY_RESTRICT v,
+                   int64_t ld, int64_t n, int64_t hd, float scale, float* HWY_RESTRICT out,
+                   float* HWY_RESTRICT scores, const float* HWY_RESTRICT bias) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t hv = hd - hd % N, ht = hd - hv;
+  // Scores, four keys at a time (q loaded once for the four).
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* k0 = k + j * ld;
+    auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    for (int64_t c = 0; c < hv; c += N) {
+      const auto qv = hn::LoadU(d, q + c);
+      a0 = hn::MulAdd(qv, hn::LoadU(d, k0 + c), a0);
+      a1 = hn::MulAdd(qv, hn::LoadU(d, k0 + ld + c), a1);
+      a2 = hn::MulAdd(qv, hn::LoadU(d, k0 + 2 * ld + c), a2);
+      a3 = hn::MulAdd(qv, hn::LoadU(d, k0 + 3 * ld + c), a3);
+    }
+    if (ht) {
+      const auto qv = LoadTail(d, q + hv, ht);
+      a0 = hn::MulAdd(qv, LoadTail(d, k0 + hv, ht), a0);
+      a1 = hn::MulAdd(qv, LoadTail(d, k0 + ld + hv, ht), a1);
+      a2 = hn::MulAdd(qv, LoadTail(d, k0 + 2 * ld + hv, ht), a2);
+      a3 = hn::MulAdd(qv, LoadTail(d, k0 + 3 * ld + hv, ht), a3);
+    }
+    scores[j] = hn::GetLane(hn::SumOfLanes(d, a0)) * scale;
+    scores[j + 1] = hn::GetLane(hn::SumOfLanes(d, a1)) * scale;
+    scores[j + 2] = hn::GetLane(hn::SumOfLanes(d, a2)) * scale;
+    scores[j + 3] = hn::GetLane(hn::SumOfLanes(d, a3)) * scale;
+  }
+  for (; j < n; ++j) {
+    const float* kj = k + j * ld;
+    auto a = hn::Zero(d);
+    for (int64_t c = 0; c < hv; c += N) a = hn::MulAdd(hn::LoadU(d, q + c), hn::LoadU(d, kj + c), a);
+    if (ht) a = hn::MulAdd(LoadTail(d, q + hv, ht), LoadTail(d, kj + hv, ht), a);
+    scores[j] = hn::GetLane(hn::SumOfLanes(d, a)) * scale;
+  }
+  if (bias)
+    for (j = 0; j < n; ++j) scores[j] += bias[j];
+  Softmax(scores, n);
+  // out = sum_j p_j v_j, one vector of the head at a time.
+  for (int64_t c = 0; c < hd; c += N) {
+    const bool full = c + N <= hd;
+    auto o0 = hn::Zero(d), o1 = hn::Zero(d);
+    int64_t jj = 0;
+    for (; jj + 2 <= n; jj += 2) {
+      const float* v0 = v + jj * ld + c;
+      const auto x0 = full ? hn::LoadU(d, v0) : LoadTail(d, v0, ht);
+      const auto x1 = full ? hn::LoadU(d, v0 + ld) : LoadTail(d, v0 + ld, ht);
+      o0 = hn::MulAdd(hn::Set(d, scores[jj]), x0, o0);
+      o1 = hn::MulAdd(hn::Set(d, scores[jj + 1]), x1, o1);
+    }
+    if (jj < n) {
+      const float* v0 = v + jj * ld + c;
+      o0 = hn::MulAdd(hn::Set(d, scores[jj]), full ? hn::LoadU(d, v0) : LoadTail(d, v0, ht), o0);
+    }
+    const auto o = hn::Add(o0, o1);
+    if (full)
+      hn::StoreU(o, d, out + c);
+    else
+      StoreTail(o, d, out + c, ht);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kernels
+}  // namespace hmoe
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace hmoe {
+namespace kernels {
+
+HWY_EXPORT(GeluNew);
+HWY_EXPORT(Relu);
+HWY_EXPORT(RmsNorm);
+HWY_EXPORT(Softmax);
+HWY_EXPORT(LayerNorm);
+HWY_EXPORT(AttentionHead);
+
+void gelu_new(float* x, int64_t n) {
+  // Above this many values the pool splits them (each chunk is about 20 us of work).
+  constexpr int64_t kChunk = 16384;
+  const int threads = n >= 4 * kChunk ? pool_threads() : 1;
+  if (threads <= 1) return HWY_DYNAMIC_DISPATCH(GeluNew)(x, n);
+  parallel_for((n + kChunk - 1) / kChunk, threads, [&](int64_t t, int) {
+    const int64_t i = t * kChunk;
+    HWY_DYNAMIC_DISPATCH(GeluNew)(x + i, std::min(kChunk, n - i));
+  });
+}
+
+void relu(float* x, int64_t n) {
+  constexpr int64_t kChunk = 65536;  // the ReLU is a few times cheaper a value than gelu_new
+  const int threads = n >= 4 * kChunk ? pool_threads() : 1;
+  if (threads <= 1) return HWY_DYNAMIC_DISPATCH(Relu)(x, n);
+  parallel_for((n + kChunk - 1) / kChunk, threads, [&](int64_t t, int) {
+    const int64_t i = t * kChunk;
+    HWY_DYNAMIC_DISPATCH(Relu)(x + i, std::min(kChunk, n - i));
+  });
+}
+
+void rms_norm(const float* x, int64_t M, int64_t d, const float* w, float eps, float* y) {
+  HWY_DYNAMIC_DISPATCH(RmsNorm)(x, M, d, w, eps, y);
+}
+
+void softmax(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(Softmax)(x, n); }
+
+void layer_norm(const float* x, int64_t M, int64_t d, const float* w, const float* b, float eps, float* y) {
+  HWY_DYNAMIC_DISPATCH(LayerNorm)(x, M, d, w, b, eps, y);
+}
+
+void attention_head(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd,
+                    float scale, float* out, float* scores, const float* bias) {
+  HWY_DYNAMIC_DISPATCH(AttentionHead)(q, k, v, ld, n, hd, scale, out, scores, bias);
+}
+
+}  // namespace kernels
+}  // namespace hmoe
+#endif  // HWY_ONCE

@@ -1,0 +1,274 @@
+#include "runtime/kernels/thread_pool.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace hmoe::kernels {
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t spin_from_env() {
+  const char* s = std::getenv("HMOE_POOL_SPIN_US");
+  if (!s || !*s) return 200;
+  char* end = nullptr;
+  const long long v = std::strtoll(s, &end, 10);
+  if (end == s || *end != '\0' || v < 0) return 200;
+  return std::min<long long>(v, 1000000);
+}
+
+std::atomic<int64_t>& spin_us_storage() {
+  static std::atomic<int64_t> us{spin_from_env()};
+  return us;
+}
+
+// Set on pool threads, and on a caller while it runs its own job's tasks: a job started
+// from inside a task runs on that thread alone.
+thread_local bool tl_in_task = false;
+
+// At most this many helpers: a session may ask for up to 4096 threads, which on a
+// machine with fewer cores would only take turns.
+constexpr int kMaxHelpers = 255;
+
+class Pool {
+ public:
+  static Pool& get() {
+    // Never destroyed: helpers may still be parked when static destructors run.
+    static Pool* p = new Pool();
+    return *p;
+  }
+
+  void run(int64_t n_tasks, int threads, const PoolJob& job) {
+    std::unique_lock<std::mutex> owner(owner_, std::try_to_lock);
+    if (!owner.owns_lock()) return run_serial(n_tasks, job);
+    if (backoff_until_ns_ > 0) {
+      if (now_ns() < backoff_until_ns_) {
+        owner.unlock();
+        return run_serial(n_tasks, job);
+      }
+      backoff_until_ns_ = 0;
+    }
+    const int want = static_cast<int>(std::min<int64_t>({threads - 1, kMaxHelpers, n_tasks - 1}));
+    const int helpers = std::min(grow(want), want);
+
+    job_ = job;
+    n_tasks_.store(n_tasks, std::memory_order_relaxed);
+    helpers_allowed_.store(helpers, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    failed_task_ = -1;
+    failed_ = nullptr;
+    const uint32_t seq = ++seq_value_;
+    claim_.store(static_cast<uint64_t>(seq) << 32, std::memory_order_seq_cst);
+    seq_.store(seq, std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lk(sleep_mu_);
+      wake_cv_.notify_all();
+    }
+
+    tl_in_task = true;
+    work(seq, 0);
+    tl_in_task = false;
+
+    // Every task is claimed; wait for those still running on helpers.
+    if (done_.load(std::memory_order_acquire) != n_tasks) {
+      const int64_t spin_ns = spin_us_storage().load(std::memory_order_relaxed) * 1000;
+      const int64_t t0 = now_ns();
+      for (int i = 0; done_.load(std::memory_order_acquire) != n_tasks; ++i) {
+        cpu_relax();
+        if ((i & 63) == 63 && now_ns() - t0 >= spin_ns) break;
+      }
+      if (done_.load(std::memory_order_acquire) != n_tasks) {
+        std::unique_lock<std::mutex> lk(sleep_mu_);
+        caller_sleeping_.store(true, std::memory_order_seq_cst);
+        done_cv_.wait(lk, [&] { return done_.load(std::memory_order_seq_cst) == n_tasks; });
+        caller_sleeping_.store(false, std::memory_order_relaxed);
+      }
+      // A task takes microseconds; waiting longer means its helper lost its core in the
+      // middle of it (another process wants that core). Until that stops, helpers cost
+      // more than they give: run the next jobs on this thread alone for a while, 16
+      // times the wait (doubling while stalls repeat, at most 0.25 s), then try again.
+      const int64_t waited = now_ns() - t0;
+      if (waited > kStallNs) {
+        backoff_ns_ = std::min<int64_t>(kMaxBackoffNs, std::max<int64_t>(2 * backoff_ns_, 16 * waited));
+        backoff_until_ns_ = now_ns() + backoff_ns_;
+        return finish();
+      }
+    }
+    backoff_ns_ = 0;
+    finish();
+  }
+
+  void finish() {
+    if (failed_) {
+      std::exception_ptr e = failed_;
+      failed_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+
+  static void run_serial(int64_t n_tasks, const PoolJob& job) {
+    const bool outer = tl_in_task;
+    tl_in_task = true;
+    std::exception_ptr failed;
+    for (int64_t t = 0; t < n_tasks; ++t) {
+      try {
+        job.call(job.ctx, t, 0);
+      } catch (...) {
+        if (!failed) failed = std::current_exception();
+      }
+    }
+    tl_in_task = outer;
+    if (failed) std::rethrow_exception(failed);
+  }
+
+ private:
+  Pool() = default;
+
+  // Starts helpers up to `helpers`; returns how many there are (fewer if the system
+  // refuses more threads).
+  int grow(int helpers) {
+    while (static_cast<int>(threads_.size()) < helpers) {
+      const int slot = static_cast<int>(threads_.size()) + 1;
+      try {
+        threads_.emplace_back([this, slot] { helper_main(slot); });
+      } catch (const std::system_error&) {
+        break;
+      }
+      threads_.back().detach();
+    }
+    return static_cast<int>(threads_.size());
+  }
+
+  // Claims the next task of job `seq`: its index, or -1 when the job has none left (or
+  // is no longer the current one, for a helper that woke late).
+  int64_t claim(uint32_t seq) {
+    uint64_t v = claim_.load(std::memory_order_acquire);
+    for (;;) {
+      if (static_cast<uint32_t>(v >> 32) != seq) return -1;
+      const int64_t t = static_cast<int64_t>(v & 0xFFFFFFFFu);
+      if (t >= n_tasks_.load(std::memory_order_relaxed)) return -1;
+      if (claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return t;
+    }
+  }
+
+  void work(uint32_t seq, int worker) {
+    for (int64_t t; (t = claim(seq)) >= 0;) {
+      try {
+        job_.call(job_.ctx, t, worker);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(fail_mu_);
+        if (failed_task_ < 0 || t < failed_task_) {
+          failed_task_ = t;
+          failed_ = std::current_exception();
+        }
+      }
+      if (done_.fetch_add(1, std::memory_order_seq_cst) + 1 == n_tasks_.load(std::memory_order_relaxed) &&
+          caller_sleeping_.load(std::memory_order_seq_cst)) {
+        std::lock_guard<std::mutex> lk(sleep_mu_);
+        done_cv_.notify_all();
+      }
+    }
+  }
+
+  void helper_main(int slot) {
+    tl_in_task = true;
+    uint32_t seen = seq_.load(std::memory_order_acquire);
+    for (;;) {
+      uint32_t s = seq_.load(std::memory_order_acquire);
+      if (s == seen) {
+        const int64_t spin_ns = spin_us_storage().load(std::memory_order_relaxed) * 1000;
+        const int64_t t0 = spin_ns > 0 ? now_ns() : 0;
+        for (int i = 0; (s = seq_.load(std::memory_order_acquire)) == seen; ++i) {
+          cpu_relax();
+          if ((i & 63) == 63 && now_ns() - t0 >= spin_ns) break;
+        }
+        if (s == seen) {
+          std::unique_lock<std::mutex> lk(sleep_mu_);
+          sleeping_.fetch_add(1, std::memory_order_seq_cst);
+          wake_cv_.wait(lk, [&] { return seq_.load(std::memory_order_seq_cst) != seen; });
+          sleeping_.fetch_sub(1, std::memory_order_seq_cst);
+          s = seq_.load(std::memory_order_acquire);
+        }
+      }
+      seen = s;
+      // Only the first helpers_allowed_ slots take part (a job asked for fewer threads).
+      // A late reader may see a newer job's limit: harmless, claim() checks the job.
+      if (slot <= helpers_allowed_.load(std::memory_order_relaxed)) work(s, slot);
+    }
+  }
+
+  std::mutex owner_;  // held by the caller whose job runs
+  // Backing off from helpers after a stall (run()): until when, and for how long last time.
+  static constexpr int64_t kStallNs = 100000;
+  static constexpr int64_t kMaxBackoffNs = 250000000;
+  int64_t backoff_until_ns_ = 0;
+  int64_t backoff_ns_ = 0;
+  std::vector<std::thread> threads_;
+
+  // The current job, written by its caller before claim_ and seq_ announce it and not
+  // again until all of its tasks are done. A helper reads job_ only after claiming one
+  // of its tasks; n_tasks_ and helpers_allowed_ may be read by a helper that woke late
+  // (hence atomic), which the sequence number in claim_ then stops.
+  PoolJob job_;
+  std::atomic<int64_t> n_tasks_{0};
+  std::atomic<int> helpers_allowed_{0};
+  uint32_t seq_value_ = 0;
+  std::atomic<uint64_t> claim_{0};  // (job sequence << 32) | next task
+  std::atomic<uint32_t> seq_{0};
+  std::atomic<int64_t> done_{0};
+
+  std::mutex fail_mu_;
+  int64_t failed_task_ = -1;
+  std::exception_ptr failed_;
+
+  std::mutex sleep_mu_;
+  std::condition_variable wake_cv_, done_cv_;
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> caller_sleeping_{false};
+};
+
+}  // namespace
+
+int pool_threads() {
+  if (tl_in_task || omp_in_parallel()) return 1;
+  return std::max(1, omp_get_max_threads());
+}
+
+void pool_run(int64_t n_tasks, int threads, const PoolJob& job) {
+  if (n_tasks <= 0) return;
+  if (threads <= 1 || n_tasks == 1 || tl_in_task || n_tasks >= (int64_t(1) << 32))
+    return Pool::run_serial(n_tasks, job);
+  Pool::get().run(n_tasks, threads, job);
+}
+
+int64_t pool_spin_us() { return spin_us_storage().load(); }
+void set_pool_spin_us(int64_t us) { spin_us_storage().store(std::max<int64_t>(0, us)); }
+
+}  // namespace hmoe::kernels

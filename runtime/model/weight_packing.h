@@ -1,0 +1,26 @@
+// Repacks, at load, the q8_0 / q4_0 matrices the graph multiplies with into the kernels'
+// layout (runtime/kernels/packed_int8.h), so decode streams weights at the memory's
+// speed. The copies replace the file's bytes for the products: once they exist, the
+// pages of the mapped file that held those matrices are released (a file mapping only;
+// a model loaded from memory keeps its copy), and only the embedding rows a token looks
+// up are read from the file again.
+//
+// Which matrices: every one the architecture declares (arch.h), for any architecture,
+// except embeddings that are only looked up by rows (an untied token embedding, GPT-2's
+// position embedding) and baked HyperExpert tables: the cache's entries (the same
+// numbers, generated at load) are not repacked, and a baked model must give the unbaked
+// model's logits, so both take the same path (they are 0.65% of a GPT-2 token's bytes).
+#pragma once
+#include "runtime/kernels/packed_int8.h"
+#include "runtime/model/weights.h"
+
+namespace hmoe {
+class ModelFile;
+
+// Sets `packed` on every block-typed matrix view of `w` that the graph multiplies with,
+// the copies owned by `store`; releases the file's pages behind them when `file` is a
+// mapping.
+void pack_model_weights(const ModelFile& file, const ArchSpec& arch, const HParams& hp, ModelWeightsBase& w,
+                        kernels::PackedStore& store);
+
+}  // namespace hmoe

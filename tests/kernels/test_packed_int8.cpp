@@ -1,0 +1,208 @@
+// The packed path (q8_0 / q4_0 repacked into 16-row groups, packed_int8.h): on every
+// SIMD target compiled in and runnable here, bit for bit equal to its scalar reference
+// (which reads the file's canonical bytes, not the repacked ones), for every batch size
+// and shape, with and without bias; its input quantiser equal to the scalar one,
+// special values included; and the reference itself within quantisation error of f32.
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernel_test_util.h"
+#include "quant/half.h"
+#include "runtime/kernels/linear_paths.h"
+#include "runtime/kernels/packed_int8.h"
+#include "runtime/kernels/simd_target.h"
+
+using namespace hmoe;
+using kernels::LinearPath;
+
+namespace {
+
+constexpr double kU = 1.0 / (1 << 24);
+
+struct Packed {
+  std::vector<uint8_t> bytes;  // over-allocated for 64-byte alignment
+  kernels::MatrixView view;
+};
+
+Packed pack(const kernels::MatrixView& W, int64_t n = 1) {
+  Packed p;
+  const int64_t one = kernels::packed_matrix_bytes(W.dtype, W.rows, W.cols);
+  REQUIRE(one > 0);
+  p.bytes.resize(static_cast<size_t>(one * n + 64));
+  uint8_t* dst = p.bytes.data();
+  dst += (64 - reinterpret_cast<uintptr_t>(dst) % 64) % 64;
+  p.view = kernels::pack_stacked(W, n, dst);
+  REQUIRE(kernels::packed_for(p.view) != nullptr);
+  return p;
+}
+
+bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+void for_each_target(const std::function<void(const std::string&)>& fn) {
+  for (const std::string& t : kernels::simd_supported_targets()) {
+    kernels::simd_force_target(t);
+    fn(t);
+  }
+  kernels::simd_force_target("auto");
+}
+
+struct ThreadsGuard {
+  int saved = omp_get_max_threads();
+  ~ThreadsGuard() { omp_set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("packed path equals its scalar reference bit for bit on every target, shape and batch") {
+  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {16, 64}, {17, 128}, {37, 256}, {50, 768}, {64, 3072}};
+  for_each_target([&](const std::string& target) {
+    uint32_t seed = 7;
+    for (DType t : {DType::Q8_0, DType::Q4_0})
+      for (const auto& s : shapes)
+        for (int64_t M : {1, 2, 3, 4, 5, 9, 33}) {
+          const int64_t rows = s[0], cols = s[1];
+          if (rows * cols * M > (1 << 22)) continue;
+          const auto W = test::random_matrix(t, rows, cols, seed++);
+          const Packed P = pack(W.view);
+          const int64_t ldx = cols + (seed % 2 ? 5 : 0), ldy = rows + (seed % 3 ? 0 : 3);
+          const auto x = test::random_vector(M * ldx, seed++, 0.7f);
+          const auto b = test::random_vector(rows, seed++);
+          const float* bias = seed % 4 == 1 ? nullptr : b.data();
+          std::vector<float> y(M * ldy, -7.f), yref(M * ldy, -7.f);
+          INFO(target, " ", dtype_name(t), " ", rows, "x", cols, " M=", M, bias ? " bias" : "");
+          REQUIRE(kernels::linear_choose_path(P.view, M) == LinearPath::Packed);
+          kernels::linear(x.data(), M, ldx, P.view, bias, y.data(), ldy);
+          kernels::packed_linear_reference(x.data(), M, ldx, W.view, bias, yref.data(), ldy);
+          REQUIRE(same_bits(y.data(), yref.data(), y.size()));  // padding columns untouched too
+        }
+  });
+}
+
+TEST_CASE("packed reference stays within quantisation error of the f32 reference") {
+  uint32_t seed = 900;
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    for (int64_t M : {1, 3}) {
+      const int64_t rows = 37, cols = 256;
+      const auto W = test::random_matrix(t, rows, cols, seed++);
+      const auto x = test::random_vector(M * cols, seed++, 0.5f);
+      std::vector<float> y(M * rows), yf(M * rows), wrow(cols);
+      kernels::packed_linear_reference(x.data(), M, cols, W.view, nullptr, y.data(), rows);
+      kernels::linear_reference(x.data(), M, cols, W.view, nullptr, yf.data(), rows);
+      // Each input is off by at most half its block's step (max|x| / 127 / 2), plus
+      // float rounding of the products and sums.
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t r = 0; r < rows; ++r) {
+          kernels::dequantize_row(W.view, r, wrow.data());
+          double bound = 0, S = 0;
+          for (int64_t b = 0; b < cols / 32; ++b) {
+            float amax = 0;
+            for (int64_t c = 0; c < 32; ++c) amax = std::fmax(amax, std::fabs(x[m * cols + b * 32 + c]));
+            for (int64_t c = 0; c < 32; ++c) {
+              bound += std::fabs(wrow[b * 32 + c]) * amax / 127.0 / 2;
+              S += std::fabs(wrow[b * 32 + c] * x[m * cols + b * 32 + c]);
+            }
+          }
+          bound += (cols + 2) * kU * S * 2;
+          INFO(dtype_name(t), " m=", m, " r=", r);
+          CHECK(std::fabs(y[m * rows + r] - yf[m * rows + r]) <= bound);
+        }
+    }
+}
+
+TEST_CASE("packed input quantiser equals the scalar one, special values included") {
+  const int64_t cols = 256, M = 3;
+  std::vector<float> x = test::random_vector(M * cols, 42, 3.f);
+  x[5] = std::numeric_limits<float>::quiet_NaN();                // block 0 of input 0
+  x[40] = std::numeric_limits<float>::infinity();                // block 1
+  for (int c = 64; c < 96; ++c) x[c] = 1e-38f * (c % 5 - 2);     // block 2: maximum below 127 / FLT_MAX
+  for (int c = 96; c < 128; ++c) x[c] = 0.f;                     // block 3: zeros
+  for (int c = 128; c < 160; ++c) x[c] = (c % 2 ? 0.5f : -0.5f) * 127.f / 127.f;  // ties after scaling
+  x[cols + 3] = -std::numeric_limits<float>::infinity();
+  x[2 * cols + 7] = 3e38f;
+  for_each_target([&](const std::string& target) {
+    kernels::Int8Activations a, r;
+    kernels::quantize_activations_int8(x.data(), M, cols, cols, &a);
+    kernels::quantize_activations_int8_reference(x.data(), M, cols, cols, &r);
+    INFO(target);
+    REQUIRE(a.q == r.q);
+    REQUIRE(a.sum == r.sum);
+    REQUIRE(std::memcmp(a.scale.data(), r.scale.data(), a.scale.size() * sizeof(float)) == 0);
+    CHECK(std::isnan(a.scale[0]));
+    CHECK(std::isnan(a.scale[1]));
+  });
+}
+
+TEST_CASE("packed path: a q8_0 weight of -128 (not written by the quantizer) is exact on every target") {
+  auto W = test::random_matrix(DType::Q8_0, 16, 64, 5);
+  int8_t* q = static_cast<int8_t*>(const_cast<void*>(W.view.data));
+  for (int c = 0; c < 64; c += 3) q[c] = -128;  // row 0
+  const Packed P = pack(W.view);
+  std::vector<float> x = test::random_vector(64, 6);
+  for (int c = 0; c < 64; c += 2) x[c] = -std::fabs(x[c]) - 1.f;  // negative codes against -128
+  for_each_target([&](const std::string& target) {
+    std::vector<float> y(16), yref(16);
+    kernels::linear(x.data(), 1, 64, P.view, nullptr, y.data(), 16);
+    kernels::packed_linear_reference(x.data(), 1, 64, W.view, nullptr, yref.data(), 16);
+    INFO(target);
+    REQUIRE(same_bits(y.data(), yref.data(), 16));
+  });
+}
+
+TEST_CASE("packed views: slices of a stacked tensor, and views that are not the packed matrix") {
+  const int64_t n = 3, rows = 20, cols = 96;
+  auto W = test::random_matrix(DType::Q4_0, rows, cols, 11, n);
+  const Packed P = pack(W.view, n);
+  const auto x = test::random_vector(cols, 12);
+  for (int64_t i = 0; i < n; ++i) {
+    const kernels::MatrixView s = P.view.slice(i, n);
+    REQUIRE(kernels::packed_for(s) != nullptr);
+    std::vector<float> y(rows), yref(rows);
+    kernels::linear(x.data(), 1, cols, s, nullptr, y.data(), rows);
+    kernels::packed_linear_reference(x.data(), 1, cols, W.view.slice(i, n), nullptr, yref.data(), rows);
+    CHECK(same_bits(y.data(), yref.data(), rows));
+  }
+  // Rows cut out of the matrix (as a HyperExpert's row split does): the repacked copy is
+  // not theirs, so they take the canonical path, with the right numbers.
+  kernels::MatrixView cut = P.view;
+  cut.rows = 4;
+  cut.data = P.view.row_data(3);
+  cut.scales = P.view.row_scales(3);
+  CHECK(kernels::packed_for(cut) == nullptr);
+  CHECK(kernels::linear_choose_path(cut, 1) != LinearPath::Packed);
+  CHECK_THROWS_AS(kernels::linear_with_path(LinearPath::Packed, x.data(), 1, cols, cut, nullptr,
+                                            std::vector<float>(4).data(), 4),
+                  std::invalid_argument);
+  // f32 has no repacked form.
+  auto F = test::random_matrix(DType::F32, 4, 32, 13);
+  kernels::PackedStore store;
+  CHECK(store.add(F.view).packed == nullptr);
+  CHECK(store.bytes() == 0);
+}
+
+TEST_CASE("packed path: one and two threads give identical bits") {
+  ThreadsGuard guard;
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    const auto W = test::random_matrix(t, 1000, 768, 21);
+    kernels::PackedStore store;
+    const kernels::MatrixView v = store.add(W.view);
+    for (int64_t M : {1, 7}) {
+      const auto x = test::random_vector(M * 768, 22);
+      std::vector<float> y1(M * 1000), y2(M * 1000);
+      omp_set_num_threads(1);
+      kernels::linear(x.data(), M, v, nullptr, y1.data());
+      omp_set_num_threads(2);
+      kernels::linear(x.data(), M, v, nullptr, y2.data());
+      INFO(dtype_name(t), " M=", M);
+      CHECK(same_bits(y1.data(), y2.data(), y1.size()));
+    }
+  }
+}
