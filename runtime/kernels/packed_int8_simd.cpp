@@ -44,11 +44,21 @@
 #define HMOE_PACKED_X86 0
 #endif
 
-HWY_BEFORE_NAMESPACE();
-#if HWY_TARGET == HWY_AVX3_DL
 // Highway's AVX3_DL target string names only the 256-bit AVX-VNNI; vpdpbusd on 512 bits
 // needs AVX512_VNNI, which every CPU Highway dispatches AVX3_DL to has (PackedGroups
-// checks it again before using it). HWY_AFTER_NAMESPACE pops this with the rest.
+// checks it again before using it). GCC adds it to the target pragma that
+// HWY_BEFORE_NAMESPACE pushes (HWY_AFTER_NAMESPACE pops both); clang keeps one target
+// attribute per function, so there the target string itself gains it for this pass
+// (set_macros-inl.h defines it again for the next target).
+#if HWY_TARGET == HWY_AVX3_DL && defined(__clang__)
+#undef HWY_TARGET_STR
+#define HWY_TARGET_STR                                            \
+  HWY_TARGET_STR_AVX3                                             \
+  ",vpclmulqdq,avx512vbmi,avx512vbmi2,vaes,avxvnni,avx512bitalg," \
+  "avx512vpopcntdq,avx512vnni"
+#endif
+HWY_BEFORE_NAMESPACE();
+#if HWY_TARGET == HWY_AVX3_DL && !defined(__clang__)
 #pragma GCC target("avx512vnni")
 #endif
 namespace hmoe {

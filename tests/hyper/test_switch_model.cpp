@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "hyper_test_util.h"
@@ -92,6 +93,18 @@ TEST_CASE("Switch: quantized weights stay close to f32") {
     CHECK_MESSAGE(diff <= c.tolerance, dtype_name(c.dtype) << ": " << diff);
     CHECK(run_switch(q, HyperMode::PerToken, kInput, kForced, 0) == run_switch(q, HyperMode::Table, kInput, kForced, 0));
   }
+}
+
+TEST_CASE("Switch in q8_0 / q4_0 (the packed kernels, tied head or not): two threads give one thread's logits") {
+  for (DType dtype : {DType::Q8_0, DType::Q4_0})
+    for (bool tied : {false, true}) {
+      SyntheticSpec spec = tiny_switch(dtype);
+      spec.tied = tied;
+      auto q = make_synthetic_model(spec);
+      const std::vector<float> one = run_switch(q, HyperMode::Table, kInput, kForced, 4);
+      CHECK_MESSAGE(run_switch(q, HyperMode::Table, kInput, kForced, 4, 2) == one, dtype_name(dtype), " tied ", tied);
+      CHECK(std::all_of(one.begin(), one.end(), [](float v) { return std::isfinite(v); }));
+    }
 }
 
 TEST_CASE("Switch: a session encodes before it decodes, and each encode starts a new answer") {
