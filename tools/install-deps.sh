@@ -13,7 +13,7 @@ packages=(
   # the runtime's libraries (oneDNN's CMake config needs the OpenCL dev package on amd64)
   libdnnl-dev ocl-icd-opencl-dev libhwy-dev libflatbuffers-dev flatbuffers-compiler doctest-dev
   # Python tooling: reference model, converter, training (Debian's interpreter /usr/bin/python3)
-  python3 python3-torch python3-numpy python3-flatbuffers python3-regex
+  python3 python3-torch python3-numpy python3-flatbuffers python3-regex python3-sentencepiece
 )
 # The tokenizer test compares against GPT-2's encoder from npm: it needs node and npm.
 # Keep a node that is already installed (it may ship its own npm).
