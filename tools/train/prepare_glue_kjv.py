@@ -2,7 +2,7 @@
 """Make GLUE-like text-to-text tasks from the King James Bible, in T5's form.
 
 Source: the same dump as prepare_kjv.py (Debian's bible-kjv-text through `bible -f`).
-Two tasks, each a train and an eval TSV of (input, expected output) rows (t2t_tsv.py
+Three tasks, each a train and an eval TSV of (input, expected output) rows (t2t_tsv.py
 describes the format):
 
   testament  single-sentence classification, as SST-2 is:
@@ -10,6 +10,8 @@ describes the format):
   samebook   sentence-pair classification, as MRPC is:
              "samebook sentence1: <verse> sentence2: <verse>" -> "yes" | "no"
              (whether the two verses come from the same book)
+  book       single-sentence classification into 66 classes whose labels are words:
+             "book: <verse>" -> "Genesis" | "Exodus" | ... | "1 Samuel" | ... | "Revelation"
 
 Verses are split once, at random (seeded), into training and held-out verses: every
 eval row of every task is made of held-out verses only, every train row of training
@@ -20,16 +22,19 @@ copy was drawn, and no text may sit on both sides of the split).
   testament  train: every training verse of the New Testament (up to --max-words-single
              words) and as many Old Testament ones drawn at random: balanced.
              eval: --eval-rows held-out verses, half from each testament: balanced.
+  book       train: every training verse (up to --max-words-single words); eval:
+             --eval-rows held-out verses drawn at random, so books weigh by their length.
   samebook   half "yes" rows (two different verses of one book, the first drawn
              uniformly from the verses, so long books weigh more), half "no" rows (the
              second verse from any other book); verses up to --max-words-pair words, so
              that a pair fits the model's context. No pair appears twice in a file.
 
-Both tasks are balanced, so the majority-class baseline of every eval set is 50%;
-summary.json records the label counts and the baselines.
+testament and samebook are balanced, so their majority-class baseline is 50%; book's is
+the share of its most frequent book (Psalms); summary.json records the label counts and
+the baselines.
 
 Output, in the directory given on the command line (never the repository):
-  testament.train.tsv  testament.eval.tsv  samebook.train.tsv  samebook.eval.tsv
+  TASK.train.tsv  TASK.eval.tsv   for TASK in testament, samebook, book
   verses.tsv     ref, book, testament, words, split (train / eval / duplicate): the split
   summary.json   arguments, row and label counts, majority baselines
 """
@@ -49,15 +54,24 @@ from t2t_tsv import write_rows  # noqa: E402
 
 OLD_TESTAMENT_BOOKS = 39  # Genesis .. Malachi; Matthew opens the New Testament
 FIRST_NT_BOOK = "Mat"
-TASKS = ("testament", "samebook")
-LABELS = {"testament": ("old", "new"), "samebook": ("yes", "no")}
+TASKS = ("testament", "samebook", "book")
+# The book task's labels, by canonical position (the bible program prints abbreviations).
+BOOK_NAMES = (
+    "Genesis", "Exodus", "Leviticus", "Numbers", "Deuteronomy", "Joshua", "Judges", "Ruth", "1 Samuel",
+    "2 Samuel", "1 Kings", "2 Kings", "1 Chronicles", "2 Chronicles", "Ezra", "Nehemiah", "Esther", "Job",
+    "Psalms", "Proverbs", "Ecclesiastes", "Song of Solomon", "Isaiah", "Jeremiah", "Lamentations", "Ezekiel",
+    "Daniel", "Hosea", "Joel", "Amos", "Obadiah", "Jonah", "Micah", "Nahum", "Habakkuk", "Zephaniah", "Haggai",
+    "Zechariah", "Malachi", "Matthew", "Mark", "Luke", "John", "Acts", "Romans", "1 Corinthians",
+    "2 Corinthians", "Galatians", "Ephesians", "Philippians", "Colossians", "1 Thessalonians",
+    "2 Thessalonians", "1 Timothy", "2 Timothy", "Titus", "Philemon", "Hebrews", "James", "1 Peter", "2 Peter",
+    "1 John", "2 John", "3 John", "Jude", "Revelation")
 
 
 class Verse:
-    __slots__ = ("book", "ref", "text", "testament", "words")
+    __slots__ = ("book", "name", "ref", "text", "testament", "words")
 
-    def __init__(self, book, ref, text, testament):
-        self.book, self.ref, self.text, self.testament = book, ref, text, testament
+    def __init__(self, book, name, ref, text, testament):
+        self.book, self.name, self.ref, self.text, self.testament = book, name, ref, text, testament
         self.words = len(text.split())
 
 
@@ -81,8 +95,9 @@ def parse_verses(lines):
     if books[OLD_TESTAMENT_BOOKS] != FIRST_NT_BOOK:
         sys.exit(f"error: book {OLD_TESTAMENT_BOOKS + 1} is '{books[OLD_TESTAMENT_BOOKS]}', "
                  f"expected '{FIRST_NT_BOOK}' (Matthew)")
-    new_books = set(books[OLD_TESTAMENT_BOOKS:])
-    return [Verse(b, r, t, "new" if b in new_books else "old") for b, r, t in verses]
+    index = {b: i for i, b in enumerate(books)}
+    return [Verse(b, BOOK_NAMES[index[b]], r, t, "new" if index[b] >= OLD_TESTAMENT_BOOKS else "old")
+            for b, r, t in verses]
 
 
 def split_verses(verses, eval_fraction, rng):
@@ -112,6 +127,16 @@ def testament_rows(verses, n_rows, rng, max_words):
     rows = [(f"testament: {v.text}", t) for t in ("old", "new") for v in rng.sample(pool[t], per_class)]
     rng.shuffle(rows)
     return rows
+
+
+def book_rows(verses, n_rows, rng, max_words):
+    """n_rows verses drawn at random (every verse with n_rows None), each labelled with
+    its book's name."""
+    pool = [v for v in verses if v.words <= max_words]
+    if n_rows is not None and len(pool) < n_rows:
+        sys.exit(f"error: book: {len(pool)} verses of at most {max_words} words, {n_rows} needed")
+    chosen = rng.sample(pool, n_rows if n_rows is not None else len(pool))
+    return [(f"book: {v.text}", v.name) for v in chosen]
 
 
 def samebook_rows(verses, n_rows, rng, max_words):
@@ -184,6 +209,8 @@ def main(argv=None):
                       testament_rows(held, args.eval_rows, rng, args.max_words_single)),
         "samebook": (samebook_rows(train, args.samebook_train_rows, rng, args.max_words_pair),
                      samebook_rows(held, args.eval_rows, rng, args.max_words_pair)),
+        "book": (book_rows(train, None, rng, args.max_words_single),
+                 book_rows(held, args.eval_rows, rng, args.max_words_single)),
     }
 
     os.makedirs(args.out_dir, exist_ok=True)
@@ -194,7 +221,7 @@ def main(argv=None):
         for split, rows in (("train", train_rows), ("eval", eval_rows)):
             write_rows(os.path.join(args.out_dir, f"{task}.{split}.tsv"), rows)
             counts = label_counts(rows)
-            info[split] = {"rows": len(rows), "labels": counts,
+            info[split] = {"rows": len(rows), "labels": counts, "classes": len(counts),
                            "majority_baseline": max(counts.values()) / len(rows),
                            "mean_input_words": round(sum(len(i.split()) for i, _ in rows) / len(rows), 1)}
         summary["tasks"][task] = info
@@ -208,7 +235,7 @@ def main(argv=None):
           f"-> {args.out_dir}")
     for task, info in summary["tasks"].items():
         print(f"  {task}: " + "; ".join(
-            f"{s} {i['rows']} rows {i['labels']} (majority {i['majority_baseline']:.1%}, "
+            f"{s} {i['rows']} rows, {i['classes']} labels (majority {i['majority_baseline']:.1%}, "
             f"{i['mean_input_words']} words per input)" for s, i in info.items()))
 
 

@@ -256,12 +256,14 @@ class PrepareGlueKjvTest(unittest.TestCase):
         cls.args = ["--bible", cls.bible, "--eval-rows", "200", "--samebook-train-rows", "3000",
                     "--max-words-single", "40", "--max-words-pair", "20"]
         run_tool("prepare_glue_kjv.py", cls.out, *cls.args)
-        cls.book_of, cls.testament_of, books = {}, {}, []
+        import prepare_glue_kjv
+        cls.book_of, cls.testament_of, cls.name_of, books = {}, {}, {}, []
         for book, _, _, text in fake_bible_verses():
             if not books or books[-1] != book:
                 books.append(book)
             cls.book_of.setdefault(text, set()).add(book)
             cls.testament_of[text] = "new" if len(books) > 39 else "old"
+            cls.name_of[text] = prepare_glue_kjv.BOOK_NAMES[len(books) - 1]
 
     @classmethod
     def tearDownClass(cls):
@@ -274,9 +276,9 @@ class PrepareGlueKjvTest(unittest.TestCase):
         """[(verses of the row, label)]: the verse texts a row is made of."""
         out = []
         for text, label in self.rows(task, split):
-            if task == "testament":
-                self.assertTrue(text.startswith("testament: "))
-                out.append(([text[len("testament: "):]], label))
+            if task in ("testament", "book"):
+                self.assertTrue(text.startswith(task + ": "))
+                out.append(([text[len(task) + 2:]], label))
             else:
                 self.assertTrue(text.startswith("samebook sentence1: "))
                 first, second = text[len("samebook sentence1: "):].split(" sentence2: ")
@@ -285,7 +287,7 @@ class PrepareGlueKjvTest(unittest.TestCase):
 
     def test_splits_share_no_verse_and_leave_out_repeated_text(self):
         seen = {}
-        for task in ("testament", "samebook"):
+        for task in ("testament", "samebook", "book"):
             for split in ("train", "eval"):
                 for verses, _ in self.verses_of(task, split):
                     for v in verses:
@@ -316,6 +318,14 @@ class PrepareGlueKjvTest(unittest.TestCase):
             self.assertEqual(len({tuple(v) for v, _ in rows}), len(rows), "a pair appears twice")
             self.assertEqual(collections.Counter(label for _, label in rows), {"yes": len(rows) // 2,
                                                                                "no": len(rows) // 2})
+            rows = self.verses_of("book", split)
+            for (v,), label in rows:
+                self.assertEqual(label, self.name_of[v])
+                self.assertLessEqual(len(v.split()), 40)
+            self.assertEqual(len({v for (v,), _ in rows}), len(rows))
+            if n:
+                self.assertEqual(len(rows), n)
+        self.assertIn("Song of Solomon", {label for _, label in self.verses_of("book", "train")})
         with open(os.path.join(self.out, "summary.json")) as f:
             summary = json.load(f)
         self.assertEqual(summary["tasks"]["samebook"]["eval"]["majority_baseline"], 0.5)
@@ -329,7 +339,7 @@ class PrepareGlueKjvTest(unittest.TestCase):
         again = os.path.join(self.tmp.name, "again")
         run_tool("prepare_glue_kjv.py", again, *self.args)
         for name in ("testament.train.tsv", "testament.eval.tsv", "samebook.train.tsv", "samebook.eval.tsv",
-                     "verses.tsv"):
+                     "book.train.tsv", "book.eval.tsv", "verses.tsv"):
             with open(os.path.join(self.out, name), "rb") as a, open(os.path.join(again, name), "rb") as b:
                 self.assertEqual(a.read(), b.read(), name)
         for bad, why in ((["--eval-rows", "7"], "even"), (["--eval-fraction", "1.5"], "eval-fraction"),
@@ -410,7 +420,8 @@ class SwitchToolsTest(unittest.TestCase):
                 "--num-experts", "4", "--experts-embedding-dim", "8", "--process-dim", "8", "--hypernet-input", "8",
                 "--hypernetwork-bottleneck", "8", "--layer-emb-dim", "4", "--adapter-dim", "4",
                 "--steps", "6", "--batch-size", "8", "--warmup", "2", "--log-every", "3", "--eval-every", "3"]
-        run_tool("train_switch.py", "--data-dir", self.data, "--tokenizer-dir", self.tok, "--out-dir", out, *tiny)
+        run_tool("train_switch.py", "--data-dir", self.data, "--tokenizer-dir", self.tok, "--out-dir", out,
+                 "--tasks", "testament,samebook", *tiny)
         ckpt = os.path.join(out, "checkpoint")
         self.assertEqual(sorted(os.listdir(ckpt)), ["config.json", "pytorch_model.bin", "spiece.model"])
         with open(os.path.join(out, "summary.json")) as f:
@@ -426,7 +437,7 @@ class SwitchToolsTest(unittest.TestCase):
         self.assertTrue(any(name.startswith("dec.hyper") for name in f.tensors))
         preds = os.path.join(self.tmp.name, "preds")
         result = json.loads(run_tool("eval_switch.py", ckpt, "--data-dir", self.data, "--predictions-dir", preds,
-                                     "--max-new-tokens", "3"))
+                                     "--max-new-tokens", "3", "--tasks", "testament,samebook"))
         for task in ("testament", "samebook"):
             info = result["tasks"][task]
             self.assertEqual(info["rows"], 81)
