@@ -14,9 +14,11 @@ text stripped of surrounding white space is the prediction. A row is right when 
 prediction equals the expected field exactly.
 
 With --predictions-dir, writes TASK.SPLIT.pred.tsv per task: input, expected,
-predicted, correct (1/0), generated ids (comma-separated, eos included when generated);
-the predicted field is empty when nothing but eos was generated. These are the rows the
-C++ runtime's evaluation must reproduce.
+predicted, correct (1/0), generated ids (comma-separated, eos included when generated),
+margin (the smallest gap between the largest and the second largest logit over the
+generated steps: a row whose margin is near rounding size may flip in another runtime or
+dtype); the predicted field is empty when nothing but eos was generated. These are the
+rows the C++ runtime's evaluation must reproduce.
 
 Prints one JSON object: per task, rows, accuracy, the majority-class baseline (the
 share of the most frequent expected output) and the predicted outputs' counts.
@@ -42,35 +44,45 @@ import train_spm  # noqa: E402
 from t2t_tsv import check_field, read_rows  # noqa: E402
 
 
+@torch.no_grad()
 def predict(model, sp, text, max_new_tokens):
-    """(prediction text, generated ids) of one input."""
+    """(prediction text, generated ids, smallest top-1 - top-2 logit gap) of one input."""
     cfg = model.config
-    ids = generate_greedy(model, train_spm.encode_t5(sp, text), max_new_tokens)
+    enc_ids = train_spm.encode_t5(sp, text)
+    ids = generate_greedy(model, enc_ids, max_new_tokens)
+    # The margins, from one decoder call over the generated prefix (expert capacity
+    # exceeds any input, so one call and the cached steps give the same logits).
+    logits = model(torch.tensor([enc_ids]), torch.tensor([[cfg.decoder_start_token_id] + ids[:-1]]))[0]
+    top2 = logits.topk(2, dim=-1).values
+    margin = float((top2[:, 0] - top2[:, 1]).min())
     text_ids = [i for i in ids if i not in (cfg.eos_token_id, cfg.pad_token_id)]
-    return sp.decode(text_ids).strip(), ids
+    return sp.decode(text_ids).strip(), ids, margin
 
 
 def evaluate_file(model, sp, path, max_new_tokens, pred_path=None):
     rows = read_rows(path)
-    right, predicted = 0, collections.Counter()
+    right, predicted, margins = 0, collections.Counter(), []
     out = open(pred_path, "w", encoding="utf-8", newline="\n") if pred_path else None
     try:
         for n, (text, expected) in enumerate(rows, 1):
-            pred, ids = predict(model, sp, text, max_new_tokens)
+            pred, ids, margin = predict(model, sp, text, max_new_tokens)
+            margins.append(margin)
             ok = pred == expected
             right += ok
             predicted[pred] += 1
             if out:
                 if pred:
                     check_field(pred, f"{path} row {n}: prediction")
-                out.write("\t".join([text, expected, pred, "1" if ok else "0", ",".join(map(str, ids))]) + "\n")
+                out.write("\t".join([text, expected, pred, "1" if ok else "0", ",".join(map(str, ids)),
+                                     f"{margin:.6g}"]) + "\n")
     finally:
         if out:
             out.close()
     expected = collections.Counter(e for _, e in rows)
     return {"rows": len(rows), "accuracy": right / len(rows),
             "majority_baseline": max(expected.values()) / len(rows),
-            "expected": dict(sorted(expected.items())), "predicted": dict(predicted.most_common(8))}
+            "expected": dict(sorted(expected.items())), "predicted": dict(predicted.most_common(8)),
+            "smallest_margin": min(margins), "rows_with_margin_below_1e-3": sum(m < 1e-3 for m in margins)}
 
 
 def main(argv=None):

@@ -11,9 +11,11 @@ read it the same way):
     exactly, and a prediction is compared with the second after stripping the decoded
     text of surrounding white space.
 
-Prediction files (eval_switch.py --predictions) are the same format with more columns:
+Prediction files (eval_switch.py --predictions-dir) are the same format with more columns
+(the predicted field may be empty):
 input, expected, predicted (the decoded and stripped generation), correct (1 or 0),
-generated ids (comma-separated, eos included when generated).
+generated ids (comma-separated, eos included when generated), margin (the smallest gap
+between the two largest logits over the generated steps).
 """
 from __future__ import annotations
 

@@ -446,7 +446,8 @@ class SwitchToolsTest(unittest.TestCase):
             with open(os.path.join(preds, f"{task}.eval.pred.tsv"), encoding="utf-8") as fh:
                 for line in fh:
                     fields = line.rstrip("\n").split("\t")
-                    self.assertEqual(len(fields), 5)
+                    self.assertEqual(len(fields), 6)
+                    self.assertGreaterEqual(float(fields[5]), 0.0)
                     ids = [int(i) for i in fields[4].split(",")]
                     self.assertTrue(1 <= len(ids) <= 3)
                     self.assertEqual(fields[3], "1" if fields[2] == fields[1] else "0")
