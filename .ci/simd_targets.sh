@@ -18,7 +18,9 @@
 # programs users run, against an independent result.
 #   reference.logits.*   `hmoe logits` against the PyTorch reference: f32 logits within
 #                        1e-4, greedy tokens identical, cached vs per-token HyperExperts,
-#                        1 vs 2 threads bit-identical (five model presets)
+#                        1 vs 2 threads bit-identical (five GPT-2 model presets)
+#   reference.switch_logits.*  the same for the Switch Transformer (five presets, expert
+#                        capacity binding in one)
 #   api.*, api_c_*       the C and C++ API: greedy tokens against PyTorch's, sessions on
 #                        several threads against one alone
 #   test_hyper's tests   HyperExpert cache: cached == per-token logits, baked == unbaked,
@@ -70,7 +72,7 @@ picked = {}
 for t in json.load(sys.stdin)["tests"]:
     name, cmd = t["name"], t.get("command") or []
     line = " ".join(cmd)
-    if (re.match(r"reference\.logits\.", name) or re.match(r"api(\.|_c_)", name)
+    if (re.match(r"reference\.(logits|switch_logits)\.", name) or re.match(r"api(\.|_c_)", name)
             or re.search(r"/test_hyper( |$)", line)):
         picked[name] = any(c.endswith(".py") for c in cmd)
 json.dump(picked, sys.stdout)

@@ -1,9 +1,6 @@
 #include "formats/model_file.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "formats/file_io.h"
 #include "formats/file_prefix.h"
 #include "formats/fb_header.h"
 
@@ -33,22 +31,13 @@ std::string TensorInfo::shape_str() const {
 std::unique_ptr<ModelFile> ModelFile::open(const std::string& path) {
   std::unique_ptr<ModelFile> f(new ModelFile());
   f->source_ = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw FormatError("cannot open model file '" + path + "': " + std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw FormatError("'" + path + "' is not a regular file");
-  }
-  f->size_ = static_cast<uint64_t>(st.st_size);
-  if (f->size_ < sizeof(FilePrefix)) {
-    ::close(fd);
+  const ReadableFile file(path, "model file");  // refuses FIFOs, devices, directories unopened
+  f->size_ = file.size();
+  if (f->size_ < sizeof(FilePrefix))
     throw FormatError("'" + path + "' is " + std::to_string(f->size_) +
                       " bytes, too small for a .hmoe file (the prefix alone is 64 bytes)");
-  }
-  void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) throw FormatError("cannot map '" + path + "': " + std::strerror(errno));
+  void* p = mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  if (p == MAP_FAILED) throw IoError("cannot map model file '" + path + "': " + std::strerror(errno));
   f->base_ = static_cast<const uint8_t*>(p);
   f->mapped_ = true;
   f->parse();

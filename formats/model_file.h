@@ -1,6 +1,12 @@
 // Reads a .hmoe file: maps it, verifies the header, and checks every tensor's
 // dtype, shape, offset and size against the file before anything touches the data.
-// A bad file raises FormatError with a message that says what is wrong.
+// A bad file raises FormatError with a message that says what is wrong; a path that
+// cannot be read (missing, unreadable, not a regular file) raises IoError.
+//
+// The file is mapped, not read: should it be truncated by another process while it is
+// mapped, touching the pages past the new end raises SIGBUS and ends the process, as
+// in every runtime that maps its weights (llama.cpp, safetensors). Replace model files
+// with a rename (as hmoe's writers do), never by rewriting them in place.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -29,7 +35,8 @@ struct TensorInfo {
 
 class ModelFile {
  public:
-  // Maps the file read-only. Throws FormatError.
+  // Maps the file read-only. Throws IoError (cannot read the path, or it is not a
+  // regular file: refused without opening it for reading) or FormatError.
   static std::unique_ptr<ModelFile> open(const std::string& path);
   // Reads from a caller's buffer, copied so the caller may free it at once.
   static std::unique_ptr<ModelFile> from_memory(const void* data, size_t size);

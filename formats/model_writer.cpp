@@ -1,11 +1,11 @@
 #include "formats/model_writer.h"
 
-#include <cerrno>
-#include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <memory>
-#include <stdexcept>
 
+#include "formats/atomic_file.h"
+#include "formats/error.h"
 #include "formats/fb_header.h"
 #include "formats/file_prefix.h"
 
@@ -13,24 +13,20 @@ namespace hmoe {
 
 namespace {
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
-struct FileCloser {
-  void operator()(FILE* f) const { if (f) std::fclose(f); }
-};
 }  // namespace
 
-void write_model_file(const std::string& path, const ModelHeader& header_in,
-                      const std::vector<TensorBlob>& tensors,
-                      const std::function<void(size_t, size_t)>& progress) {
+ModelLayout write_model_data(AtomicFile& out, const ModelHeader& header_in, const std::vector<TensorBlob>& tensors,
+                             const std::function<void(size_t, size_t)>& progress) {
   fb::ModelT header;
   header_to_fb(header_in, &header);
   header.data_alignment = kTensorAlignment;
+  ModelLayout layout;
   uint64_t off = 0;
   for (const TensorBlob& t : tensors) {
     const int64_t want = storage_bytes(t.dtype, t.shape);
     if (want < 0 || static_cast<uint64_t>(want) != t.size)
-      throw std::invalid_argument("tensor '" + t.name + "': " + std::to_string(t.size) +
-                                  " bytes do not match dtype " + dtype_name(t.dtype));
+      throw Error(Status::InvalidArgument, "tensor '" + t.name + "': " + std::to_string(t.size) +
+                                               " bytes do not match dtype " + dtype_name(t.dtype));
     auto ft = std::make_unique<fb::TensorT>();
     ft->name = t.name;
     ft->dtype = static_cast<fb::DType>(t.dtype);
@@ -38,6 +34,7 @@ void write_model_file(const std::string& path, const ModelHeader& header_in,
     ft->offset = off;
     ft->size = t.size;
     header.tensors.push_back(std::move(ft));
+    layout.offsets.push_back(off);
     off = align_up(off + t.size, kTensorAlignment);
   }
   const uint64_t data_size = off;
@@ -53,37 +50,37 @@ void write_model_file(const std::string& path, const ModelHeader& header_in,
   pre.data_offset = align_up(pre.header_offset + pre.header_size, kDataSectionAlignment);
   pre.data_size = data_size;
 
-  const std::string tmp = path + ".tmp";
-  std::unique_ptr<FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
-  if (!f) throw std::runtime_error("cannot write '" + tmp + "': " + std::strerror(errno));
-  auto put = [&](const void* p, uint64_t n) {
-    if (n && std::fwrite(p, 1, n, f.get()) != n)
-      throw std::runtime_error("write to '" + tmp + "' failed: " + std::strerror(errno));
-  };
   static const uint8_t zeros[kDataSectionAlignment] = {};
   auto pad_to = [&](uint64_t pos, uint64_t target) {
     while (pos < target) {
       const uint64_t n = std::min<uint64_t>(target - pos, sizeof zeros);
-      put(zeros, n);
+      out.write(zeros, n);
       pos += n;
     }
   };
-  put(&pre, sizeof pre);
-  put(fbb.GetBufferPointer(), fbb.GetSize());
+  out.write(&pre, sizeof pre);
+  out.write(fbb.GetBufferPointer(), fbb.GetSize());
   pad_to(pre.header_offset + pre.header_size, pre.data_offset);
   uint64_t pos = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    const uint64_t at = header.tensors[i]->offset;
+    const uint64_t at = layout.offsets[i];
     pad_to(pos, at);
-    put(tensors[i].data, tensors[i].size);
+    if (tensors[i].size) out.write(tensors[i].data, tensors[i].size);
     pos = at + tensors[i].size;
     if (progress) progress(i + 1, tensors.size());
   }
   pad_to(pos, data_size);
-  if (std::fflush(f.get()) != 0) throw std::runtime_error("write to '" + tmp + "' failed");
-  f.reset();
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
+  out.flush();  // the caller may read the file back by its temporary path
+  layout.data_offset = pre.data_offset;
+  layout.file_size = pre.data_offset + data_size;
+  return layout;
+}
+
+void write_model_file(const std::string& path, const ModelHeader& header, const std::vector<TensorBlob>& tensors,
+                      const std::function<void(size_t, size_t)>& progress) {
+  AtomicFile out(path);
+  write_model_data(out, header, tensors, progress);
+  out.commit();
 }
 
 }  // namespace hmoe

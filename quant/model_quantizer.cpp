@@ -5,6 +5,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "formats/atomic_file.h"
+#include "formats/error.h"
 #include "formats/model_file.h"
 #include "formats/model_writer.h"
 #include "quant/block_formats.h"
@@ -13,17 +15,6 @@
 namespace hmoe::quant {
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool is_vector_tensor(const std::string& name, const std::vector<int64_t>& shape) {
-  return shape.size() < 2 || ends_with(name, "bias") || glob_match("blk.*.hyper.expert_embd", name) ||
-         name == "hyper.layer_embd";
-}
-
-const char* const kDefaultKeepF32[] = {"blk.*.moe.gate", "tok_embd", "pos_embd"};
 
 std::string rules_text(const std::vector<QuantizeRule>& rules) {
   std::string s;
@@ -64,19 +55,21 @@ bool glob_match(const std::string& pattern, const std::string& name) {
 QuantizeRule parse_quantize_rule(const std::string& text) {
   const size_t eq = text.rfind('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-    throw std::invalid_argument("rule '" + text + "' is not PATTERN=TYPE");
+    throw Error(Status::InvalidArgument, "rule '" + text + "' is not PATTERN=TYPE");
   QuantizeRule r;
   r.pattern = text.substr(0, eq);
   const std::string type = text.substr(eq + 1);
   if (!dtype_from_name(type, &r.dtype) || r.dtype == DType::I32)
-    throw std::invalid_argument("rule '" + text + "': unknown type '" + type + "' (f32, f16, bf16, q8, q4)");
+    throw Error(Status::InvalidArgument, "rule '" + text + "': unknown type '" + type + "' (f32, f16, bf16, q8, q4)");
   return r;
 }
 
 TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shape, DType source,
                        const QuantizeOptions& o) {
   if (source == DType::I32) return {DType::I32, "integer"};
-  if (is_vector_tensor(name, shape)) return {DType::F32, "vector"};
+  if (!o.classify) throw std::invalid_argument("quantizing needs the class of every tensor (QuantizeOptions::classify)");
+  const TensorClass cls = o.classify(name);
+  if (cls == TensorClass::Vector || shape.size() < 2) return {DType::F32, "vector"};
   TensorPlan plan{o.type, ""};
   bool decided = false;
   for (const auto& r : o.rules)
@@ -85,21 +78,27 @@ TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shap
       decided = true;
       break;
     }
-  if (!decided)
-    for (const char* pat : kDefaultKeepF32)
-      if (glob_match(pat, name)) {
-        plan = {DType::F32, "kept by default"};
-        break;
-      }
+  if (!decided && cls == TensorClass::KeepF32) plan = {DType::F32, "kept by default"};
   if (dtype_is_quantized(plan.dtype) && shape.back() % kQuantBlock != 0)
     return {source, std::string(dtype_name(plan.dtype)) + " needs columns % 32 == 0, has " +
                         std::to_string(shape.back())};
   return plan;
 }
 
-QuantizeSummary quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& o) {
-  if (o.type == DType::I32) throw std::invalid_argument("i32 is not a weight type");
-  if (same_file(in, out)) throw std::invalid_argument("output '" + out + "' is the input file; write a new one");
+QuantizeSummary quantize_model(const std::string& in, const std::string& out_path, const QuantizeOptions& o) {
+  if (same_file(in, out_path))
+    throw Error(Status::InvalidArgument, "output '" + out_path + "' is the input file; write a new one");
+  AtomicFile out(out_path);  // checks the destination before any work
+  QuantizeSummary sum = quantize_model(in, out, o);
+  out.commit();
+  sum.file_bytes_after = out.size();
+  return sum;
+}
+
+QuantizeSummary quantize_model(const std::string& in, AtomicFile& out, const QuantizeOptions& o) {
+  if (o.type == DType::I32) throw Error(Status::InvalidArgument, "i32 is not a weight type");
+  if (same_file(in, out.path()))
+    throw Error(Status::InvalidArgument, "output '" + out.path() + "' is the input file; write a new one");
   const std::unique_ptr<ModelFile> src = ModelFile::open(in);
   ModelHeader header = src->header();
 
@@ -141,12 +140,10 @@ QuantizeSummary quantize_model(const std::string& in, const std::string& out, co
   header.set_metadata("quantize.type", dtype_name(o.type));
   header.set_metadata("quantize.version", tool_version());
   if (!o.rules.empty()) header.set_metadata("quantize.rules", rules_text(o.rules));
-  write_model_file(out, header, blobs, [&](size_t i, size_t n) {
-    if (o.progress) o.progress(0.9 + 0.1 * i / n, "writing " + blobs[i - 1].name);
-  });
+  sum.file_bytes_after = write_model_data(out, header, blobs, [&](size_t i, size_t n) {
+                           if (o.progress) o.progress(0.9 + 0.1 * i / n, "writing " + blobs[i - 1].name);
+                         }).file_size;
   if (o.progress) o.progress(1.0, "done");
-  struct stat st {};
-  if (stat(out.c_str(), &st) == 0) sum.file_bytes_after = static_cast<uint64_t>(st.st_size);
   return sum;
 }
 

@@ -1,13 +1,12 @@
 // The model quantizer: rewrites a .hmoe file with its matrices in another dtype.
 //
-// Which dtype each tensor gets, in this order:
-//  1. Vectors stay f32, always: 1-D tensors, names ending in "bias", and the expert and
-//     layer embeddings (blk.*.hyper.expert_embd, hyper.layer_embd); the runtime reads
-//     them as f32 (formats/TENSORS.md). i32 tensors are copied as they are.
+// Which dtype each tensor gets, in this order (each tensor's class comes from the
+// model's architecture, which the caller asks: tools/common/quantize_classes.h):
+//  1. Vectors stay f32, always (norms, biases, expert and layer embeddings, position
+//     bias tables): the runtime reads them as f32. i32 tensors are copied as they are.
 //  2. The user's rules (--keep PATTERN=TYPE), the first whose glob matches the name.
-//  3. Kept in f32 by default: blk.*.moe.gate (the router: its top-k choice is sensitive),
-//     tok_embd, pos_embd (tok_embd is also the LM head; quantise it explicitly with
-//     --keep tok_embd=q8 for faster decode).
+//  3. Kept in f32 by default: the routers (their top-k choice is sensitive) and the
+//     embeddings and LM head.
 //  4. Every other matrix: the target type.
 // A block type (q8_0, q4_0) needs the last dimension to be a multiple of 32; a matrix
 // whose is not keeps its source dtype, and the summary says so.
@@ -21,6 +20,10 @@
 
 #include "formats/dtype.h"
 
+namespace hmoe {
+class AtomicFile;
+}
+
 namespace hmoe::quant {
 
 struct QuantizeRule {
@@ -28,13 +31,18 @@ struct QuantizeRule {
   DType dtype = DType::F32;
 };
 
-// "PATTERN=TYPE" -> rule; throws std::invalid_argument naming the text.
+// "PATTERN=TYPE" -> rule; throws hmoe::Error (InvalidArgument) naming the text.
 QuantizeRule parse_quantize_rule(const std::string& text);
 // Glob match of the whole name.
 bool glob_match(const std::string& pattern, const std::string& name);
 
+// What a tensor is to the quantizer (step 1, 3 or 4 above).
+enum class TensorClass { Vector, KeepF32, Matrix };
+
 struct QuantizeOptions {
   DType type = DType::Q8_0;
+  // The class of each tensor of the input, by name (required).
+  std::function<TensorClass(const std::string& name)> classify;
   std::vector<QuantizeRule> rules;
   // (fraction done in [0, 1], what is happening) as the work proceeds.
   std::function<void(double, const std::string&)> progress;
@@ -43,7 +51,7 @@ struct QuantizeOptions {
 // The dtype a tensor gets, and why when it is not the obvious one.
 struct TensorPlan {
   DType dtype = DType::F32;
-  std::string reason;  // "vector", "rule PATTERN", "default keep", "cols % 32 != 0", ""
+  std::string reason;  // "vector", "rule PATTERN", "kept by default", "cols % 32 != 0", ""
 };
 TensorPlan plan_tensor(const std::string& name, const std::vector<int64_t>& shape, DType source,
                        const QuantizeOptions& o);
@@ -60,8 +68,13 @@ struct QuantizeSummary {
   uint64_t file_bytes_before = 0, file_bytes_after = 0;
 };
 
-// Reads `in` (refusing a file it cannot read with hmoe::FormatError), writes `out`
-// (through a temporary file), and returns what it did. `in` and `out` must differ.
+// Reads `in` (IoError: it cannot be read; FormatError: it is not a model) and writes
+// `out` through an AtomicFile (formats/atomic_file.h): the destination is checked before
+// any work, and a failure leaves nothing behind. Returns what it did. `in` and `out`
+// must differ (hmoe::Error, InvalidArgument).
 QuantizeSummary quantize_model(const std::string& in, const std::string& out, const QuantizeOptions& o);
+// The same into a caller's AtomicFile, left uncommitted (for a caller that processes
+// the result further before it appears, as `hmoe quantize --bake-hyper` does).
+QuantizeSummary quantize_model(const std::string& in, AtomicFile& out, const QuantizeOptions& o);
 
 }  // namespace hmoe::quant

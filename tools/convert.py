@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hmoe_ref import __version__  # noqa: E402
+from hmoe_ref.atomic_file import atomic_output  # noqa: E402
 from hmoe_ref import switch_convert_map  # noqa: E402
 from hmoe_ref.checkpoint import checkpoint_arch, read_tensors  # noqa: E402
 from hmoe_ref.config import HyperMoEConfig  # noqa: E402
@@ -59,6 +60,13 @@ def check_config_fits(hparams) -> None:
 
 def convert(ckpt_dir: str, out_path: str, dtype: str, name: str = "", quiet: bool = False,
             n_positions: int = switch_convert_map.DEFAULT_N_POSITIONS) -> int:
+    # The destination is checked (and its temporary file made) before the checkpoint is
+    # read; any refusal below leaves nothing behind (hmoe_ref/atomic_file.py).
+    with atomic_output(out_path) as out:
+        return _convert(ckpt_dir, out, dtype, name, quiet, n_positions)
+
+
+def _convert(ckpt_dir: str, out, dtype: str, name: str, quiet: bool, n_positions: int) -> int:
     matrix_dtype = F16 if dtype == "f16" else F32
     if checkpoint_arch(ckpt_dir) == "switch":
         scfg = SwitchConfig.load(ckpt_dir)
@@ -86,7 +94,7 @@ def convert(ckpt_dir: str, out_path: str, dtype: str, name: str = "", quiet: boo
                 ("converter.version", __version__)]
     total = sum(t.size for t in plan)
     progress = ProgressBar() if total >= PROGRESS_MIN_BYTES and not quiet else None
-    return write_hmoe(out_path, hparams, tokenizer, metadata, plan, progress, arch=arch)
+    return write_hmoe(out, hparams, tokenizer, metadata, plan, progress, arch=arch)
 
 
 def main(argv=None) -> int:

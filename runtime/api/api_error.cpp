@@ -3,8 +3,7 @@
 #include <new>
 #include <string>
 
-#include "formats/model_file.h"
-#include "runtime/text/bpe_tokenizer.h"
+#include "formats/error.h"
 
 namespace hmoe::api {
 namespace {
@@ -46,14 +45,15 @@ void clear_last_error() noexcept {
 const char* last_error() noexcept { return t_static_error ? t_static_error : t_last_error.c_str(); }
 
 hmoe_status status_from_current_exception(const char* function) noexcept {
+  // The one table. Errors of the core and of the API carry their category from where
+  // they were found; the standard exceptions below are what code not yet converted to
+  // hmoe::Error (and the standard library) throws.
   try {
     throw;
-  } catch (const ApiError& e) {
-    return record(e.status(), function, e.what());
-  } catch (const Error& e) {  // the core's errors carry their category
-    return record(static_cast<hmoe_status>(e.status()), function, e.what());
-  } catch (const text::TokenizerError& e) {
-    return record(HMOE_ERR_INVALID_ARGUMENT, function, e.what());
+  } catch (const Error& e) {
+    const Status s = e.status();
+    const bool known = s != Status::Ok && static_cast<int>(s) >= 0 && static_cast<int>(s) <= HMOE_ERR_INTERNAL;
+    return record(known ? static_cast<hmoe_status>(s) : HMOE_ERR_INTERNAL, function, e.what());
   } catch (const std::invalid_argument& e) {
     return record(HMOE_ERR_INVALID_ARGUMENT, function, e.what());
   } catch (const std::out_of_range& e) {

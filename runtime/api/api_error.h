@@ -7,18 +7,16 @@
 #include <string>
 #include <type_traits>
 
+#include "formats/error.h"
 #include "runtime/api/hypermoe.h"
 
 namespace hmoe::api {
 
-// An error whose status the API chose itself (a NULL handle, a full context...).
-class ApiError : public std::runtime_error {
+// An error the API finds itself (a NULL handle, a field out of range): the core's
+// hmoe::Error with the C status (formats/error.h numbers the two alike).
+class ApiError : public Error {
  public:
-  ApiError(hmoe_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  hmoe_status status() const { return status_; }
-
- private:
-  hmoe_status status_;
+  ApiError(hmoe_status status, const std::string& message) : Error(static_cast<Status>(status), message) {}
 };
 
 // Clears this thread's message.
@@ -26,7 +24,8 @@ void clear_last_error() noexcept;
 // This thread's message ("" after success).
 const char* last_error() noexcept;
 // Classifies the exception being handled, records "<function>: <message>" and returns
-// its status. Call only inside a catch block.
+// its status: the one table from exceptions to hmoe_status (api_error.cpp). Call only
+// inside a catch block.
 hmoe_status status_from_current_exception(const char* function) noexcept;
 
 template <class Body>

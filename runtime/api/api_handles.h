@@ -12,8 +12,13 @@
 #include "runtime/text/sampler.h"
 
 struct hmoe_model {
-  std::shared_ptr<const hmoe::Model> model;
+  std::shared_ptr<const hmoe::Model> model;          // null when loaded vocab_only
+  std::shared_ptr<const hmoe::ModelFile> vocab_file;  // the file, when loaded vocab_only
+  hmoe::HParams hparams;                              // checked, either way
   std::shared_ptr<const hmoe::text::BpeTokenizer> tokenizer;  // null: ids only
+  double load_seconds = 0, hyper_fill_seconds = 0;           // hmoe_model_get_load_stats
+
+  const hmoe::ModelFile& file() const { return model ? model->file() : *vocab_file; }
 };
 
 struct hmoe_session {

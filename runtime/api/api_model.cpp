@@ -1,14 +1,11 @@
 // Loading models and reading what they are: info, metadata, HyperExpert cache stats.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
 #include "runtime/api/api_error.h"
 #include "runtime/api/api_handles.h"
+#include "runtime/model/arch.h"
 #include "runtime/text/model_tokenizer.h"
 
 using hmoe::api::ApiError;
@@ -17,11 +14,10 @@ using hmoe::api::require;
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
 constexpr int64_t kMaxCacheMb = int64_t(1) << 30;
 
-hmoe::ModelOptions model_options_from(const hmoe_model_params* params) {
-  hmoe_model_params p;
-  hmoe::api::read_params(params, hmoe_model_default_params, &p);
+hmoe::ModelOptions model_options_from(const hmoe_model_params& p) {
   if (p.hyper_cache_mb < 0 || p.hyper_cache_mb > kMaxCacheMb)
     throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "hyper_cache_mb is " + std::to_string(p.hyper_cache_mb) +
                                                   ", outside [0, " + std::to_string(kMaxCacheMb) + "]");
@@ -33,27 +29,27 @@ hmoe::ModelOptions model_options_from(const hmoe_model_params* params) {
   return o;
 }
 
-// Distinguishes "cannot read this path" (HMOE_ERR_IO) from "this is not a model"
-// (HMOE_ERR_BAD_FILE), which the reader reports alike. stat() comes first so that a
-// FIFO or a device is refused without opening it (opening a FIFO blocks).
-void check_readable(const char* path) {
-  struct stat st {};
-  if (::stat(path, &st) != 0)
-    throw ApiError(HMOE_ERR_IO, std::string("cannot open '") + path + "': " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) throw ApiError(HMOE_ERR_IO, std::string("'") + path + "' is not a regular file");
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw ApiError(HMOE_ERR_IO, std::string("cannot open '") + path + "': " + std::strerror(errno));
-  ::close(fd);
-}
-
-hmoe_model* wrap(std::shared_ptr<const hmoe::Model> model) {
+// The handle of a loaded model: the whole model, or with vocab_only its file alone.
+// Bad tokenizer data is a bad file (TokenizerError says so).
+template <class OpenFile, class LoadModel>
+hmoe_model* load(const hmoe_model_params* params, OpenFile open_file, LoadModel load_model) {
+  const auto started = Clock::now();
+  hmoe_model_params p;
+  hmoe::api::read_params(params, hmoe_model_default_params, &p);
+  const bool vocab_only = hmoe::api::bool_field(p.vocab_only, "vocab_only");
+  const hmoe::ModelOptions options = model_options_from(p);
   auto handle = std::make_unique<hmoe_model>();
-  try {
-    handle->tokenizer = hmoe::text::load_model_tokenizer(model->file());
-  } catch (const hmoe::text::TokenizerError& e) {
-    throw ApiError(HMOE_ERR_BAD_FILE, e.what());  // bad tokenizer data is a bad file
+  if (vocab_only) {
+    handle->vocab_file = open_file();
+    handle->hparams = handle->vocab_file->header().hparams;  // as the header says: nothing runs
+  } else {
+    handle->model = load_model(options);
+    handle->hparams = handle->model->hparams();
+    if (const hmoe::HyperCache* cache = handle->model->hyper_cache())
+      handle->hyper_fill_seconds = cache->stats().fill_seconds;
   }
-  handle->model = std::move(model);
+  handle->tokenizer = hmoe::text::load_model_tokenizer(handle->file());
+  handle->load_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return handle.release();
 }
 
@@ -65,9 +61,11 @@ hmoe_status hmoe_model_load(const char* path, const hmoe_model_params* params, h
   return guarded(__func__, [&] {
     require(out_model, "out_model");
     require(path, "path");
-    const hmoe::ModelOptions options = model_options_from(params);
-    check_readable(path);
-    *out_model = wrap(hmoe::Model::load(path, options));
+    // The core refuses what is not a regular file without opening it (HMOE_ERR_IO), and
+    // tells a path it cannot read (IO) from a file that is not a model (BAD_FILE).
+    *out_model = load(
+        params, [&] { return hmoe::ModelFile::open(path); },
+        [&](const hmoe::ModelOptions& o) { return hmoe::Model::load(path, o); });
   });
 }
 
@@ -76,8 +74,9 @@ hmoe_status hmoe_model_load_from_memory(const void* data, size_t size, const hmo
   return guarded(__func__, [&] {
     require(out_model, "out_model");
     require(data, "data");
-    const hmoe::ModelOptions options = model_options_from(params);
-    *out_model = wrap(hmoe::Model::load_from_memory(data, size, options));
+    *out_model = load(
+        params, [&] { return hmoe::ModelFile::from_memory(data, size); },
+        [&](const hmoe::ModelOptions& o) { return hmoe::Model::load_from_memory(data, size, o); });
   });
 }
 
@@ -87,7 +86,7 @@ hmoe_status hmoe_model_get_info(const hmoe_model* model, hmoe_model_info* out_in
   return guarded(__func__, [&] {
     require(model, "model");
     require(out_info, "out_info");
-    const hmoe::HParams& hp = model->model->hparams();
+    const hmoe::HParams& hp = model->hparams;
     hmoe_model_info i{};
     i.n_vocab = static_cast<int32_t>(hp.vocab_size);
     i.n_ctx_train = static_cast<int32_t>(hp.n_positions);
@@ -97,12 +96,35 @@ hmoe_status hmoe_model_get_info(const hmoe_model* model, hmoe_model_info* out_in
     i.n_experts = static_cast<int32_t>(hp.n_experts);
     i.top_k = static_cast<int32_t>(hp.top_k);
     i.use_hypernet = hp.use_hypernet;
-    i.hyper_baked = model->model->weights().hyper_baked;
+    i.hyper_baked = model->file().header().hyper_baked;
     i.has_tokenizer = model->tokenizer != nullptr;
     i.eos_id = model->tokenizer ? model->tokenizer->eos_id() : -1;
     i.bos_id = model->tokenizer ? model->tokenizer->bos_id() : -1;
-    i.file_size = model->model->file().file_size();
+    i.file_size = model->file().file_size();
+    const hmoe::ArchSpec& arch = hmoe::arch_spec(model->file().header().arch);
+    i.encoder_decoder = arch.encoder_decoder();
+    i.n_decoder_layer = i.encoder_decoder ? static_cast<int32_t>(hp.n_decoder_layer) : 0;
+    i.decoder_start_id = i.encoder_decoder ? static_cast<int32_t>(hp.decoder_start_token_id) : -1;
     *out_info = i;
+  });
+}
+
+const char* hmoe_model_architecture(const hmoe_model* model) {
+  if (!model) return nullptr;
+  // The file was checked at load: its architecture is one this build knows.
+  return hmoe::arch_spec(model->file().header().arch).name();
+}
+
+hmoe_status hmoe_model_get_hparam(const hmoe_model* model, size_t index, const char** out_name, double* out_value) {
+  return guarded(__func__, [&] {
+    require(model, "model");
+    const std::vector<std::string> names = hmoe::arch_spec(model->file().header().arch).hparam_names();
+    if (index >= names.size())
+      throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "index " + std::to_string(index) + " is past the " +
+                                                    std::to_string(names.size()) + " hyper-parameters");
+    const hmoe::HParamField* f = hmoe::find_hparam(names[index]);
+    if (out_name) *out_name = f->name;
+    if (out_value) *out_value = f->get(model->hparams);
   });
 }
 
@@ -112,7 +134,7 @@ hmoe_status hmoe_model_get_metadata(const hmoe_model* model, const char* key, ch
     require(model, "model");
     require(key, "key");
     if (capacity > 0) require(buf, "buf");
-    const hmoe::ModelHeader& header = model->model->file().header();
+    const hmoe::ModelHeader& header = model->file().header();
     if (!header.has_metadata(key)) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, std::string("no metadata key '") + key + "'");
     const std::string value = header.metadata_value(key);
     if (out_len) *out_len = value.size();
@@ -130,7 +152,7 @@ hmoe_status hmoe_model_get_hyper_cache_stats(const hmoe_model* model, hmoe_hyper
     require(out_stats, "out_stats");
     hmoe_hyper_cache_stats s{};
     s.mode = HMOE_HYPER_CACHE_NONE;
-    if (const hmoe::HyperCache* cache = model->model->hyper_cache()) {
+    if (const hmoe::HyperCache* cache = model->model ? model->model->hyper_cache() : nullptr) {
       const hmoe::HyperCacheStats c = cache->stats();
       switch (c.mode) {
         case hmoe::HyperCacheMode::Baked: s.mode = HMOE_HYPER_CACHE_BAKED; break;
@@ -147,6 +169,17 @@ hmoe_status hmoe_model_get_hyper_cache_stats(const hmoe_model* model, hmoe_hyper
       s.capacity_entries = c.capacity_entries;
       s.patterns_per_layer = c.patterns_per_layer;
     }
+    *out_stats = s;
+  });
+}
+
+hmoe_status hmoe_model_get_load_stats(const hmoe_model* model, hmoe_model_load_stats* out_stats) {
+  return guarded(__func__, [&] {
+    require(model, "model");
+    require(out_stats, "out_stats");
+    hmoe_model_load_stats s{};
+    s.load_seconds = model->load_seconds;
+    s.hyper_fill_seconds = model->hyper_fill_seconds;
     *out_stats = s;
   });
 }

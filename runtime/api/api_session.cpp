@@ -1,5 +1,7 @@
 // Sessions: creation, evaluation, logits, sampling and context management.
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -12,26 +14,48 @@ using hmoe::api::require;
 
 namespace hmoe::api {
 
+namespace {
+
+// Logits that are not finite come from weights that overflow (or that the core's checks
+// did not catch): the model's fault, never the caller's. Names the first one.
+void check_logits_finite(const float* logits, size_t rows, size_t vocab, int64_t first_position) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t v = 0; v < vocab; ++v) {
+      const float x = logits[r * vocab + v];
+      if (std::isfinite(x)) continue;
+      const char* what = std::isnan(x) ? "NaN" : x > 0 ? "+inf" : "-inf";
+      throw Error(Status::BadFile, std::string("the model computed a logit of ") + what + " (token id " +
+                                       std::to_string(v) + ", position " +
+                                       std::to_string(first_position + static_cast<int64_t>(r)) +
+                                       "): its weights overflow or are corrupt, so none of its output means anything");
+    }
+}
+
+}  // namespace
+
 void evaluate(hmoe_session& s, const int32_t* ids, size_t n, float* all_logits) {
   if (n == 0) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "no tokens to evaluate (n_ids is 0)");
   require(ids, "ids");
-  const int64_t n_past = s.core.n_past(), n_ctx = s.core.n_ctx();
-  if (n > static_cast<uint64_t>(n_ctx - n_past))
-    throw ApiError(HMOE_ERR_CONTEXT_FULL, "context full: " + std::to_string(n_past) + " tokens + " +
-                                              std::to_string(n) + " new exceed the context of " +
-                                              std::to_string(n_ctx));
-  const int64_t vocab = s.model->hparams().vocab_size;
-  for (size_t i = 0; i < n; ++i)
-    if (ids[i] < 0 || ids[i] >= vocab)
-      throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "token id " + std::to_string(ids[i]) + " at index " +
-                                                    std::to_string(i) + " is outside the vocabulary [0, " +
-                                                    std::to_string(vocab) + ")");
-  const int64_t T = static_cast<int64_t>(n);
+  // The core refuses ids outside the vocabulary (INVALID_ARGUMENT) and tokens that do not
+  // fit the context (CONTEXT_FULL) before it changes anything; n cannot overflow it.
+  const int64_t n_past = s.core.n_past();
+  const int64_t T = n > static_cast<size_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(n);
+  const size_t vocab = s.logits.size();
   if (all_logits) {
     s.core.eval(ids, T, all_logits, /*all_positions=*/true);
-    std::memcpy(s.next_logits.data(), all_logits + (n - 1) * static_cast<size_t>(vocab), vocab * sizeof(float));
   } else {
     s.core.eval(ids, T, s.next_logits.data(), /*all_positions=*/false);
+  }
+  try {
+    if (all_logits) {
+      check_logits_finite(all_logits, n, vocab, n_past);
+      std::memcpy(s.next_logits.data(), all_logits + (n - 1) * vocab, vocab * sizeof(float));
+    } else {
+      check_logits_finite(s.next_logits.data(), 1, vocab, n_past + T - 1);
+    }
+  } catch (...) {
+    s.core.truncate(n_past);  // as if it had never run
+    throw;
   }
   // Nothing below allocates (tokens is reserved to n_ctx): the state stays consistent.
   s.logits.swap(s.next_logits);
@@ -43,13 +67,9 @@ void evaluate(hmoe_session& s, const int32_t* ids, size_t n, float* all_logits) 
 
 namespace {
 
-hmoe::SessionOptions session_options_from(const hmoe_model& model, const hmoe_session_params& p) {
-  hmoe::api::check_threads(p.n_threads, "n_threads");
-  const int64_t n_positions = model.model->hparams().n_positions;
-  if (p.n_ctx < 0 || p.n_ctx > n_positions)
-    throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "n_ctx is " + std::to_string(p.n_ctx) + ", outside [0, " +
-                                                  std::to_string(n_positions) +
-                                                  "] (0 is the model's n_ctx_train)");
+hmoe::SessionOptions session_options_from(const hmoe_session_params& p) {
+  hmoe::api::check_threads(p.n_threads, "n_threads");  // the API's range is [1, max]; the core's 0 is its default
+  // n_ctx: the core refuses one outside [0, n_positions].
   hmoe::SessionOptions o;
   o.n_threads = p.n_threads;
   o.n_ctx = p.n_ctx;
@@ -73,12 +93,15 @@ hmoe_status hmoe_session_create(const hmoe_model* model, const hmoe_session_para
   return guarded(__func__, [&] {
     require(out_session, "out_session");
     require(model, "model");
+    if (!model->model)
+      throw ApiError(HMOE_ERR_UNSUPPORTED, "the model '" + model->file().source() +
+                                               "' was loaded with vocab_only: it has no weights to run");
     hmoe_session_params p;
     hmoe::api::read_params(params, hmoe_session_default_params, &p);
-    const hmoe::SessionOptions options = session_options_from(*model, p);
+    const hmoe::SessionOptions options = session_options_from(p);
     const hmoe::text::SamplerParams sampling = hmoe::api::sampler_params_from(p.sampling);
     auto s = std::make_unique<hmoe_session>(*model, options, sampling);
-    const size_t vocab = static_cast<size_t>(model->model->hparams().vocab_size);
+    const size_t vocab = static_cast<size_t>(model->hparams.vocab_size);
     s->tokens.reserve(static_cast<size_t>(s->core.n_ctx()));
     s->logits.resize(vocab);
     s->next_logits.resize(vocab);
@@ -90,6 +113,20 @@ void hmoe_session_free(hmoe_session* session) { delete session; }
 
 hmoe_status hmoe_session_eval(hmoe_session* session, const int32_t* ids, size_t n_ids) {
   return guarded(__func__, [&] { hmoe::api::evaluate(*require(session, "session"), ids, n_ids, nullptr); });
+}
+
+hmoe_status hmoe_session_encode(hmoe_session* session, const int32_t* ids, size_t n_ids) {
+  return guarded(__func__, [&] {
+    require(session, "session");
+    if (n_ids == 0) throw ApiError(HMOE_ERR_INVALID_ARGUMENT, "no tokens to encode (n_ids is 0)");
+    require(ids, "ids");
+    const int64_t T = n_ids > static_cast<size_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(n_ids);
+    // The core refuses a decoder-only model, an input too long or an id outside the
+    // vocabulary before it changes anything.
+    session->core.encode(ids, T);
+    session->tokens.clear();
+    session->has_logits = false;
+  });
 }
 
 hmoe_status hmoe_session_eval_all_logits(hmoe_session* session, const int32_t* ids, size_t n_ids, float* logits,

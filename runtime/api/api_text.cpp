@@ -17,7 +17,7 @@ namespace {
 const hmoe::text::BpeTokenizer& tokenizer_of(const hmoe_model* model) {
   require(model, "model");
   if (!model->tokenizer)
-    throw ApiError(HMOE_ERR_UNSUPPORTED, "the model '" + model->model->file().source() +
+    throw ApiError(HMOE_ERR_UNSUPPORTED, "the model '" + model->file().source() +
                                              "' has no tokenizer: it takes token ids only");
   return *model->tokenizer;
 }
@@ -69,6 +69,20 @@ hmoe_status hmoe_detokenize(const hmoe_model* model, const int32_t* ids, size_t 
       throw ApiError(HMOE_ERR_BUFFER_TOO_SMALL, "the text is " + std::to_string(bytes.size()) +
                                                     " bytes plus a NUL, the buffer holds " + std::to_string(capacity));
     std::memcpy(buf, bytes.c_str(), bytes.size() + 1);
+  });
+}
+
+hmoe_status hmoe_token_text(const hmoe_model* model, int32_t id, char* buf, size_t capacity, size_t* out_len) {
+  return guarded(__func__, [&] {
+    const hmoe::text::BpeTokenizer& tok = tokenizer_of(model);
+    require(out_len, "out_len");
+    if (capacity > 0) require(buf, "buf");
+    const std::string& text = tok.piece(id);  // refuses an id outside the vocabulary
+    *out_len = text.size();
+    if (text.size() + 1 > capacity)
+      throw ApiError(HMOE_ERR_BUFFER_TOO_SMALL, "token " + std::to_string(id) + " is " + std::to_string(text.size()) +
+                                                    " bytes plus a NUL, the buffer holds " + std::to_string(capacity));
+    std::memcpy(buf, text.c_str(), text.size() + 1);
   });
 }
 

@@ -5,20 +5,34 @@
  * - Handles are opaque: hmoe_model (a loaded, immutable model) and hmoe_session (one
  *   sequence: its KV cache, token history, sampler). One model serves any number of
  *   sessions on any number of threads; a session is used by one thread at a time.
- * - Every call that can fail returns an hmoe_status. On failure, hmoe_last_error()
- *   says why (the file, the tensor, the value and its allowed range); it is
- *   thread-local and stays valid until this thread's next hmoe_* call that returns a
- *   status. Output arguments are left untouched on failure unless documented.
+ * - Every call that can fail returns an hmoe_status, the category of the problem as
+ *   found where it was found (HMOE_ERR_IO: a file cannot be read; HMOE_ERR_BAD_FILE:
+ *   it is not a usable model, including weights that produce non-finite values;
+ *   HMOE_ERR_INVALID_ARGUMENT: a value of the caller's). On failure, hmoe_last_error()
+ *   says why, as "<function>: <reason>" (the file, the tensor, the value and its
+ *   allowed range); it is thread-local and stays valid until this thread's next hmoe_*
+ *   call that returns a status. Output arguments are left untouched on failure unless
+ *   documented.
  * - Params structs come from hmoe_*_default_params(); change only the fields you
  *   need, so new fields keep working defaults. A NULL params pointer means defaults.
  *   An enum field outside its listed values, or a bool field whose byte is neither 0
  *   nor 1, is refused (HMOE_ERR_INVALID_ARGUMENT), never acted on.
  * - No C++ exception ever leaves this API; out-of-memory is HMOE_ERR_OUT_OF_MEMORY.
  * - Token ids are int32_t; counts and capacities are size_t.
+ * - Threads: every params struct's default n_threads is OpenMP's count
+ *   (OMP_NUM_THREADS, else the processors this process may run on), capped at the
+ *   number of those processors, so a mistaken OMP_NUM_THREADS=100000 runs as many
+ *   threads as there are processors. An explicit count may be up to HMOE_MAX_THREADS.
+ * - Model files are mapped, not read. A file truncated by another process while it is
+ *   mapped makes the next access to the lost pages raise SIGBUS, which ends the
+ *   process unless it handles that signal, as with every runtime that maps its weights
+ *   (llama.cpp, safetensors). Replace a model file by renaming a new one over it (the
+ *   running process keeps the old one), never by rewriting it in place.
  */
 #ifndef HYPERMOE_H
 #define HYPERMOE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +55,7 @@ extern "C" {
 
 /* Bumped on every incompatible change of this header (the shared library's SONAME
  * carries the project's major version). */
-#define HMOE_API_VERSION 1
+#define HMOE_API_VERSION 2
 
 /* Threads a model or session may be given: [1, HMOE_MAX_THREADS]. */
 #define HMOE_MAX_THREADS 4096
@@ -80,12 +94,18 @@ typedef struct hmoe_model_params {
   /* Memory for the HyperExpert cache, in MiB. When all (layer, expert set) HyperExperts
    * fit they are generated at load; otherwise on demand with LRU eviction. [0, 2^30]. */
   int64_t hyper_cache_mb;
-  /* Threads that fill the cache at load: [1, HMOE_MAX_THREADS]. Default: OpenMP's
-   * (OMP_NUM_THREADS or the number of cores). */
+  /* Threads that fill the cache at load: [1, HMOE_MAX_THREADS]. Default: see Threads
+   * above. */
   int32_t n_threads;
   /* false: generate HyperExperts on first use even when all of them fit the budget
    * (a faster load when few expert sets occur). Default true. */
   bool hyper_precompute;
+  /* --- appended in 0.2 --- */
+  /* true: read the header and the tokenizer only, as llama.cpp's vocab_only: the
+   * weights are neither checked nor used, so a file that holds a tokenizer and no
+   * usable weights loads. Info, metadata and the text calls work; sessions are
+   * HMOE_ERR_UNSUPPORTED. Default false. */
+  bool vocab_only;
 } hmoe_model_params;
 
 HMOE_API hmoe_model_params hmoe_model_default_params(void);
@@ -113,9 +133,23 @@ typedef struct hmoe_model_info {
   int32_t eos_id;      /* -1 when the model has none */
   int32_t bos_id;      /* -1 when the model has none */
   uint64_t file_size;  /* bytes */
+  /* --- appended in 0.2 --- */
+  bool encoder_decoder;      /* sessions encode an input (hmoe_session_encode) before decoding */
+  int32_t n_decoder_layer;   /* encoder-decoder: the decoder's blocks (n_layer: the encoder's); else 0 */
+  int32_t decoder_start_id;  /* encoder-decoder: the token every answer starts from; else -1 */
 } hmoe_model_info;
 
 HMOE_API hmoe_status hmoe_model_get_info(const hmoe_model* model, hmoe_model_info* out_info);
+
+/* The model's architecture ("gpt2-hypermoe", "switch-hypermoe"): static storage. NULL
+ * only for a NULL model. */
+HMOE_API const char* hmoe_model_architecture(const hmoe_model* model);
+/* The hyper-parameters the model's architecture declares, by index from 0, in the order
+ * `hmoe inspect` lists them: *out_name (static storage) and *out_value (integers, flags
+ * as 0/1, and epsilons alike). An index past the last is HMOE_ERR_INVALID_ARGUMENT, so a
+ * loop from 0 until it fails lists them all. Either output may be NULL. */
+HMOE_API hmoe_status hmoe_model_get_hparam(const hmoe_model* model, size_t index, const char** out_name,
+                                           double* out_value);
 
 /* The value of a metadata key ("general.name") as a NUL-terminated string in `buf`.
  * *out_len (optional) receives its length without the NUL; when it does not fit
@@ -147,6 +181,15 @@ typedef struct hmoe_hyper_cache_stats {
 /* Shared by all sessions of the model; safe to call while they run. */
 HMOE_API hmoe_status hmoe_model_get_hyper_cache_stats(const hmoe_model* model, hmoe_hyper_cache_stats* out_stats);
 
+typedef struct hmoe_model_load_stats {
+  double load_seconds;       /* hmoe_model_load* from call to return */
+  double hyper_fill_seconds; /* of those, generating every HyperExpert (0 unless PRECOMPUTED) */
+} hmoe_model_load_stats;
+
+/* How long loading took, and how much of it filled the HyperExpert cache: on a
+ * GPT-2-small model most of it, which hyper_precompute = false skips. */
+HMOE_API hmoe_status hmoe_model_get_load_stats(const hmoe_model* model, hmoe_model_load_stats* out_stats);
+
 /* ---------------------------------------------------------------------------------- */
 /* Text (models with a tokenizer; others fail with HMOE_ERR_UNSUPPORTED)               */
 
@@ -162,6 +205,12 @@ enum {
  * `capacity` is too small (HMOE_ERR_BUFFER_TOO_SMALL), so a NULL/0 call sizes the buffer. */
 HMOE_API hmoe_status hmoe_tokenize(const hmoe_model* model, const char* text, size_t text_len, uint32_t flags,
                                    int32_t* ids, size_t capacity, size_t* out_n);
+/* The token's spelling in the vocabulary, NUL-terminated: GPT-2's byte-level alphabet
+ * ("\xc4\xa0the", i.e. "Gthe" with a dotted G, for " the"; "<|endoftext|>" for
+ * end-of-text). For the bytes a token stands for, use hmoe_detokenize. *out_len as for
+ * hmoe_detokenize; an id outside the tokenizer's vocabulary is HMOE_ERR_INVALID_ARGUMENT. */
+HMOE_API hmoe_status hmoe_token_text(const hmoe_model* model, int32_t id, char* buf, size_t capacity,
+                                     size_t* out_len);
 /* The bytes of `ids`, NUL-terminated. *out_len receives their length without the NUL,
  * also when `capacity` is too small (HMOE_ERR_BUFFER_TOO_SMALL). */
 HMOE_API hmoe_status hmoe_detokenize(const hmoe_model* model, const int32_t* ids, size_t n_ids, uint32_t flags,
@@ -177,7 +226,11 @@ typedef enum hmoe_hyper_mode {
   HMOE_HYPER_PER_TOKEN = 1  /* run the hypernetwork for every token, as the paper's code */
 } hmoe_hyper_mode;
 
-/* Applied in this order: repetition penalty, temperature, top-k, top-p, draw. */
+/* Applied in this order: repetition penalty, temperature, top-k, top-p, draw.
+ * Defaults (hmoe_sampling_default_params, also `hmoe run`'s, which prints them in its
+ * --help): temperature 0.8, top_k 40, top_p 0.95 (llama.cpp's), repetition_penalty 1
+ * (off; penalty_last_n 64 when it is on), seed 0 (`hmoe run` draws a random seed unless
+ * given one, and prints it). Temperature 0 alone is then greedy decoding. */
 typedef struct hmoe_sampling_params {
   float temperature;         /* >= 0; 0 is greedy (argmax, lowest id on ties) */
   int32_t top_k;             /* >= 0; 0 keeps every token */
@@ -188,6 +241,10 @@ typedef struct hmoe_sampling_params {
 } hmoe_sampling_params;
 
 HMOE_API hmoe_sampling_params hmoe_sampling_default_params(void);
+/* HMOE_OK when hmoe_session_create and hmoe_session_set_sampling would accept the
+ * params, else HMOE_ERR_INVALID_ARGUMENT naming the field: for a front end that checks
+ * its options before it loads a model. */
+HMOE_API hmoe_status hmoe_sampling_params_check(const hmoe_sampling_params* params);
 
 typedef struct hmoe_session_params {
   int32_t n_threads;         /* [1, HMOE_MAX_THREADS]; default: OpenMP's */
@@ -209,6 +266,14 @@ HMOE_API void hmoe_session_free(hmoe_session* session);
  * here (its generated HyperExpert does not fit the cache's precision); when the cache
  * is filled at load, hmoe_model_load refuses such a file instead. */
 HMOE_API hmoe_status hmoe_session_eval(hmoe_session* session, const int32_t* ids, size_t n_ids);
+/* Encoder-decoder models (hmoe_model_info.encoder_decoder), as llama.cpp's llama_encode:
+ * runs the encoder over `ids` (the input's tokens, ending with its end token as the model
+ * was trained) and empties the decoder's context, so the next eval or generate decodes an
+ * answer to this input; hmoe_generate with an empty prompt then starts from the model's
+ * decoder_start_id. The input stays until the next encode. HMOE_ERR_UNSUPPORTED for
+ * decoder-only models; HMOE_ERR_CONTEXT_FULL for an input longer than n_ctx_train;
+ * HMOE_ERR_INVALID_ARGUMENT for ids outside the vocabulary (nothing changes then). */
+HMOE_API hmoe_status hmoe_session_encode(hmoe_session* session, const int32_t* ids, size_t n_ids);
 /* As hmoe_session_eval, and writes the logits of every position, [n_ids, n_vocab]
  * row-major, to `logits`, which holds `capacity` floats. */
 HMOE_API hmoe_status hmoe_session_eval_all_logits(hmoe_session* session, const int32_t* ids, size_t n_ids,
@@ -255,7 +320,9 @@ typedef enum hmoe_stop_reason {
   HMOE_STOP_MAX_TOKENS = 0,
   HMOE_STOP_EOS = 1,          /* the model produced its end-of-sequence token */
   HMOE_STOP_CALLBACK = 2,     /* the callback returned false */
-  HMOE_STOP_CONTEXT_FULL = 3  /* the context has no room for another token */
+  HMOE_STOP_CONTEXT_FULL = 3, /* the context has no room for another token (and no context_shift) */
+  HMOE_STOP_STRING = 4,       /* the generated text now contains one of stop_strings */
+  HMOE_STOP_CANCELLED = 5     /* *cancel became non-zero */
 } hmoe_stop_reason;
 
 typedef struct hmoe_generate_params {
@@ -263,6 +330,29 @@ typedef struct hmoe_generate_params {
   bool stop_at_eos;            /* default true; the EOS token is neither stored nor passed on */
   hmoe_token_callback on_token;  /* optional */
   void* user_data;
+  /* --- appended in 0.2; hmoe_generate_default_params() sets them --- */
+  /* true: the EOS token is never sampled (its logit is taken as -inf), so generation
+   * goes on to max_tokens. Default false. */
+  bool ignore_eos;
+  /* Optional: n_stop_strings non-empty NUL-terminated strings (UTF-8 or any bytes).
+   * Generation stops (HMOE_STOP_STRING) after the token whose bytes complete one of
+   * them in the text generated by this call; that token was passed to on_token and is
+   * in the context, like every token returned. Needs a tokenizer. */
+  const char* const* stop_strings;
+  size_t n_stop_strings;
+  /* false (default): generation stops with HMOE_STOP_CONTEXT_FULL when the context is
+   * full, and a prompt that does not fit is HMOE_ERR_CONTEXT_FULL. true: the context is
+   * shifted instead, as llama.cpp does: the first n_keep tokens stay, the oldest half
+   * of the others is dropped, and what is kept is evaluated again (positions are
+   * absolute in GPT-2, so the kept tokens' keys and values change). A prompt that does
+   * not fit makes room the same way (dropping more when needed); one that does not fit
+   * after n_keep tokens is HMOE_ERR_CONTEXT_FULL. */
+  bool context_shift;
+  int32_t n_keep;              /* >= 0; default 0 */
+  /* Optional: generation stops (HMOE_STOP_CANCELLED) before the next token once
+   * *cancel is non-zero. Meant to be set by a signal handler (Ctrl-C); from another
+   * thread, return false from on_token instead. */
+  const volatile sig_atomic_t* cancel;
 } hmoe_generate_params;
 
 HMOE_API hmoe_generate_params hmoe_generate_default_params(void);
@@ -276,7 +366,8 @@ typedef struct hmoe_generate_result {
  * samples tokens with the session's sampling params. Every generated token is
  * evaluated into the context before this returns, so a later call continues the text.
  * `out_tokens` (optional) must hold max_tokens ids. On a failure after the prompt,
- * *out_result still counts the tokens generated so far. */
+ * *out_result still counts the tokens generated so far. Logits that are NaN or +inf
+ * (weights that overflow) are HMOE_ERR_BAD_FILE, never the caller's fault. */
 HMOE_API hmoe_status hmoe_generate(hmoe_session* session, const int32_t* prompt, size_t n_prompt,
                                    const hmoe_generate_params* params, int32_t* out_tokens, size_t out_capacity,
                                    hmoe_generate_result* out_result);

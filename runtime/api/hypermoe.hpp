@@ -9,6 +9,7 @@
 //   to the caller once the C call has returned, so it never crosses the C boundary.
 #pragma once
 
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -29,11 +30,19 @@ namespace hypermoe {
 class Error : public std::runtime_error {
  public:
   Error(hmoe_status status, const std::string& message)
-      : std::runtime_error(std::string(hmoe_status_name(status)) + ": " + message), status_(status) {}
+      : std::runtime_error(std::string(hmoe_status_name(status)) + ": " + message), status_(status), message_(message) {}
   hmoe_status status() const noexcept { return status_; }
+  // hmoe_last_error()'s text: "<function>: <reason>".
+  const std::string& message() const noexcept { return message_; }
+  // The reason alone, for a message to a user ("cannot open model file 'x': ...").
+  std::string reason() const {
+    const size_t colon = message_.find(": ");
+    return message_.rfind("hmoe_", 0) == 0 && colon != std::string::npos ? message_.substr(colon + 2) : message_;
+  }
 
  private:
   hmoe_status status_;
+  std::string message_;
 };
 
 namespace detail {
@@ -90,17 +99,22 @@ struct ModelParams : hmoe_model_params {
 };
 struct SamplingParams : hmoe_sampling_params {
   SamplingParams() : hmoe_sampling_params(hmoe_sampling_default_params()) {}
+  // Greedy: temperature 0, no repetition penalty (pure argmax, lowest id on ties).
   static SamplingParams greedy() {
     SamplingParams p;
     p.temperature = 0.0f;
+    p.repetition_penalty = 1.0f;
     return p;
   }
+  // Throws Error (HMOE_ERR_INVALID_ARGUMENT) naming a field out of range.
+  void check() const { detail::check(hmoe_sampling_params_check(this)); }
 };
 struct SessionParams : hmoe_session_params {
   SessionParams() : hmoe_session_params(hmoe_session_default_params()) {}
 };
 
 using ModelInfo = hmoe_model_info;
+using ModelLoadStats = hmoe_model_load_stats;
 using SessionInfo = hmoe_session_info;
 using HyperCacheStats = hmoe_hyper_cache_stats;
 
@@ -123,9 +137,24 @@ class Model {
     detail::check(hmoe_model_get_info(get(), &i));
     return i;
   }
+  // "gpt2-hypermoe", "switch-hypermoe".
+  std::string architecture() const { return hmoe_model_architecture(get()); }
+  // The architecture's hyper-parameters, by name, in `hmoe inspect`'s order.
+  std::vector<std::pair<std::string, double>> hparams() const {
+    std::vector<std::pair<std::string, double>> out;
+    const char* name = nullptr;
+    double value = 0;
+    for (size_t i = 0; hmoe_model_get_hparam(get(), i, &name, &value) == HMOE_OK; ++i) out.emplace_back(name, value);
+    return out;
+  }
   HyperCacheStats hyper_cache_stats() const {
     HyperCacheStats s;
     detail::check(hmoe_model_get_hyper_cache_stats(get(), &s));
+    return s;
+  }
+  ModelLoadStats load_stats() const {
+    ModelLoadStats s;
+    detail::check(hmoe_model_get_load_stats(get(), &s));
     return s;
   }
   std::string metadata(const std::string& key) const {
@@ -145,6 +174,16 @@ class Model {
     std::vector<int32_t> ids(n);
     detail::check(hmoe_tokenize(get(), text.data(), text.size(), flags, ids.data(), ids.size(), &n));
     return ids;
+  }
+  // The token's spelling in the vocabulary ("\u0120the" for " the"); see hmoe_token_text.
+  std::string token_text(int32_t id) const {
+    size_t n = 0;
+    const hmoe_status st = hmoe_token_text(get(), id, nullptr, 0, &n);
+    if (st != HMOE_ERR_BUFFER_TOO_SMALL) detail::check(st);
+    std::string text(n + 1, '\0');
+    detail::check(hmoe_token_text(get(), id, text.data(), text.size(), &n));
+    text.resize(n);
+    return text;
   }
   std::string detokenize(Span<const int32_t> ids, uint32_t flags = 0) const {
     size_t n = 0;
@@ -166,12 +205,18 @@ class Model {
   std::unique_ptr<hmoe_model, Free> handle_;
 };
 
+// hmoe_generate_params, field by field (hypermoe.h says what each does).
 struct GenerateOptions {
   int32_t max_tokens = 64;
   bool stop_at_eos = true;
   // Called with each token and its bytes (possibly part of a UTF-8 character; empty
   // without a tokenizer). Return false to stop. May throw: see the file comment.
   std::function<bool(int32_t token, std::string_view piece)> on_token;
+  bool ignore_eos = false;
+  std::vector<std::string> stop_strings;
+  bool context_shift = false;
+  int32_t n_keep = 0;
+  const volatile std::sig_atomic_t* cancel = nullptr;
 };
 
 struct Generation {
@@ -190,6 +235,8 @@ class Session {
 
   // Runs ids after the context; logits() then holds the last token's.
   void eval(Span<const int32_t> ids) { detail::check(hmoe_session_eval(get(), ids.data(), ids.size())); }
+  // Encoder-decoder models: encodes an input; the decoder then answers it (hmoe_session_encode).
+  void encode(Span<const int32_t> ids) { detail::check(hmoe_session_encode(get(), ids.data(), ids.size())); }
   // As eval(), returning every position's logits, [ids.size() * n_vocab] row-major.
   std::vector<float> eval_all_logits(Span<const int32_t> ids) {
     std::vector<float> out(ids.size() * static_cast<size_t>(n_vocab_));
@@ -244,6 +291,14 @@ class Session {
     hmoe_generate_params p = hmoe_generate_default_params();
     p.max_tokens = options.max_tokens;
     p.stop_at_eos = options.stop_at_eos;
+    p.ignore_eos = options.ignore_eos;
+    std::vector<const char*> stops;
+    for (const std::string& stop : options.stop_strings) stops.push_back(stop.c_str());
+    p.stop_strings = stops.data();
+    p.n_stop_strings = stops.size();
+    p.context_shift = options.context_shift;
+    p.n_keep = options.n_keep;
+    p.cancel = options.cancel;
     if (options.on_token) {
       p.on_token = &Relay::call;
       p.user_data = &relay;

@@ -5,7 +5,7 @@
 // A tile holds R rows x MT inputs of accumulators, one vector per (row, input):
 // each weight vector is decoded once per tile and each input vector loaded once per
 // tile, and every accumulator is reduced across lanes once, at the end (a per-row
-// dot with its own reduction, DEPS.md §5, runs at a fraction of the bandwidth).
+// dot with its own reduction, docs/DEPENDENCIES.md, runs at a fraction of the bandwidth).
 //
 // Determinism. Every (row, input) pair is summed by the same sequence of operations
 // whatever the tile shape, the thread count or the batch size M: lane-wise

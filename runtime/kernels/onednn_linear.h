@@ -5,7 +5,7 @@
 // no kernel for them) and multiplied with bf16 inputs.
 //
 // oneDNN is fastest with weights reordered ("prepacked") into the layout its kernel
-// picks and with one primitive per batch size (DEPS.md §4); both cost ~0.3 ms or more to
+// picks and with one primitive per batch size (docs/DEPENDENCIES.md); both cost ~0.3 ms or more to
 // make, so they are made once and cached: primitives per (matrix, batch size), prepacked
 // copies per matrix. A batch is cut into power-of-two pieces of at most kOneDnnMaxBucket
 // inputs, which bounds the primitives per matrix; a remainder below the caller's

@@ -2,6 +2,7 @@
 
 #include "formats/model_file.h"
 #include "runtime/model/gpt2/gpt2_arch.h"
+#include "runtime/model/switch/switch_arch.h"
 #include "runtime/model/weights.h"
 
 namespace hmoe {
@@ -53,7 +54,7 @@ void ArchSpec::check(const HParams& hp) const {
   }
 }
 
-std::vector<const ArchSpec*> all_archs() { return {&gpt2_arch()}; }
+std::vector<const ArchSpec*> all_archs() { return {&gpt2_arch(), &switch_arch()}; }
 
 const ArchSpec& arch_spec(Arch a) {
   for (const ArchSpec* s : all_archs())

@@ -1,9 +1,8 @@
 #include "runtime/model/model.h"
 
-#include <omp.h>
-
 #include <stdexcept>
 
+#include "runtime/kernels/threads.h"
 #include "runtime/model/weight_check.h"
 
 namespace hmoe {
@@ -23,8 +22,7 @@ std::shared_ptr<const Model> Model::load_from_memory(const void* data, size_t si
 }
 
 std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, const ModelOptions& opts) {
-  if (opts.n_threads < 0 || opts.n_threads > 4096)
-    throw Error(Status::InvalidArgument, "n_threads " + std::to_string(opts.n_threads) + " is outside [0, 4096]");
+  kernels::resolve_threads(opts.n_threads, "n_threads");  // refuses a count outside [0, kMaxThreads]
   std::shared_ptr<Model> m(new Model());
   m->file_ = std::move(file);
   m->hp_ = hparams_from_file(*m->file_);
@@ -32,19 +30,12 @@ std::shared_ptr<const Model> Model::finish(std::unique_ptr<ModelFile> file, cons
   m->w_ = m->arch_->new_weights(m->hp_);
   bind_weights(*m->file_, *m->arch_, m->hp_, *m->w_);
   if (opts.check_weights) check_weights_finite(*m->file_);  // before the cache computes with them
-  if (m->hp_.use_hypernet) {
-    const int prev = omp_get_max_threads();
-    if (opts.n_threads > 0) omp_set_num_threads(opts.n_threads);
-    try {
-      HyperCacheOptions co;
-      co.budget_bytes = opts.hyper_cache_bytes;
-      co.precompute = opts.hyper_precompute;
-      m->cache_ = std::make_unique<HyperCache>(*m->w_, co);
-    } catch (...) {
-      omp_set_num_threads(prev);
-      throw;
-    }
-    omp_set_num_threads(prev);
+  if (!m->w_->hyper_slots.empty()) {
+    const kernels::ThreadScope threads(opts.n_threads);  // the default, at most the processors
+    HyperCacheOptions co;
+    co.budget_bytes = opts.hyper_cache_bytes;
+    co.precompute = opts.hyper_precompute;
+    m->cache_ = std::make_unique<HyperCache>(*m->w_, co);
   }
   return m;
 }

@@ -20,7 +20,7 @@ struct ModelOptions {
   uint64_t hyper_cache_bytes = 256ull << 20;
   // false: fill the cache on demand even when every pattern fits (for tests and bench).
   bool hyper_precompute = true;
-  // Threads used to fill the cache at load (0: OpenMP's default).
+  // Threads used to fill the cache at load (0: the default, runtime/kernels/threads.h).
   int n_threads = 0;
   // Refuse a file holding NaN or infinite weights (FormatError naming the tensor and the
   // element; runtime/model/weight_check.h says why). Costs one read of every weight.
@@ -29,7 +29,8 @@ struct ModelOptions {
 
 class Model {
  public:
-  // Throws FormatError (bad file) or std::invalid_argument (bad options). A bad file
+  // Throws IoError (cannot read the path), FormatError (bad file) or hmoe::Error /
+  // std::invalid_argument (bad options). A bad file
   // includes one whose HyperExperts, generated at load when the cache holds them all,
   // overflow the cache's dtype (generate_hyper_experts).
   static std::shared_ptr<const Model> load(const std::string& path, const ModelOptions& opts = {});

@@ -1,26 +1,13 @@
 #include "runtime/model/session.h"
 
-#include <omp.h>
-
 #include <string>
 
+#include "runtime/kernels/threads.h"
 #include "runtime/model/arch.h"
 
 namespace hmoe {
 
 namespace {
-// Restores the caller's OpenMP team size when eval() returns or throws.
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : prev_(omp_get_max_threads()) {
-    if (n > 0) omp_set_num_threads(n);
-  }
-  ~ThreadScope() { omp_set_num_threads(prev_); }
-
- private:
-  int prev_;
-};
-
 [[noreturn]] void invalid(const std::string& what) { throw Error(Status::InvalidArgument, what); }
 }  // namespace
 
@@ -32,8 +19,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& opts)
     : model_(std::move(model)), opts_(opts) {
   if (!model_) invalid("session needs a model");
   const HParams& hp = model_->hparams();
-  if (opts.n_threads < 0 || opts.n_threads > 4096)
-    invalid("n_threads " + std::to_string(opts.n_threads) + " is outside [0, 4096]");
+  kernels::resolve_threads(opts.n_threads, "n_threads");  // refuses a count outside [0, kMaxThreads]
   if (opts.n_ctx < 0 || opts.n_ctx > hp.n_positions)
     invalid("n_ctx " + std::to_string(opts.n_ctx) + " is outside [0, n_positions=" + std::to_string(hp.n_positions) +
             "]");
@@ -58,6 +44,10 @@ void Session::check_ids(const int32_t* ids, int64_t T, int64_t room) const {
   if (T > room)
     throw Error(Status::ContextFull, "context full: " + std::to_string(n_ctx_ - room) + " tokens + " +
                                          std::to_string(T) + " new exceed the context of " + std::to_string(n_ctx_));
+  check_vocab(ids, T);
+}
+
+void Session::check_vocab(const int32_t* ids, int64_t T) const {
   const int64_t V = model_->hparams().vocab_size;
   for (int64_t t = 0; t < T; ++t)
     if (ids[t] < 0 || ids[t] >= V)
@@ -67,7 +57,7 @@ void Session::check_ids(const int32_t* ids, int64_t T, int64_t room) const {
 
 void Session::eval(const int32_t* ids, int64_t T, float* logits, bool all_positions) {
   check_ids(ids, T, n_ctx_ - n_past_);
-  ThreadScope threads(opts_.n_threads);
+  kernels::ThreadScope threads(opts_.n_threads);  // the default, at most the processors
   graph_->eval(ids, T, n_past_, logits, all_positions);
   n_past_ += T;
   graph_->counters.tokens += static_cast<uint64_t>(T);
@@ -75,8 +65,13 @@ void Session::eval(const int32_t* ids, int64_t T, float* logits, bool all_positi
 
 void Session::encode(const int32_t* ids, int64_t T) {
   if (!encoder_decoder()) graph_->encode(ids, T);  // throws Unsupported
-  check_ids(ids, T, n_ctx_);
-  ThreadScope threads(opts_.n_threads);
+  if (T <= 0 || !ids) invalid("encode needs at least one token");
+  const int64_t limit = model_->hparams().n_positions;
+  if (T > limit)
+    throw Error(Status::ContextFull, "the input is " + std::to_string(T) + " tokens, more than the " +
+                                         std::to_string(limit) + " the model's encoder takes (n_positions)");
+  check_vocab(ids, T);
+  kernels::ThreadScope threads(opts_.n_threads);  // the default, at most the processors
   graph_->encode(ids, T);
   n_past_ = 0;
 }

@@ -20,7 +20,7 @@ enum class HyperMode {
 };
 
 struct SessionOptions {
-  int n_threads = 0;      // 0: OpenMP's default
+  int n_threads = 0;      // 0: the default (runtime/kernels/threads.h)
   HyperMode hyper_mode = HyperMode::Table;
   int64_t n_ctx = 0;      // 0: the model's n_positions
 };
@@ -57,6 +57,7 @@ class Session {
 
  private:
   void check_ids(const int32_t* ids, int64_t n, int64_t room) const;
+  void check_vocab(const int32_t* ids, int64_t n) const;
 
   std::shared_ptr<const Model> model_;
   SessionOptions opts_;

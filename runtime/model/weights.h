@@ -65,6 +65,7 @@ struct HyperSlot {
   int64_t layer_embd_row = 0;  // its row of the generator's layer embedding
   const BakedHyperTables* baked = nullptr;          // nullptr unless baked
   std::string name;            // for messages: "layer 3", "decoder block 5"
+  bool at_decode = true;       // applied when decoding a token (false: an encoder's)
 };
 
 // The architecture-independent dims of the HyperExperts.

@@ -168,7 +168,8 @@ void BpeTokenizer::set_special_tokens(const std::vector<int32_t>& ids) {
 void BpeTokenizer::check_id(int32_t id) const {
   if (id < 0 || id >= vocab_size())
     throw TokenizerError("token id " + std::to_string(id) + " is outside the vocabulary (0.." +
-                         std::to_string(vocab_size() - 1) + ")");
+                             std::to_string(vocab_size() - 1) + ")",
+                         Status::InvalidArgument);
 }
 
 bool BpeTokenizer::is_special(int32_t id) const { return id >= 0 && id < vocab_size() && is_special_[id]; }
@@ -203,10 +204,9 @@ void BpeTokenizer::encode(std::string_view text, std::vector<int32_t>* out, cons
     if (bad != std::string_view::npos) {
       char buf[160];
       std::snprintf(buf, sizeof buf,
-                    "input is not valid UTF-8: byte 0x%02X at offset %zu does not start a valid character "
-                    "(allow_invalid_utf8 encodes raw bytes)",
+                    "input is not valid UTF-8: byte 0x%02X at offset %zu does not start a valid character",
                     static_cast<unsigned char>(text[bad]), bad);
-      throw TokenizerError(buf);
+      throw TokenizerError(buf, Status::InvalidArgument);
     }
   }
   if (!options.special_tokens || specials_.empty()) {
@@ -366,7 +366,8 @@ std::string BpeTokenizer::decode(const int32_t* ids, size_t n, const DecodeOptio
     const int32_t id = ids[i];
     if (id < 0 || id >= vocab_size())
       throw TokenizerError("token id " + std::to_string(id) + " at position " + std::to_string(i) +
-                           " is outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")");
+                               " is outside the vocabulary (0.." + std::to_string(vocab_size() - 1) + ")",
+                           Status::InvalidArgument);
     if (options.skip_special_tokens && is_special_[id]) continue;
     out += bytes_[id];
   }

@@ -10,7 +10,7 @@
 // by (rank, position), so a long piece costs O(n log n), not encoder.py's O(n^2); a
 // per-tokenizer cache remembers finished pieces.
 //
-// Invalid UTF-8: by default encode() throws TokenizerError naming the byte offset,
+// Invalid UTF-8: by default encode() throws TokenizerError (InvalidArgument) naming the byte offset,
 // because GPT-2 only ever saw text (Python str) and a prompt that is not UTF-8 is
 // almost always a mistake (a Latin-1 file, a truncated buffer). With
 // EncodeOptions::allow_invalid_utf8 the raw bytes are encoded instead: each invalid
@@ -29,15 +29,19 @@
 #include <string_view>
 #include <vector>
 
+#include "formats/error.h"
 #include "runtime/text/merge_table.h"
 #include "runtime/text/piece_cache.h"
 #include "runtime/text/piece_index.h"
 
 namespace hmoe::text {
 
-class TokenizerError : public std::runtime_error {
+// Bad tokenizer data (a model file's table, vocab.json, merges.txt) is Status::BadFile,
+// the default; text or ids a caller passed that cannot be encoded or decoded are
+// Status::InvalidArgument; a vocabulary file that cannot be read is Status::Io.
+class TokenizerError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit TokenizerError(const std::string& message, Status status = Status::BadFile) : Error(status, message) {}
 };
 
 struct EncodeOptions {

@@ -18,7 +18,7 @@ std::unique_ptr<BpeTokenizer> load_model_tokenizer(const ModelFile& model) {
   try {
     return std::make_unique<BpeTokenizer>(t.vocab, t.merges, t.eos_id, t.bos_id);
   } catch (const TokenizerError& e) {
-    throw TokenizerError(where + e.what());
+    throw TokenizerError(where + e.what(), e.status());
   }
 }
 

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "formats/error.h"
+
 namespace hmoe::text {
 
 namespace {
@@ -19,15 +21,15 @@ std::string num(double v) {
 
 void validate_sampler_params(const SamplerParams& p) {
   if (!(p.temperature >= 0.0f) || !std::isfinite(p.temperature))
-    throw std::invalid_argument("temperature must be a finite number >= 0 (0 is greedy), got " + num(p.temperature));
-  if (p.top_k < 0) throw std::invalid_argument("top_k must be >= 0 (0 is off), got " + std::to_string(p.top_k));
+    throw Error(Status::InvalidArgument, "temperature must be a finite number >= 0 (0 is greedy), got " + num(p.temperature));
+  if (p.top_k < 0) throw Error(Status::InvalidArgument, "top_k must be >= 0 (0 is off), got " + std::to_string(p.top_k));
   if (!(p.top_p > 0.0f && p.top_p <= 1.0f))
-    throw std::invalid_argument("top_p must be in (0, 1] (1 is off), got " + num(p.top_p));
+    throw Error(Status::InvalidArgument, "top_p must be in (0, 1] (1 is off), got " + num(p.top_p));
   if (!(p.repetition_penalty > 0.0f) || !std::isfinite(p.repetition_penalty))
-    throw std::invalid_argument("repetition_penalty must be a finite number > 0 (1 is off), got " +
+    throw Error(Status::InvalidArgument, "repetition_penalty must be a finite number > 0 (1 is off), got " +
                                 num(p.repetition_penalty));
   if (p.penalty_last_n < -1)
-    throw std::invalid_argument("penalty_last_n must be >= -1 (-1 is the whole history), got " +
+    throw Error(Status::InvalidArgument, "penalty_last_n must be >= -1 (-1 is the whole history), got " +
                                 std::to_string(p.penalty_last_n));
 }
 
@@ -52,7 +54,7 @@ bool Sampler::apply_penalty(const float* logits, size_t n_vocab, const int32_t* 
   for (size_t i = n_history - window; i < n_history; ++i) {
     const int32_t id = history[i];
     if (id < 0 || static_cast<size_t>(id) >= n_vocab)
-      throw std::invalid_argument("history token " + std::to_string(id) + " at position " + std::to_string(i) +
+      throw Error(Status::InvalidArgument, "history token " + std::to_string(id) + " at position " + std::to_string(i) +
                                   " is outside the vocabulary of " + std::to_string(n_vocab));
     if (penalised_[id] == stamp_) continue;
     penalised_[id] = stamp_;
@@ -104,20 +106,20 @@ void Sampler::sort_prefix(size_t from, size_t count) {
 }
 
 int32_t Sampler::sample(const float* logits, size_t n_vocab, const int32_t* history, size_t n_history) {
-  if (n_vocab == 0) throw std::invalid_argument("cannot sample from an empty vocabulary");
+  if (n_vocab == 0) throw Error(Status::InvalidArgument, "cannot sample from an empty vocabulary");
   if (n_vocab > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
-    throw std::invalid_argument("vocabulary of " + std::to_string(n_vocab) + " tokens is too large");
-  if (n_history > 0 && history == nullptr) throw std::invalid_argument("history is null but its length is not 0");
+    throw Error(Status::InvalidArgument, "vocabulary of " + std::to_string(n_vocab) + " tokens is too large");
+  if (n_history > 0 && history == nullptr) throw Error(Status::InvalidArgument, "history is null but its length is not 0");
   for (size_t i = 0; i < n_vocab; ++i)
     if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
-      throw std::invalid_argument("logit of token " + std::to_string(i) + " is " + num(logits[i]));
+      throw Error(Status::InvalidArgument, "logit of token " + std::to_string(i) + " is " + num(logits[i]));
   // Work on the caller's logits in place unless the penalty needs a modified copy.
   cur_ = apply_penalty(logits, n_vocab, history, n_history) ? logits_.data() : logits;
 
   const int32_t best = argmax(n_vocab);
   const float max_logit = cur_[best];
   if (max_logit == -std::numeric_limits<float>::infinity())
-    throw std::invalid_argument("every logit is -inf: no token can be sampled");
+    throw Error(Status::InvalidArgument, "every logit is -inf: no token can be sampled");
   if (params_.temperature == 0.0f || params_.top_k == 1) return best;
 
   // Candidates: the top k in order, or every token in id order.

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "formats/error.h"
 #include "runtime/text/rng.h"
 
 namespace hmoe::text {
@@ -33,16 +34,16 @@ struct SamplerParams {
   uint64_t seed = 0;
 };
 
-// Throws std::invalid_argument naming the field and its value.
+// Throws hmoe::Error (Status::InvalidArgument) naming the field and its value.
 void validate_sampler_params(const SamplerParams& params);
 
 class Sampler {
  public:
-  // Validates `params` (std::invalid_argument).
+  // Validates `params` (hmoe::Error, InvalidArgument).
   explicit Sampler(const SamplerParams& params);
 
   // `history`: the tokens so far (prompt and generated), oldest first; only the
-  // repetition penalty reads it. Throws std::invalid_argument for an empty vocabulary,
+  // repetition penalty reads it. Throws hmoe::Error (InvalidArgument) for an empty vocabulary,
   // a NaN or +inf logit, logits that are all -inf, or a history id outside the
   // vocabulary, naming the value.
   int32_t sample(const float* logits, size_t n_vocab, const int32_t* history = nullptr, size_t n_history = 0);

@@ -309,8 +309,8 @@ static void test_bad_session_params(const hmoe_model* m) {
   BAD_SESSION(n_threads, 0, "n_threads is 0");
   BAD_SESSION(n_threads, -3, "n_threads is -3");
   BAD_SESSION(n_threads, 5000, "n_threads is 5000");
-  BAD_SESSION(n_ctx, -1, "n_ctx is -1");
-  BAD_SESSION(n_ctx, 129, "n_ctx is 129");
+  BAD_SESSION(n_ctx, -1, "n_ctx -1 is outside [0, n_positions=128]");
+  BAD_SESSION(n_ctx, 129, "n_ctx 129 is outside [0, n_positions=128]");
   /* Any int may sit in a C enum field; the library reads it as an int, never as the enum. */
   BAD_SESSION(hyper_mode, (hmoe_hyper_mode)7, "hyper_mode is 7");
   BAD_SESSION(hyper_mode, (hmoe_hyper_mode)2, "hyper_mode is 2");
@@ -345,7 +345,7 @@ static void test_eval_errors(const hmoe_model* m) {
   if (!s) return;
   CHECK_ERR(hmoe_session_get_logits(s, &logits, &n), HMOE_ERR_INVALID_ARGUMENT, "no logits");
   CHECK_ERR(hmoe_session_sample(s, &tok), HMOE_ERR_INVALID_ARGUMENT, "evaluate");
-  CHECK_ERR(hmoe_session_eval(s, out_of_vocab, 3), HMOE_ERR_INVALID_ARGUMENT, "token id 512 at index 1");
+  CHECK_ERR(hmoe_session_eval(s, out_of_vocab, 3), HMOE_ERR_INVALID_ARGUMENT, "token id 512 at position 1");
   CHECK_ERR(hmoe_session_eval(s, negative, 2), HMOE_ERR_INVALID_ARGUMENT, "token id -1");
   CHECK_ERR(hmoe_session_eval(s, nine, 0), HMOE_ERR_INVALID_ARGUMENT, "no tokens");
   CHECK_ERR(hmoe_session_eval(s, NULL, 3), HMOE_ERR_INVALID_ARGUMENT, "ids is NULL");

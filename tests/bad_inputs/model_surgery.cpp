@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -84,6 +86,24 @@ TempFile::~TempFile() { std::remove(path_.c_str()); }
 const std::string& TempFile::write(const std::vector<uint8_t>& bytes) {
   write_file(path_, bytes);
   return path_;
+}
+
+TempDir::TempDir(const std::string& stem)
+    : path_(std::string(P_tmpdir) + "/hmoe_bad_inputs_" + std::to_string(getpid()) + "_" + stem) {
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::vector<std::string> TempDir::list() const {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(path_)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace hmoe::bad_inputs

@@ -54,4 +54,20 @@ class TempFile {
   std::string path_;
 };
 
+// A per-process temporary directory, removed with everything in it when the guard goes.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& stem);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // The names in the directory, hidden ones included, sorted.
+  std::vector<std::string> list() const;
+
+ private:
+  std::string path_;
+};
+
 }  // namespace hmoe::bad_inputs

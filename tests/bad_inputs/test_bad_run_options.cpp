@@ -84,12 +84,22 @@ TEST_CASE("R02 token ids that are not 32-bit integers") {
 }
 
 TEST_CASE("R03 a prompt longer than the context") {
-  expect(run({"--ids", ids_list(17)}), 2, "the prompt is 17 tokens, longer than the context of 16");
-  expect(run({"--ids", ids_list(5), "-c", "4"}), 2, "the prompt is 5 tokens, longer than the context of 4");
+  // One message and one exit code in every command (the model makes the prompt too long).
+  expect(run({"--ids", ids_list(17)}), 1, "context full: 0 tokens + 17 new exceed the context of 16");
+  expect(run({"--ids", ids_list(5), "-c", "4"}), 1, "context full: 0 tokens + 5 new exceed the context of 4");
   std::string text;
   for (int i = 0; i < 20; ++i) text += " the";
-  expect(run({"-p", text}), 2, "longer than the context of 16");
+  expect(run({"-p", text}), 1, "new exceed the context of 16");
   expect(run_hmoe({"logits", "-m", model(), "--ids", ids_list(17)}), 1, "context full: 0 tokens + 17 new exceed the context of 16");
+  // The core says which category: a full context, not a bad argument.
+  Session s(load_seed(), threads(1));
+  std::vector<int32_t> ids(17, 1);
+  try {
+    s.eval(ids.data(), 17, nullptr);
+    FAIL("eval accepted 17 tokens in a context of 16");
+  } catch (const Error& e) {
+    CHECK(e.status() == Status::ContextFull);
+  }
   // Generation stops at the end of the context instead of running past it.
   const CliResult fill = run({"--ids", ids_list(14), "-n", "100", "--temp", "0"});
   CHECK_MESSAGE(fill.exit_code == 0, fill.describe());
@@ -108,17 +118,22 @@ TEST_CASE("R05 zero threads means the default") {
 }
 
 TEST_CASE("R06 negative or absurd thread counts") {
-  expect(run({"--ids", "1", "-t", "-1"}), 2, "--threads must be in [0, 4096], got -1");
-  expect(run({"--ids", "1", "-t", "100000"}), 2, "--threads must be in [0, 4096], got 100000");
-  expect(run({"--ids", "1", "-t", "99999999999"}), 2, "value '99999999999' for -t is out of range");
-  expect(run_hmoe({"logits", "-m", model(), "--ids", "1", "-t", "5000"}), 2, "--threads must be in [0, 4096], got 5000");
-  // The core refuses them too.
+  const std::string range = "--threads must be in [0, 4096] (0: the default), got ";
+  expect(run({"--ids", "1", "-t", "-1"}), 2, range + "-1");
+  expect(run({"--ids", "1", "-t", "100000"}), 2, range + "100000");
+  expect(run({"--ids", "1", "-t", "99999999999"}), 2, range + "99999999999");
+  expect(run({"--ids", "1", "-t", "99999999999999999999"}), 2, "invalid integer '99999999999999999999' for -t");
+  // Every command that takes a thread count says it the same way (row C03).
+  expect(run_hmoe({"logits", "-m", model(), "--ids", "1", "-t", "5000"}), 2, range + "5000");
+  // The core refuses them too (runtime/kernels/threads.h decides the limit for all).
   for (int bad : {-1, 5000}) {
     try {
       Session(load_seed(), threads(bad));
       FAIL("Session accepted n_threads " << bad);
     } catch (const Error& e) {
       CHECK(e.status() == Status::InvalidArgument);
+      CHECK(std::string(e.what()).find("n_threads is " + std::to_string(bad) + ", outside [0, 4096]") !=
+            std::string::npos);
     }
     ModelOptions mo;
     mo.n_threads = bad;
@@ -173,14 +188,15 @@ TEST_CASE("R11 a HyperExpert cache budget too small for one pattern") {
 
 TEST_CASE("R12 no prompt, an empty prompt, or text for a model without a tokenizer") {
   expect(run({}), 2, "give a prompt with -p TEXT, -f FILE or --ids");
-  expect(run({"-p", ""}), 2, "give a prompt");
+  expect(run({"-p", ""}), 2, "the prompt is empty");
   TempFile empty("empty.txt");
   empty.write({});
   expect(run({"-f", empty.path()}), 2, "the prompt is empty");
   expect(run({"-p", "x", "--ids", "1"}), 2, "give only one of -p, -f and --ids");
-  expect(run_hmoe({"run", "-m", seed_model_path("plain_n4k2_f32"), "-p", "hello"}), 2,
-         "this model has no tokenizer; it accepts token ids only (use --ids)");
-  expect(run({"-f", "no/such/prompt.txt"}), 2, "cannot read prompt file 'no/such/prompt.txt'");
+  // What the model makes wrong is exit 1, in every command (rows C02, C04).
+  expect(run_hmoe({"run", "-m", seed_model_path("plain_n4k2_f32"), "-p", "hello"}), 1,
+         "has no tokenizer: it takes token ids only");
+  expect(run({"-f", "no/such/prompt.txt"}), 1, "cannot open input file 'no/such/prompt.txt': No such file or directory");
 }
 
 TEST_CASE("R13 unknown options, missing values, bad choices") {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CLI tests of `hmoe bench` on small synthetic models: its three outputs agree with each
 other and with the command line (rows, baseline, labels), the bytes of weights a decode
-token reads equal those computed here from the model's dims (DESIGN.md's shapes), and
+token reads equal those computed here from the model's dims (formats/TENSORS.md's shapes), and
 bad flags exit 2 with one line. Speeds are not asserted: they belong to the benchmark.
 
     test_bench_command.py HMOE_BIN

@@ -46,7 +46,7 @@ def run_checks(work):
     usage_error("tokenize --json with a value", ["tokenize", "-m", toy, "-p", "x", "--json=yes"], "takes no value")
     usage_error("tokenize stray argument", ["tokenize", "-m", toy, "-p", "x", "extra"], "unexpected argument 'extra'")
     usage_error("inspect unknown flag", ["inspect", toy, "--bogus"], "unknown option '--bogus'")
-    usage_error("inspect without file", ["inspect"], "missing FILE")
+    usage_error("inspect with FILE and -m", ["inspect", toy, "-m", none], "give the file once")
     usage_error("inspect two files", ["inspect", toy, none], "unexpected argument")
 
     # tokenize on the toy tokenizer (ids 0..255 are the bytes; " abab" ends as " " + "abab"
@@ -82,7 +82,7 @@ def run_checks(work):
     # A model without a tokenizer.
     rc, out, err = hmoe("tokenize", "-m", none, "-p", "hello")
     check("no tokenizer: exit 1", rc == 1, f"{rc} {err!r}")
-    check("no tokenizer: says so", "this model has no tokenizer; it accepts token ids only" in err, repr(err))
+    check("no tokenizer: says so", "has no tokenizer: it takes token ids only" in err, repr(err))
 
     # Files that are not models.
     rc, out, err = hmoe("tokenize", "-m", os.path.join(work, "missing.hmoe"), "-p", "x")
@@ -99,6 +99,10 @@ def run_checks(work):
         check(f"inspect shows {needle!r}", needle in out, out)
     rc, out, _ = hmoe("inspect", none)
     check("inspect: no tokenizer", "tokenizer: none" in out, out)
+    rc, out_m, _ = hmoe("inspect", "-m", none)
+    check("inspect -m FILE is inspect FILE", rc == 0 and out_m == out, out_m[:200])
+    rc, out, err = hmoe("inspect")
+    check("inspect without a file: the shipped model", rc == 0 and "architecture: GPT2_HYPERMOE" in out, err)
     rc, out, err = hmoe("inspect", toy, "--json")
     try:
         j = json.loads(out)

@@ -8,7 +8,8 @@
 //   4. one token through the forward pass, through the cache and through the per-token
 //      hypernetwork.
 // Each stage may refuse the input only with the exception its interface documents
-// (FormatError, TokenizerError, std::invalid_argument). Anything else that escapes (a
+// (FormatError, TokenizerError, std::invalid_argument; a full context is hmoe::Error with
+// Status::ContextFull). Anything else that escapes (a
 // std::length_error, std::bad_alloc from a size read off the file, ...) is a finding,
 // like a crash or a sanitizer report.
 //
@@ -90,6 +91,9 @@ void exercise_session(const std::shared_ptr<const hmoe::Model>& model, hmoe::Hyp
   std::vector<float> logits(static_cast<size_t>(hp.vocab_size));
   const int32_t prompt[2] = {0, static_cast<int32_t>(hp.vocab_size - 1)};
   const int64_t n = std::min<int64_t>(2, s.n_ctx());
+  // An encoder-decoder decodes an encoded input: the same two tokens (capacity binds
+  // wherever a file sets it below two).
+  if (s.encoder_decoder()) s.encode(prompt, std::min<int64_t>(2, hp.n_positions));
   s.eval(prompt, n, logits.data());
   check(s.n_past() == n, "eval() did not advance the context");
   if (s.n_past() < s.n_ctx()) {
@@ -104,7 +108,7 @@ void exercise_session(const std::shared_ptr<const hmoe::Model>& model, hmoe::Hyp
   } catch (const hmoe::Error& e) {
     refused = e.status() == hmoe::Status::ContextFull;
   }
-  check(refused, "eval() past the end of the context was not refused");
+  check(refused, "eval() past the end of the context was not refused as a full context");
 }
 
 }  // namespace

@@ -10,7 +10,8 @@ Writes, under tests/fuzz/:
                                      tools/convert.py), each well under 100 KB, covering
                                      HyperMoE k=1 and k=2, plain MoE, f32, f16, bf16,
                                      q8_0 and q4_0 (`hmoe quantize`), baked HyperExpert
-                                     tables, with and without a tokenizer
+                                     tables, with and without a tokenizer; GPT-2 and
+                                     Switch Transformer (encoder-decoder)
   corpus/tokenizer/*                 inputs in fuzz_tokenizer.cpp's format
   corpus/cli_args/*                  NUL-separated argument lists (fuzz_cli_args.cpp)
 
@@ -44,6 +45,10 @@ emoji: 🙂🚀 ✓ → ∑ ∞ — “quotes” ‘single’ «guillemets»
 <|endoftext|>
 """
 
+SWITCH_TINY = ["--arch", "switch", "--vocab-size", "64", "--d-model", "16", "--d-kv", "8", "--d-ff", "16",
+               "--num-layers", "2", "--num-decoder-layers", "2", "--num-heads", "2", "--num-experts", "3",
+               "--expert-capacity", "4", "--encoder-sparse-step", "2", "--decoder-sparse-step", "2",
+               "--relative-attention-num-buckets", "8", "--relative-attention-max-distance", "16"]
 # name: (make_checkpoint.py dimension flags, convert dtype, with tokenizer)
 TINY = ["--vocab-size", "300", "--n-positions", "16", "--n-embd", "16", "--n-layer", "1", "--n-head", "2",
         "--experts-embedding-dim", "8", "--process-dim", "8", "--hypernet-input", "8",
@@ -58,6 +63,13 @@ MODELS = {
     "plain_n4k2_f32": (["--vocab-size", "64", "--n-positions", "8", "--n-embd", "8", "--n-layer", "1",
                         "--n-head", "1", "--n-experts", "4", "--k", "2", "--experts-embedding", "false",
                         "--use-hypernet", "false"], "f32", False),
+    # The Switch Transformer (encoder-decoder): block 1 of each stack sparse, capacity 4.
+    "switch_hyper_f32": (SWITCH_TINY + ["--use-hypernet", "true", "--experts-embedding", "true",
+                                        "--experts-embedding-dim", "4", "--process-dim", "4",
+                                        "--hypernet-input", "4", "--hypernetwork-bottleneck", "4",
+                                        "--layer-emb-dim", "2", "--adapter-dim", "4"], "f32", False),
+    "switch_plain_untied_f16": (SWITCH_TINY + ["--tie-word-embeddings", "false", "--router-bias", "true"],
+                                "f16", False),
 }
 
 # Block types need dimensions that are multiples of 32: quantized (and baked) seeds come

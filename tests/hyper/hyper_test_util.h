@@ -27,7 +27,7 @@ std::vector<float> run_logits(const std::shared_ptr<const Model>& model, HyperMo
 std::vector<int32_t> greedy(const std::shared_ptr<const Model>& model, HyperMode mode,
                             const std::vector<int32_t>& prompt, int n);
 
-// max |a - b| over rows, each scaled by the range of that row of `a` (DESIGN.md §5).
+// max |a - b| over rows, each scaled by the range of that row of `a` (docs/MODELS.md, "What correct means").
 double rel_diff(const std::vector<float>& a, const std::vector<float>& b, int64_t row);
 
 std::vector<int32_t> prompt_ids(int64_t n, int64_t vocab, uint64_t seed);

@@ -9,7 +9,8 @@ Makes a seeded checkpoint (make_checkpoint.py --arch switch), converts it to an 
   - a 16-token greedy continuation (`--greedy 16`: feed D as one decoder call, then one
     decoder step per token; the ids printed comma-separated on the last line) identical
     token for token, after decoder prompts of 1 and 3 tokens;
-  - `-t 1` and `-t 2` bit-identical (logits and greedy ids).
+  - `-t 1` and `-t 2` bit-identical (logits and greedy ids), and the hypernetwork run
+    per token (`--hyper pertoken`) bit-identical to the HyperExpert cache.
 Inputs are picked (deterministically) so that no routing decision and no greedy pick is
 within fp32 rounding of a tie, and so that no greedy continuation reaches eos (the
 runtime may stop there or not: either is then the same 16 ids).
@@ -112,11 +113,12 @@ def pick_inputs(model, S: int, seed: int):
     raise TestFailure(f"S={S}: no input without near-ties in {INPUT_TRIES} tries; change the preset's seed")
 
 
-def logits_of(binary, path, enc, dec, work, tag, threads):
+def logits_of(binary, path, enc, dec, work, tag, threads, hyper="table"):
     out = os.path.join(work, f"logits-{tag}.npy")
     if os.path.exists(out):
         os.remove(out)
-    args = ["logits", "-m", path, "--encoder-ids", ids_arg(enc), "--ids", ids_arg(dec), "-o", out, "-t", str(threads)]
+    args = ["logits", "-m", path, "--encoder-ids", ids_arg(enc), "--ids", ids_arg(dec), "-o", out, "-t", str(threads),
+            "--hyper", hyper]
     r = run_hmoe(binary, args)
     check(r.returncode == 0, f"hmoe {' '.join(args)} exited {r.returncode}: {r.stderr.strip()}")
     check(os.path.exists(out), f"hmoe logits wrote no {out}")
@@ -203,6 +205,11 @@ def main() -> int:
         if t1.tobytes() != t2.tobytes():
             failures.append(f"S={S}: -t 1 and -t 2 logits are not bit-identical "
                             f"(max diff {np.abs(t1 - t2).max():.2e})")
+        if cfg.hyper:  # the hypernetwork run per token gives the cache's numbers exactly
+            pt = logits_of(binary, path, enc, dec, args.work, f"S{S}-T16-pertoken", 1, hyper="pertoken")
+            if pt.tobytes() != t1.tobytes():
+                failures.append(f"S={S}: --hyper pertoken and table logits are not bit-identical "
+                                f"(max diff {np.abs(pt - t1).max():.2e})")
         for prompt, want in greedy:
             got1 = greedy_of(binary, path, enc, prompt, 1)
             got2 = greedy_of(binary, path, enc, prompt, 2)
@@ -214,7 +221,8 @@ def main() -> int:
     for f in failures:
         print(f"FAIL {tag}: {f}", file=sys.stderr)
     if not failures:
-        print(f"{tag}: all logits within {LOGITS_TOL:g} of the logit range, greedy identical, -t 1 == -t 2")
+        print(f"{tag}: all logits within {LOGITS_TOL:g} of the logit range, greedy identical, -t 1 == -t 2, "
+              "per-token HyperExperts == cached")
     return 1 if failures else 0
 
 

@@ -152,7 +152,7 @@ def main() -> int:
         want = F16 if (len(e.shape) >= 2 and name.endswith(("weight", "embd")) and "expert_embd" not in name
                        and "layer_embd" not in name) else F32
         check(e.dtype == want, f"{name}: dtype {e.dtype_name}, expected {'f16' if want == F16 else 'f32'}")
-    # Spot-check the mapping of DESIGN.md to TENSORS.md, value by value.
+    # Spot-check the mapping of checkpoint names to TENSORS.md, value by value.
     pairs = [("blk.1.attn.qkv.weight", src["transformer.h.1.attn.c_attn.weight"].T),
              ("blk.0.attn.out.weight", src["transformer.h.0.attn.c_proj.weight"].T),
              ("blk.1.moe.gate", src["transformer.h.1.mlp.w_gate"].T),
@@ -184,7 +184,37 @@ def main() -> int:
                                                    "--tokenizer-from", st])
     check(rc == 1 and "512 tokens" in err, f"a tokenizer larger than vocab_size was accepted: {err.strip()}")
     print("make_checkpoint.py --tokenizer-from: copied, converted, refused when larger than vocab_size")
+    check_outputs(base, work)
     return 0
+
+
+def check_outputs(ckpt: str, work: str) -> None:
+    """The converter writes through atomic_output (tools/hmoe_ref/atomic_file.py), as the
+    C++ writers do (tests/BAD_INPUTS.md, rows O01 and O02): a bad destination is refused
+    before the checkpoint is read, and a write that fails leaves nothing behind."""
+    out_dir = os.path.join(work, "outputs")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
+    fifo = os.path.join(out_dir, "fifo")
+    os.mkfifo(fifo)
+    for dest, why in ((out_dir, "it is a directory"), (out_dir + "/", "it names a directory"),
+                      (fifo, "it exists and is not a regular file (it is a FIFO)"),
+                      (os.path.join(out_dir, "no", "such", "o.hmoe"), "cannot create a file in"),
+                      ("/proc/hmoe_convert_out.hmoe", "cannot create a file in '/proc'")):
+        # A checkpoint that does not exist: the destination is checked first.
+        rc, _, err = quiet_call(convert.main, [os.path.join(work, "no-such-checkpoint"), "-o", dest, "-q"])
+        check(rc == 1 and why in err, f"output {dest}: expected '{why}', got {rc} {err.strip()}")
+    check(sorted(os.listdir(out_dir)) == ["fifo"], f"left behind: {os.listdir(out_dir)}")
+    # A full disk: RLIMIT_FSIZE in a child process (SIGXFSZ ignored, so writes fail with EFBIG).
+    limited = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536)); sys.path.insert(0, sys.argv[1]); "
+               "import convert; sys.exit(convert.main(sys.argv[2:]))")
+    out = os.path.join(out_dir, "full.hmoe")
+    r = subprocess.run([sys.executable, "-c", limited, TOOLS, ckpt, "-o", out, "-q"], capture_output=True, text=True)
+    check(r.returncode == 1 and f"writing '{out}' failed: File too large" in r.stderr,
+          f"a full disk: exit {r.returncode}, {r.stderr.strip()}")
+    check(sorted(os.listdir(out_dir)) == ["fifo"], f"a failed write left {os.listdir(out_dir)}")
+    print("outputs: bad destinations refused before reading, a failed write leaves nothing")
 
 
 if __name__ == "__main__":

@@ -251,8 +251,8 @@ TEST_CASE("repetition penalty divides positive logits and multiplies negative on
 
 TEST_CASE("bad parameters are refused with the value named") {
   auto refuses = [](const SamplerParams& p, const char* what) {
-    CHECK_THROWS_WITH_AS(Sampler{p}, doctest::Contains(what), std::invalid_argument);
-    CHECK_THROWS_AS(validate_sampler_params(p), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Sampler{p}, doctest::Contains(what), hmoe::Error);
+    CHECK_THROWS_AS(validate_sampler_params(p), hmoe::Error);
   };
   refuses(params(-0.5f), "temperature must be a finite number >= 0 (0 is greedy), got -0.5");
   refuses(params(std::nanf("")), "temperature");
@@ -273,14 +273,14 @@ TEST_CASE("bad parameters are refused with the value named") {
 
 TEST_CASE("bad logits and history are refused with the token named") {
   Sampler s(params(1.0f));
-  CHECK_THROWS_WITH_AS(s.sample(std::vector<float>{}), doctest::Contains("empty vocabulary"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(s.sample(std::vector<float>{}), doctest::Contains("empty vocabulary"), hmoe::Error);
   CHECK_THROWS_WITH_AS(s.sample({0.0f, std::nanf(""), 1.0f}), doctest::Contains("logit of token 1 is nan"),
-                       std::invalid_argument);
+                       hmoe::Error);
   CHECK_THROWS_WITH_AS(s.sample({0.0f, std::numeric_limits<float>::infinity()}), doctest::Contains("token 1 is inf"),
-                       std::invalid_argument);
+                       hmoe::Error);
   const float ninf = -std::numeric_limits<float>::infinity();
-  CHECK_THROWS_WITH_AS(s.sample({ninf, ninf}), doctest::Contains("every logit is -inf"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(s.sample({ninf, ninf}), doctest::Contains("every logit is -inf"), hmoe::Error);
   Sampler pen(params(1.0f, 0, 1.0f, 1.2f));
   CHECK_THROWS_WITH_AS(pen.sample({0.0f, 1.0f}, {0, 5}), doctest::Contains("history token 5 at position 1"),
-                       std::invalid_argument);
+                       hmoe::Error);
 }

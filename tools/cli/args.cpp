@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "runtime/api/hypermoe.h"
+#include "tools/cli/output.h"
+
 namespace hmoe::cli {
 
 namespace {
@@ -37,7 +40,7 @@ ArgParser::ArgParser(std::string command, std::string usage_line, std::string de
 
 ArgParser& ArgParser::add(const std::string& names, const std::string& help, bool takes_value,
                           std::function<void(const std::string&, const std::string&)> set) {
-  opts_.push_back({split_commas(names), help, takes_value, std::move(set)});
+  opts_.push_back({split_commas(names), help, takes_value, false, std::move(set)});
   return *this;
 }
 
@@ -65,6 +68,21 @@ ArgParser& ArgParser::opt(const std::string& names, float* out, const std::strin
     *out = static_cast<float>(x);
   });
 }
+ArgParser& ArgParser::path(const std::string& names, std::string* out, const std::string& help) {
+  return add(names, help, true, [out](const std::string& f, const std::string& v) {
+    if (v.empty()) throw UsageError("option " + f + " needs a file name, got ''");
+    *out = v;
+  });
+}
+ArgParser& ArgParser::threads(const std::string& names, int* out) {
+  const std::string help = "threads, 0 = the default: OMP_NUM_THREADS or the processors, at most the processors (default 0)";
+  return add(names, help, true, [out](const std::string& f, const std::string& v) {
+    const int64_t x = to_int(f, v);
+    if (x < 0 || x > HMOE_MAX_THREADS)
+      throw UsageError("--threads must be in [0, " + std::to_string(HMOE_MAX_THREADS) + "] (0: the default), got " + v);
+    *out = static_cast<int>(x);
+  });
+}
 ArgParser& ArgParser::multi(const std::string& names, std::vector<std::string>* out, const std::string& help) {
   return add(names, help, true, [out](const std::string&, const std::string& v) { out->push_back(v); });
 }
@@ -83,6 +101,13 @@ ArgParser::Opt* ArgParser::find(const std::string& name) {
       if (n == name) return &o;
   return nullptr;
 }
+const ArgParser::Opt* ArgParser::find(const std::string& name) const {
+  return const_cast<ArgParser*>(this)->find(name);
+}
+bool ArgParser::seen(const std::string& name) const {
+  const Opt* o = find(name);
+  return o && o->seen;
+}
 
 bool ArgParser::parse(const std::vector<std::string>& args) {
   size_t npos = 0;
@@ -90,7 +115,8 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
     if (!only_positional && (a == "-h" || a == "--help")) {
-      std::fputs(help().c_str(), stdout);
+      const std::string text = help();
+      write_stdout(text.data(), text.size());
       return false;
     }
     if (!only_positional && a == "--") {
@@ -108,6 +134,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       }
       Opt* o = find(a);
       if (!o) throw UsageError("unknown option '" + a + "' (see --help)");
+      o->seen = true;
       if (o->takes_value) {
         if (!has_inline) {
           if (i + 1 >= args.size()) throw UsageError("option " + a + " needs a value");
@@ -121,6 +148,8 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       continue;
     }
     if (npos >= pos_.size()) throw UsageError("unexpected argument '" + a + "' (see --help)");
+    // Positional arguments are file names: an empty one is a mistake, never "the default".
+    if (a.empty()) throw UsageError(pos_[npos].name + " needs a file name, got ''");
     *pos_[npos++].out = a;
   }
   for (size_t i = npos; i < pos_.size(); ++i)
@@ -145,18 +174,6 @@ std::string ArgParser::help() const {
   }
   os << "  -h, --help              show this help\n";
   return os.str();
-}
-
-int guarded(const std::string& command, const std::function<int()>& body) {
-  try {
-    return body();
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "hmoe %s: %s\n", command.c_str(), e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "hmoe %s: error: %s\n", command.c_str(), e.what());
-    return 1;
-  }
 }
 
 std::vector<std::string> split_commas(const std::string& text) {

@@ -2,6 +2,8 @@
 // weights of chosen dims), in the spirit of llama-bench, comparing in one run plain MoE
 // (the same model without its HyperExpert), HyperMoE with the HyperExpert cache, and
 // HyperMoE running its hypernetwork for every token as the authors' code does.
+// The baseline (HyperMode::Off), session counters and synthetic models are internals,
+// not API: see tools/cli/internal.h.
 #include <time.h>
 
 #include <algorithm>
@@ -14,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include <omp.h>
 
 #include "runtime/kernels/simd_target.h"
+#include "runtime/kernels/threads.h"
 #include "tools/common/stream_read.h"
 #include "tools/common/decode_traffic.h"
 #include "runtime/model/session.h"
@@ -25,6 +27,8 @@
 #include "tools/common/cpu_usage.h"
 #include "tools/cli/bench_report.h"
 #include "tools/cli/command.h"
+#include "tools/cli/internal.h"
+#include "tools/cli/output.h"
 
 namespace hmoe::cli {
 namespace {
@@ -64,7 +68,8 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
 }
 
 // One timed eval: the prompt as one batch (pp), or one token of a generation (tg), with
-// the last token's logits.
+// the last token's logits. An encoder-decoder's prompt is its encoder input: pp times
+// encoding it, and tg decodes after an input of kTgEncoded tokens was encoded untimed.
 struct RunTime {
   double wall = 0, cpu = 0;  // seconds; cpu: the calling thread's
 };
@@ -75,10 +80,13 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-RunTime time_eval(Session& s, const int32_t* ids, int64_t n, std::vector<float>* logits) {
+constexpr int64_t kTgEncoded = 64;
+
+RunTime time_eval(Session& s, const int32_t* ids, int64_t n, std::vector<float>* logits, bool encode) {
   const double c0 = thread_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
-  s.eval(ids, n, logits->data());
+  if (encode) s.encode(ids, n);
+  else s.eval(ids, n, logits->data());
   RunTime r;
   r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.cpu = thread_cpu_seconds() - c0;
@@ -120,7 +128,7 @@ std::string gib(uint64_t bytes) {
 }
 
 int run_bench(const std::vector<std::string>& argv) {
-  return guarded("bench", [&] {
+  return guarded_internal("bench", [&] {
     std::string model_paths, synthetic, dtype_text, prompts = "128", gens = "64", threads_text, output = "md";
     std::string configs_text = "moe,cached,pertoken", synthetic_dir;
     int reps = 6, warmup = 1;
@@ -130,7 +138,8 @@ int run_bench(const std::vector<std::string>& argv) {
     ArgParser p("bench", "(-m FILE[,FILE...] | --synthetic SPEC [--dtype T[,T...]]) [-p 128] [-n 64] [-r 6] [-t 1,2] [-o md|csv|json]",
                 "Measures prompt processing (pp: the prompt as one batch) and generation (tg: one token at a\n"
                 "time from an empty context) in tokens per second, repeated, for each thread count, model\n"
-                "and configuration (tg: they take turns token by token):\n"
+                "and configuration (tg: they take turns token by token). Encoder-decoder models (Switch):\n"
+                "pp encodes an input of that length; tg decodes after a 64-token input was encoded.\n"
                 "  moe       the same model without its HyperExpert: plain MoE, the baseline\n"
                 "  cached    HyperMoE with the HyperExpert cache (what `hmoe run` does)\n"
                 "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
@@ -147,14 +156,16 @@ int run_bench(const std::vector<std::string>& argv) {
                 "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
                 "changes the routing, and prefill's cost depends on the routing, so zeros keep the\n"
                 "configurations' work identical but for the HyperExpert itself.");
-    p.opt("-m,--model", &model_paths, "model files (.hmoe), comma-separated")
+    p.path("-m,--model", &model_paths, "model files (.hmoe), comma-separated")
         .opt("--synthetic", &synthetic, "random weights of these dims instead of a file (see SPEC)")
         .opt("--dtype", &dtype_text, "synthetic weights' dtypes, comma-separated: f32 f16 bf16 q8 q4 (default f32)")
         .opt("-p,--n-prompt", &prompts, "prompt lengths, comma-separated; 0 skips pp (default 128)")
         .opt("-n,--n-gen", &gens, "generated tokens, comma-separated; 0 skips tg (default 64)")
         .opt("-r,--repetitions", &reps, "timed runs per test (default 6: every order of 3 configurations once)")
         .opt("--warmup", &warmup, "untimed runs per test and configuration first (default 1)")
-        .opt("-t,--threads", &threads_text, "thread counts, comma-separated (default: all cores)")
+        .opt("-t,--threads", &threads_text,
+             "thread counts, comma-separated; 0 = the default: OMP_NUM_THREADS or the processors,\n"
+             "at most the processors (default 0)")
         .opt("-o,--output", &output, "md (default), csv or json")
         .opt("--configs", &configs_text, "which of moe,cached,pertoken to run (default all)")
         .opt("--hyper-cache-mb", &cache_mb, "HyperExpert cache budget in MiB (default 256)")
@@ -174,10 +185,13 @@ int run_bench(const std::vector<std::string>& argv) {
     if (cache_mb < 0 || cache_mb > (int64_t(1) << 30)) throw UsageError("--hyper-cache-mb out of range");
     if (bw_mib < 0 || bw_mib > (int64_t(1) << 20)) throw UsageError("--bw-mib must be in [0, 1048576], got " + std::to_string(bw_mib));
     const std::vector<int32_t> pp = parse_int_list("--n-prompt", prompts), tg = parse_int_list("--n-gen", gens);
-    std::vector<int32_t> threads = threads_text.empty() ? std::vector<int32_t>{omp_get_num_procs()}
-                                                        : parse_int_list("--threads", threads_text);
-    for (int32_t t : threads)
-      if (t < 1 || t > 4096) throw UsageError("--threads values must be in [1, 4096], got " + std::to_string(t));
+    std::vector<int32_t> threads = parse_int_list("--threads", threads_text.empty() ? "0" : threads_text);
+    for (int32_t& t : threads) {
+      if (t < 0 || t > kernels::kMaxThreads)
+        throw UsageError("--threads must be in [0, " + std::to_string(kernels::kMaxThreads) +
+                         "] (0: the default), got " + std::to_string(t));
+      t = kernels::resolve_threads(t, "--threads");
+    }
     for (int32_t v : pp)
       if (v < 0) throw UsageError("--n-prompt values must be >= 0, got " + std::to_string(v));
     for (int32_t v : tg)
@@ -351,6 +365,10 @@ int run_bench(const std::vector<std::string>& argv) {
         auto repetition = [&](const std::vector<int32_t>& tokens, const std::vector<size_t>& order, bool record) {
           for (size_t c : order) {
             sessions[c]->reset();
+            if (!test.prompt && sessions[c]->encoder_decoder()) {
+              const std::vector<int32_t> input = random_tokens(kTgEncoded, hp.vocab_size, seed + 17);
+              sessions[c]->encode(input.data(), kTgEncoded);
+            }
             rows[c].seconds.push_back(0);
             rows[c].cpu_seconds.push_back(0);
           }
@@ -360,8 +378,9 @@ int run_bench(const std::vector<std::string>& argv) {
               const HyperCache* cache = models[runnable[c].model].model->hyper_cache();
               const HyperCacheStats before = cache ? cache->stats() : HyperCacheStats{};
               const double hyper_before = sessions[c]->counters().hyper_seconds;
-              const RunTime rt = test.prompt ? time_eval(*sessions[c], tokens.data(), test.n, &logits)
-                                             : time_eval(*sessions[c], tokens.data() + i, 1, &logits);
+              const RunTime rt =
+                  test.prompt ? time_eval(*sessions[c], tokens.data(), test.n, &logits, sessions[c]->encoder_decoder())
+                              : time_eval(*sessions[c], tokens.data() + i, 1, &logits, false);
               rows[c].seconds.back() += rt.wall;
               rows[c].cpu_seconds.back() += rt.cpu;
               if (record) rows[c].hyper_seconds += sessions[c]->counters().hyper_seconds - hyper_before;
@@ -418,7 +437,7 @@ int run_bench(const std::vector<std::string>& argv) {
       std::snprintf(w, sizeof w,
                     "other processes used more than %.0f%% of the CPUs during %d of %zu rows (up to %.0f%%, see "
                     "'other CPU'): those times are suspect, since a descheduled OpenMP thread stalls its team "
-                    "(DEPS.md §4). Rerun when the machine is quiet.",
+                    "(docs/DEPENDENCIES.md). Rerun when the machine is quiet.",
                     busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max);
       report.warnings.push_back(w);
     }
@@ -434,7 +453,7 @@ int run_bench(const std::vector<std::string>& argv) {
 
     const std::string text =
         output == "md" ? report_markdown(report) : output == "csv" ? report_csv(report) : report_json(report);
-    std::fputs(text.c_str(), stdout);
+    out("%s", text.c_str());
     if (output != "md")
       for (const std::string& w : report.warnings) std::fprintf(stderr, "bench: warning: %s\n", w.c_str());
     return kExitOk;

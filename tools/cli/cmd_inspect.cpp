@@ -1,6 +1,7 @@
 // `hmoe inspect`: what a .hmoe file holds: architecture, hyper-parameters, tokenizer,
 // metadata and every tensor, as text or JSON. Reads the header and the tensor table
 // only (verified by the reader); it works on any well-formed file, complete model or not.
+// That needs the file reader itself, below the public API: see tools/cli/internal.h.
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -9,21 +10,41 @@
 #include <vector>
 
 #include "formats/model_file.h"
-#include "tools/common/json_string.h"
+#include "runtime/model/arch.h"
 #include "runtime/text/model_tokenizer.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
+#include "tools/cli/default_model.h"
+#include "tools/cli/internal.h"
+#include "tools/cli/json.h"
+#include "tools/cli/output.h"
 
 namespace hmoe::cli {
 namespace {
 
-using text::json_quote;
-
-// Hyper-parameters in schema order, as (name, value printed as JSON).
-std::vector<std::pair<std::string, std::string>> hparams_of(const HParams& h) {
+// The hyper-parameters the file's architecture uses, in its order, as (name, value
+// printed as JSON); every one in schema order when the architecture is unknown.
+std::vector<std::pair<std::string, std::string>> hparams_of(const ModelHeader& h) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const HParamField& f : hparam_fields()) out.emplace_back(f.name, hparam_value_text(f, h));
+  std::vector<std::string> names;
+  try {
+    names = arch_spec(h.arch).hparam_names();
+  } catch (const FormatError&) {
+    for (const HParamField& f : hparam_fields()) names.push_back(f.name);
+  }
+  for (const std::string& n : names) out.emplace_back(n, hparam_value_text(*find_hparam(n), h.hparams));
   return out;
+}
+
+// Whether the runtime would load the file's structure (check_model_file: architecture,
+// hyper-parameters, every tensor as declared): "" when it would, else why not.
+std::string structure_problem(const ModelFile& file) {
+  try {
+    check_model_file(file);
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 struct TokenizerSummary {
@@ -85,39 +106,41 @@ std::string human_bytes(uint64_t b) {
 
 void print_text(const ModelFile& file) {
   const ModelHeader& h = file.header();
-  std::printf("file: %s (%s, %" PRIu64 " bytes), format version %u\n", file.source().c_str(),
+  out("file: %s (%s, %" PRIu64 " bytes), format version %u\n", file.source().c_str(),
               human_bytes(file.file_size()).c_str(), file.file_size(), file.format_version());
-  std::printf("architecture: %s\n", arch_name(h.arch).c_str());
-  std::printf("hyper-parameters:\n");
-  for (const auto& [name, value] : hparams_of(h.hparams)) std::printf("  %-24s %s\n", name.c_str(), value.c_str());
-  std::printf("HyperExpert tables baked: %s\n", h.hyper_baked ? "yes" : "no");
+  out("architecture: %s\n", arch_name(h.arch).c_str());
+  out("hyper-parameters:\n");
+  for (const auto& [name, value] : hparams_of(h)) out("  %-32s %s\n", name.c_str(), value.c_str());
+  out("HyperExpert tables baked: %s\n", h.hyper_baked ? "yes" : "no");
+  const std::string problem = structure_problem(file);
+  out("tensors match the architecture: %s\n", problem.empty() ? "yes" : ("no: " + problem).c_str());
 
   const TokenizerSummary tok = tokenizer_of(file);
   if (!tok.present) {
-    std::printf("tokenizer: none (the model accepts token ids only)\n");
+    out("tokenizer: none (the model accepts token ids only)\n");
   } else {
-    std::printf("tokenizer: %s, %zu tokens, %zu merges, eos %d%s, bos %d%s\n", tok.kind.c_str(), tok.vocab, tok.merges,
+    out("tokenizer: %s, %zu tokens, %zu merges, eos %d%s, bos %d%s\n", tok.kind.c_str(), tok.vocab, tok.merges,
                 tok.eos, tok.eos_piece.empty() ? "" : (" " + json_quote(tok.eos_piece)).c_str(), tok.bos,
                 tok.bos_piece.empty() ? "" : (" " + json_quote(tok.bos_piece)).c_str());
-    if (!tok.problem.empty()) std::printf("tokenizer problem: %s\n", tok.problem.c_str());
+    if (!tok.problem.empty()) out("tokenizer problem: %s\n", tok.problem.c_str());
   }
 
-  std::printf("metadata:%s\n", h.metadata.empty() ? " none" : "");
+  out("metadata:%s\n", h.metadata.empty() ? " none" : "");
   for (const auto& [key, value] : h.metadata)
-    std::printf("  %s = %s\n", json_quote(key).c_str(), json_quote(value).c_str());
+    out("  %s = %s\n", json_quote(key).c_str(), json_quote(value).c_str());
 
-  std::printf("tensors: %zu\n", file.tensors().size());
+  out("tensors: %zu\n", file.tensors().size());
   size_t width = 4;
   for (const TensorInfo& t : file.tensors()) width = std::max(width, t.name.size());
-  std::printf("  %-*s  %-5s  %-22s  %14s\n", static_cast<int>(width), "name", "dtype", "shape", "bytes");
+  out("  %-*s  %-5s  %-22s  %14s\n", static_cast<int>(width), "name", "dtype", "shape", "bytes");
   for (const TensorInfo& t : file.tensors())
-    std::printf("  %-*s  %-5s  %-22s  %14" PRIu64 "\n", static_cast<int>(width), t.name.c_str(), dtype_name(t.dtype),
+    out("  %-*s  %-5s  %-22s  %14" PRIu64 "\n", static_cast<int>(width), t.name.c_str(), dtype_name(t.dtype),
                 t.shape_str().c_str(), t.size);
   const Totals tot = totals_of(file);
-  std::printf("totals: %zu tensors, %" PRId64 " parameters, %" PRIu64 " bytes (%s)\n", file.tensors().size(),
+  out("totals: %zu tensors, %" PRId64 " parameters, %" PRIu64 " bytes (%s)\n", file.tensors().size(),
               tot.parameters, tot.bytes, human_bytes(tot.bytes).c_str());
   for (const auto& [name, d] : tot.by_dtype)
-    std::printf("  %-5s %6" PRId64 " tensors %14" PRIu64 " bytes (%s)\n", name.c_str(), d.first, d.second,
+    out("  %-5s %6" PRId64 " tensors %14" PRIu64 " bytes (%s)\n", name.c_str(), d.first, d.second,
                 human_bytes(d.second).c_str());
 }
 
@@ -130,12 +153,14 @@ void print_json(const ModelFile& file) {
   o += "  \"architecture\": " + json_quote(arch_name(h.arch)) + ",\n";
   o += "  \"hparams\": {";
   bool first = true;
-  for (const auto& [name, value] : hparams_of(h.hparams)) {
+  for (const auto& [name, value] : hparams_of(h)) {
     o += std::string(first ? "" : ", ") + json_quote(name) + ": " + value;
     first = false;
   }
   o += "},\n";
   o += std::string("  \"hyper_baked\": ") + (h.hyper_baked ? "true" : "false") + ",\n";
+  const std::string problem = structure_problem(file);
+  o += "  \"structure_problem\": " + (problem.empty() ? std::string("null") : json_quote(problem)) + ",\n";
   o += "  \"data_alignment\": " + std::to_string(file.data_alignment()) + ",\n";
 
   const TokenizerSummary tok = tokenizer_of(file);
@@ -178,18 +203,24 @@ void print_json(const ModelFile& file) {
     first = false;
   }
   o += "}}\n}\n";
-  std::fputs(o.c_str(), stdout);
+  out("%s", o.c_str());
 }
 
 int run_inspect(const std::vector<std::string>& argv) {
-  return guarded("inspect", [&] {
-    std::string path;
+  return guarded_internal("inspect", [&] {
+    std::string path, model_path;
     bool json = false;
-    ArgParser p("inspect", "FILE [--json]",
+    ArgParser p("inspect", "[-m] FILE [--json]",
                 "Shows what a .hmoe file holds: architecture, hyper-parameters, tokenizer, metadata,\n"
-                "every tensor (dtype, shape, bytes) and totals.");
-    p.positional("FILE", &path, "model file (.hmoe)").flag("--json", &json, "print JSON instead of text");
+                "every tensor (dtype, shape, bytes) and totals. Without a file, the model that ships\n"
+                "in models/ (or $HMOE_MODEL).");
+    p.positional("FILE", &path, "model file (.hmoe), or give it with -m", /*required=*/false)
+        .path("-m,--model", &model_path, "model file (.hmoe), as every command takes it")
+        .flag("--json", &json, "print JSON instead of text");
     if (!p.parse(argv)) return kExitOk;
+    if (!path.empty() && !model_path.empty()) throw UsageError("give the file once: FILE or -m FILE");
+    if (path.empty()) path = model_path;
+    if (path.empty()) path = find_default_model();
     const auto file = ModelFile::open(path);
     if (json) print_json(*file);
     else print_text(*file);

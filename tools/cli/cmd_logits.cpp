@@ -1,73 +1,85 @@
 // `hmoe logits`: the logits of every position of a token-id sequence, so a conversion
-// can be checked against the source framework; `--greedy N` checks the KV cache path.
+// can be checked against the source framework; `--greedy N` checks the KV cache path
+// through the API's generation loop (greedy: temperature 0, no penalty, no stop at
+// end-of-text).
 #include <algorithm>
 #include <cstdio>
 
-#include "runtime/model/session.h"
+#include "runtime/api/hypermoe.hpp"
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
+#include "tools/cli/model_flags.h"
 #include "tools/cli/npy.h"
+#include "tools/cli/output.h"
 
 namespace hmoe::cli {
 namespace {
 
 int run_logits(const std::vector<std::string>& argv) {
   return guarded("logits", [&] {
-    std::string model_path, ids_text, out_path, hyper = "table";
-    int threads = 0, greedy = 0;
-    int64_t cache_mb = 256;
-    ArgParser p("logits", "-m FILE --ids 1,2,3 [-o OUT.npy] [--greedy N] [-t THREADS] [--hyper table|pertoken]",
+    ModelFlags mf;
+    std::string ids_text, encoder_ids_text, out_path;
+    int greedy = 0;
+    ArgParser p("logits",
+                "[-m FILE] [--encoder-ids 5,6,1] --ids 1,2,3 [-o OUT.npy] [--greedy N] [-t THREADS] "
+                "[--hyper table|pertoken]",
                 "Prints (or writes as float32 .npy [T, V]) the logits of every position of a token-id\n"
-                "sequence. With --greedy N it instead feeds the ids, generates N tokens greedily one\n"
-                "at a time through the KV cache, and prints the generated ids comma-separated.");
-    p.opt("-m,--model", &model_path, "model file (.hmoe)")
-        .opt("--ids", &ids_text, "comma-separated token ids")
-        .opt("-o,--output", &out_path, "write the logits to this .npy file")
-        .opt("--greedy", &greedy, "generate N tokens greedily and print their ids")
-        .opt("-t,--threads", &threads, "threads (default: all cores)")
-        .opt("--hyper", &hyper, "HyperExpert path: table (cached) or pertoken (hypernetwork per token)")
-        .opt("--hyper-cache-mb", &cache_mb, "HyperExpert cache budget in MiB (default 256)");
-    if (!p.parse(argv)) return 0;
-    if (model_path.empty()) throw UsageError("missing -m FILE");
+                "sequence, evaluated as one call. With --greedy N it instead feeds the ids, generates N\n"
+                "tokens greedily one at a time through the KV cache, and prints the generated ids\n"
+                "comma-separated. Encoder-decoder models (Switch) first encode --encoder-ids; --ids are\n"
+                "then the decoder's tokens, starting with its start token (expert capacity counts the\n"
+                "tokens of that one call, as the authors' code does).\n"
+                "Without -m, uses the model that ships in models/ (or $HMOE_MODEL).");
+    mf.declare(p);
+    p.opt("--encoder-ids", &encoder_ids_text, "encoder-decoder models: the encoder's input ids")
+        .opt("--ids", &ids_text, "comma-separated token ids (the decoder's, for an encoder-decoder)")
+        .path("-o,--output", &out_path, "write the logits to this .npy file (whole, or not at all)")
+        .opt("--greedy", &greedy, "generate N tokens greedily and print their ids");
+    if (!p.parse(argv)) return kExitOk;
     if (ids_text.empty()) throw UsageError("missing --ids");
     const std::vector<int32_t> ids = parse_int_list("--ids", ids_text);
-    if (threads < 0 || threads > 4096) throw UsageError("--threads must be in [0, 4096], got " + std::to_string(threads));
     if (greedy < 0) throw UsageError("--greedy must be >= 0, got " + std::to_string(greedy));
-    if (cache_mb < 0 || cache_mb > (int64_t(1) << 30)) throw UsageError("--hyper-cache-mb out of range");
-    SessionOptions so;
-    so.n_threads = threads;
-    if (hyper == "table") so.hyper_mode = HyperMode::Table;
-    else if (hyper == "pertoken") so.hyper_mode = HyperMode::PerToken;
-    else throw UsageError("--hyper must be table or pertoken, got '" + hyper + "'");
+    mf.check();
+    if (!out_path.empty() && greedy > 0) throw UsageError("-o writes logits; --greedy prints ids: give one of them");
 
-    ModelOptions mo;
-    mo.hyper_cache_bytes = static_cast<uint64_t>(cache_mb) << 20;
-    mo.n_threads = threads;
-    auto model = Model::load(model_path, mo);
-    Session s(model, so);
-    const int64_t V = model->hparams().vocab_size, T = static_cast<int64_t>(ids.size());
-    if (greedy > 0) {
-      std::vector<float> logits(V);
-      s.eval(ids.data(), T, logits.data());
-      for (int i = 0; i < greedy; ++i) {
-        const int32_t next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        std::printf("%s%d", i ? "," : "", next);
-        if (i + 1 < greedy) s.eval(&next, 1, logits.data());
-      }
-      std::printf("\n");
-      return 0;
+    const hypermoe::Model model = mf.load();
+    hypermoe::SessionParams sp = mf.session_params();
+    sp.sampling = hypermoe::SamplingParams::greedy();
+    hypermoe::Session s(model, sp);
+    if (model.info().encoder_decoder) {
+      if (encoder_ids_text.empty()) throw UsageError("this model is an encoder-decoder: give --encoder-ids too");
+      s.encode(parse_int_list("--encoder-ids", encoder_ids_text));
+    } else if (!encoder_ids_text.empty()) {
+      throw UsageError("--encoder-ids: this model is decoder-only");
     }
-    std::vector<float> logits(static_cast<size_t>(T * V));
-    s.eval(ids.data(), T, logits.data(), /*all_positions=*/true);
+    if (greedy > 0) {
+      // As `hmoe run -n`: clipped to what the context leaves, with a note, before any output.
+      const int64_t room = s.info().n_ctx - static_cast<int64_t>(ids.size());
+      hypermoe::GenerateOptions opt;
+      opt.max_tokens = greedy;
+      opt.stop_at_eos = false;
+      if (room >= 0 && greedy > room) {
+        std::fprintf(stderr, "note: generating %lld tokens, all the context leaves after the prompt\n",
+                     (long long)room);
+        opt.max_tokens = static_cast<int32_t>(room);
+      }
+      const hypermoe::Generation g = s.generate(ids, opt);
+      std::string line;
+      for (size_t i = 0; i < g.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(g.tokens[i]);
+      out("%s\n", line.c_str());
+      return kExitOk;
+    }
+    const int64_t V = s.info().n_vocab, T = static_cast<int64_t>(ids.size());
+    const std::vector<float> logits = s.eval_all_logits(ids);
     if (!out_path.empty()) {
       write_npy_f32(out_path, logits.data(), {T, V});
     } else {
       for (int64_t t = 0; t < T; ++t) {
-        for (int64_t v = 0; v < V; ++v) std::printf("%s%.9g", v ? " " : "", logits[t * V + v]);
-        std::printf("\n");
+        for (int64_t v = 0; v < V; ++v) out("%s%.9g", v ? " " : "", logits[t * V + v]);
+        out("\n");
       }
     }
-    return 0;
+    return kExitOk;
   });
 }
 

@@ -3,12 +3,19 @@
 #include <string>
 #include <vector>
 
+#include "runtime/api/hypermoe.h"
+
 namespace hmoe::cli {
 
-// Exit codes shared by every subcommand.
+// Exit codes shared by every subcommand (tests/BAD_INPUTS.md, section C, is the table
+// of conditions, messages and codes).
 constexpr int kExitOk = 0;
-constexpr int kExitError = 1;   // the work failed (bad model file, I/O, ...)
-constexpr int kExitUsage = 2;   // bad flags or values
+constexpr int kExitError = 1;         // the work failed (bad model file, I/O, ...)
+constexpr int kExitUsage = 2;         // bad flags or values
+constexpr int kExitInterrupted = 130; // Ctrl-C stopped `hmoe run` (128 + SIGINT, as shells and llama-cli say)
+
+// The one table from the library's categories (hmoe_status) to exit codes.
+int exit_code_for(hmoe_status status);
 
 struct Command {
   const char* name;

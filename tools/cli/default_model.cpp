@@ -8,7 +8,11 @@
 
 namespace hmoe::cli {
 
-const char* const kShippedModelName = "kjv-hypermoe-q8.hmoe";
+#if !defined(HMOE_SHIPPED_MODEL) || !defined(HMOE_MODELS_FROM_BIN)
+#error "tools/CMakeLists.txt defines HMOE_SHIPPED_MODEL and HMOE_MODELS_FROM_BIN"
+#endif
+
+const char* const kShippedModelName = HMOE_SHIPPED_MODEL;
 
 namespace {
 std::string executable_dir() {
@@ -27,13 +31,13 @@ std::string find_default_model() {
   if (const char* env = std::getenv("HMOE_MODEL"); env && *env) return env;
   const std::string dir = executable_dir();
   const std::vector<std::string> candidates = {
-      dir + "/../../models/" + kShippedModelName,
-      dir + "/../share/hypermoe/models/" + kShippedModelName,
+      dir + "/" HMOE_MODELS_FROM_BIN "/" + kShippedModelName,  // as `cmake --install` lays it out
+      dir + "/../../models/" + kShippedModelName,              // build/tools/hmoe in the source tree
   };
   std::string tried;
   for (const auto& c : candidates) {
     if (readable(c)) return c;
-    tried += "\n  " + c;
+    tried += (tried.empty() ? " " : ", ") + c;
   }
   throw std::runtime_error("no -m given and the shipped model was not found; tried $HMOE_MODEL and:" + tried);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tools/cli/command.h"
+#include "tools/cli/output.h"
 
 namespace hmoe::cli {
 
@@ -33,7 +34,10 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   if (name == "-h" || name == "--help" || name == "help") {
     print_usage(stdout);
-    return 0;
+    const std::string lost = hmoe::cli::stdout_error();
+    if (lost.empty()) return hmoe::cli::kExitOk;
+    std::fprintf(stderr, "hmoe: error: %s\n", lost.c_str());
+    return hmoe::cli::kExitError;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
   for (const auto& c : hmoe::cli::commands())

@@ -1,9 +1,9 @@
+// Uses formats/atomic_file.h (an internal header, see tools/cli/internal.h): the .npy
+// is written like every other file of the project, whole or not at all.
 #include "tools/cli/npy.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <stdexcept>
+#include "formats/atomic_file.h"
+#include "tools/cli/internal.h"
 
 namespace hmoe::cli {
 
@@ -19,15 +19,14 @@ void write_npy_f32(const std::string& path, const float* data, const std::vector
   const size_t unpadded = 10 + dict.size() + 1;
   dict.append((64 - unpadded % 64) % 64, ' ');
   dict += '\n';
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
   const unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                   static_cast<unsigned char>(dict.size() & 0xFF),
                                   static_cast<unsigned char>(dict.size() >> 8)};
-  bool ok = std::fwrite(head, 1, 10, f) == 10 && std::fwrite(dict.data(), 1, dict.size(), f) == dict.size() &&
-            std::fwrite(data, sizeof(float), static_cast<size_t>(n), f) == static_cast<size_t>(n);
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) throw std::runtime_error("write to '" + path + "' failed");
+  AtomicFile f(path);
+  f.write(head, sizeof head);
+  f.write(dict.data(), dict.size());
+  f.write(data, sizeof(float) * static_cast<size_t>(n));
+  f.commit();
 }
 
 }  // namespace hmoe::cli

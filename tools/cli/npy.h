@@ -6,7 +6,9 @@
 
 namespace hmoe::cli {
 
-// Throws std::runtime_error when the file cannot be written.
+// Writes through a temporary file renamed into place (formats/atomic_file.h): the
+// destination is checked first and a failure leaves nothing behind. Throws
+// hypermoe::Error (HMOE_ERR_IO) naming the path and the system's reason.
 void write_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 
 }  // namespace hmoe::cli

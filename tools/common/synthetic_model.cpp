@@ -13,8 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "formats/atomic_file.h"
 #include "formats/file_prefix.h"
-#include "formats/model_file.h"
 #include "formats/model_writer.h"
 #include "runtime/model/arch.h"
 #include "runtime/model/hyper/hyper_expert.h"
@@ -92,20 +92,6 @@ void fill_rows(const SyntheticSpec& s, const TensorSpec& t, size_t index, int64_
 
 constexpr int64_t kRowBlock = 64;
 
-void pwrite_all(int fd, const void* data, size_t n, uint64_t at, const std::string& path) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(at));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("write to '" + path + "' failed: " + std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-    at += static_cast<uint64_t>(w);
-  }
-}
-
 std::string default_dir() {
   if (::access("/dev/shm", W_OK) == 0) return "/dev/shm";
   const char* t = std::getenv("TMPDIR");
@@ -129,6 +115,18 @@ HParams SyntheticSpec::hparams() const {
   h.n_experts = N;
   h.top_k = k;
   h.use_hypernet = hyper;
+  if (arch == Arch::SwitchHyperMoE) {
+    h.n_decoder_layer = Ld ? Ld : L;
+    h.d_kv = dkv ? dkv : d / h.n_head;
+    h.d_ff = ff ? ff : 4 * d;
+    h.encoder_sparse_step = h.decoder_sparse_step = step;
+    h.expert_capacity = cap;
+    h.relative_attention_num_buckets = 32;
+    h.relative_attention_max_distance = 128;
+    h.tie_word_embeddings = tied;
+    h.layer_norm_epsilon = 1e-6f;
+    h.decoder_start_token_id = 0;
+  }
   if (hyper) {
     h.experts_embedding_dim = e;
     h.process_dim = pd;
@@ -142,10 +140,16 @@ HParams SyntheticSpec::hparams() const {
 
 std::string SyntheticSpec::to_string() const {
   std::ostringstream o;
+  if (arch == Arch::SwitchHyperMoE) o << "arch=switch,";
   o << "d=" << d << ",L=" << L << ",N=" << N << ",k=" << k << ",b=" << b << ",H=" << H << ",V=" << V
     << ",P=" << P << ",heads=" << n_head() << ",e=" << e << ",pd=" << pd << ",hin=" << hin << ",le=" << le
     << ",hyper=" << (hyper ? 1 : 0) << ",dtype=" << dtype_name(dtype) << ",seed=" << seed << ",std=" << std
     << ",hyper_std=" << hyper_std;
+  if (arch == Arch::SwitchHyperMoE) {
+    const HParams h = hparams();
+    o << ",Ld=" << h.n_decoder_layer << ",dkv=" << h.d_kv << ",ff=" << h.d_ff << ",step=" << step << ",cap=" << cap
+      << ",tied=" << (tied ? 1 : 0);
+  }
   return o.str();
 }
 
@@ -162,12 +166,19 @@ SyntheticSpec parse_synthetic_spec(const std::string& text) {
   SyntheticSpec s;
   std::stringstream ss(text);
   std::string item;
+  bool k_given = false, P_given = false;
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
       throw std::invalid_argument("synthetic spec item '" + item + "' is not key=value");
     const std::string key = item.substr(0, eq), val = item.substr(eq + 1);
+    if (key == "arch") {
+      if (val == "gpt2") s.arch = Arch::Gpt2HyperMoE;
+      else if (val == "switch") s.arch = Arch::SwitchHyperMoE;
+      else throw std::invalid_argument("synthetic spec: arch '" + val + "' is not gpt2 or switch");
+      continue;
+    }
     if (key == "dtype") {
       if (!dtype_from_name(val, &s.dtype) || s.dtype == DType::I32)
         throw std::invalid_argument("synthetic spec: dtype '" + val + "' is not one of f32 f16 bf16 q8 q4");
@@ -189,13 +200,22 @@ SyntheticSpec parse_synthetic_spec(const std::string& text) {
     int64_t* field = key == "d" ? &s.d : key == "L" ? &s.L : key == "N" ? &s.N : key == "k" ? &s.k
                    : key == "b" ? &s.b : key == "H" ? &s.H : key == "V" ? &s.V : key == "P" ? &s.P
                    : key == "heads" ? &s.heads : key == "e" ? &s.e : key == "pd" ? &s.pd
-                   : key == "hin" ? &s.hin : key == "le" ? &s.le : nullptr;
+                   : key == "hin" ? &s.hin : key == "le" ? &s.le : key == "Ld" ? &s.Ld : key == "dkv" ? &s.dkv
+                   : key == "ff" ? &s.ff : key == "step" ? &s.step : key == "cap" ? &s.cap : nullptr;
+    k_given = k_given || key == "k";
+    P_given = P_given || key == "P";
     if (field) *field = v;
     else if (key == "hyper") s.hyper = v != 0;
+    else if (key == "tied") s.tied = v != 0;
     else if (key == "seed") s.seed = static_cast<uint64_t>(v);
     else
       throw std::invalid_argument("synthetic spec: unknown key '" + key +
-                                  "' (known: d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std)");
+                                  "' (known: arch d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std, "
+                                  "and for arch=switch Ld dkv ff step cap tied)");
+  }
+  if (s.arch == Arch::SwitchHyperMoE) {  // Switch routes top-1; T5 promises 512 positions
+    if (!k_given) s.k = 1;
+    if (!P_given) s.P = 512;
   }
   try {
     arch_spec(s.arch).check(s.hparams());
@@ -231,8 +251,12 @@ void write_synthetic_model(const SyntheticSpec& s, const std::string& path) {
   std::vector<TensorBlob> blobs;
   for (const TensorSpec& t : specs)
     blobs.push_back({t.name, dtype_of(t), t.shape, zeros, static_cast<uint64_t>(storage_bytes(dtype_of(t), t.shape))});
+  // One temporary file for both passes, renamed into place only when the values are in:
+  // a failure in either pass leaves nothing behind (formats/atomic_file.h).
+  AtomicFile out(path);
+  ModelLayout layout;
   try {
-    write_model_file(path, header, blobs);
+    layout = write_model_data(out, header, blobs);
   } catch (...) {
     ::munmap(zeros, largest);
     throw;
@@ -240,23 +264,11 @@ void write_synthetic_model(const SyntheticSpec& s, const std::string& path) {
   ::munmap(zeros, largest);
 
   // Pass 2: the values, one matrix at a time, at the offsets the writer chose.
-  std::unique_ptr<ModelFile> laid_out = ModelFile::open(path);
-  FilePrefix pre{};
   {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    const bool ok = f && std::fread(&pre, sizeof pre, 1, f) == 1;
-    if (f) std::fclose(f);
-    if (!ok) throw std::runtime_error("cannot read back '" + path + "'");
-  }
-  const uint64_t data_offset = pre.data_offset;
-  const int fd = ::open(path.c_str(), O_WRONLY);
-  if (fd < 0) throw std::runtime_error("cannot reopen '" + path + "': " + std::strerror(errno));
-  try {
     std::vector<float> values;
     std::vector<uint8_t> encoded;
     for (size_t i = 0; i < specs.size(); ++i) {
       const TensorSpec& t = specs[i];
-      const TensorInfo& info = laid_out->get(t.name);
       const DType dt = dtype_of(t);
       const int64_t cols = t.shape.back();
       const int64_t rows = t.shape.size() >= 2 ? t.shape[t.shape.size() - 2] : 1;
@@ -268,25 +280,21 @@ void write_synthetic_model(const SyntheticSpec& s, const std::string& path) {
 #pragma omp parallel for schedule(static)
         for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock)
           fill_rows(s, t, i, sl, r0, std::min(kRowBlock, rows - r0), cols, values.data() + r0 * cols);
-        const void* out = values.data();
+        const void* bytes = values.data();
         if (dt != DType::F32) {
           encode_matrix(dt, values.data(), rows, cols, encoded.data());
-          out = encoded.data();
+          bytes = encoded.data();
         }
         // A stacked block tensor holds every matrix's quants before all their scales.
-        const uint64_t at = data_offset + info.offset;
+        const uint64_t at = layout.data_offset + layout.offsets[i];
         const uint64_t sbytes = dtype_is_quantized(dt) ? static_cast<uint64_t>(rows * (cols / kQuantBlock)) * 2 : 0;
         const uint64_t qbytes = slice_bytes - sbytes, n = static_cast<uint64_t>(slices), i = static_cast<uint64_t>(sl);
-        pwrite_all(fd, out, qbytes, at + i * qbytes, path);
-        if (sbytes)
-          pwrite_all(fd, static_cast<const uint8_t*>(out) + qbytes, sbytes, at + n * qbytes + i * sbytes, path);
+        out.pwrite(bytes, qbytes, at + i * qbytes);
+        if (sbytes) out.pwrite(static_cast<const uint8_t*>(bytes) + qbytes, sbytes, at + n * qbytes + i * sbytes);
       }
     }
-  } catch (...) {
-    ::close(fd);
-    throw;
   }
-  if (::close(fd) != 0) throw std::runtime_error("closing '" + path + "' failed: " + std::strerror(errno));
+  out.commit();
 }
 
 std::shared_ptr<const Model> make_synthetic_model(const SyntheticSpec& spec, const ModelOptions& opts,
@@ -302,7 +310,6 @@ std::shared_ptr<const Model> make_synthetic_model(const SyntheticSpec& spec, con
     return m;
   } catch (...) {
     std::remove(path.c_str());
-    std::remove((path + ".tmp").c_str());
     throw;
   }
 }

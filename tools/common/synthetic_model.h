@@ -31,6 +31,13 @@ struct SyntheticSpec {
   uint64_t seed = 1;
   float std = 0.02f;        // scale of the transformer's weights (GPT-2's init)
   float hyper_std = 0.02f;  // scale of the hypernetwork's; tests raise it so the adapter matters
+  // Encoder-decoder (arch=switch) only; 0 picks the default noted.
+  int64_t Ld = 0;       // n_decoder_layer (0: L)
+  int64_t dkv = 0;      // d_kv (0: d / n_head)
+  int64_t ff = 0;       // d_ff (0: 4 d)
+  int64_t step = 2;     // encoder and decoder sparse step: blocks 1, 3, 5... are sparse
+  int64_t cap = 64;     // expert_capacity
+  bool tied = true;     // tie_word_embeddings
 
   int64_t n_head() const;
   // The file's hyper-parameters.
@@ -41,8 +48,9 @@ struct SyntheticSpec {
   uint64_t file_bytes() const;
 };
 
-// Parses "key=value,..." with keys d L N k b H V P heads e pd hin le hyper seed dtype std
-// hyper_std; absent keys keep the defaults above. Throws std::invalid_argument naming the
+// Parses "key=value,..." with keys arch (gpt2, switch) d L N k b H V P heads e pd hin le
+// hyper seed dtype std hyper_std, and for switch Ld dkv ff step cap tied; absent keys keep
+// the defaults above (arch=switch: k=1, P=512 unless given). Throws std::invalid_argument naming the
 // bad item, or the first hyper-parameter out of range.
 SyntheticSpec parse_synthetic_spec(const std::string& text);
 

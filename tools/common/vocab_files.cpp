@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "formats/file_io.h"
 #include "tools/common/json_string.h"
 
 namespace hmoe::text {
@@ -135,12 +136,11 @@ std::vector<std::string> parse_merges_txt(std::string_view text) {
 }
 
 std::string read_text_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw TokenizerError("cannot open '" + path + "': " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) throw TokenizerError("cannot read '" + path + "'");
-  return ss.str();
+  try {
+    return read_regular_file(path, "file");  // refuses FIFOs and devices unopened, bounds the size
+  } catch (const IoError& e) {
+    throw TokenizerError(e.what(), Status::Io);
+  }
 }
 
 std::unique_ptr<BpeTokenizer> load_gpt2_tokenizer(const std::string& vocab_json_path,
@@ -149,12 +149,12 @@ std::unique_ptr<BpeTokenizer> load_gpt2_tokenizer(const std::string& vocab_json_
   try {
     vocab = parse_vocab_json(read_text_file(vocab_json_path));
   } catch (const TokenizerError& e) {
-    throw TokenizerError("'" + vocab_json_path + "': " + e.what());
+    throw TokenizerError("'" + vocab_json_path + "': " + e.what(), e.status());
   }
   try {
     merges = parse_merges_txt(read_text_file(merges_txt_path));
   } catch (const TokenizerError& e) {
-    throw TokenizerError("'" + merges_txt_path + "': " + e.what());
+    throw TokenizerError("'" + merges_txt_path + "': " + e.what(), e.status());
   }
   int32_t eot = -1;
   for (size_t id = 0; id < vocab.size(); ++id)
@@ -162,7 +162,7 @@ std::unique_ptr<BpeTokenizer> load_gpt2_tokenizer(const std::string& vocab_json_
   try {
     return std::make_unique<BpeTokenizer>(std::move(vocab), merges, eot, eot);
   } catch (const TokenizerError& e) {
-    throw TokenizerError("'" + vocab_json_path + "' + '" + merges_txt_path + "': " + e.what());
+    throw TokenizerError("'" + vocab_json_path + "' + '" + merges_txt_path + "': " + e.what(), e.status());
   }
 }
 

@@ -25,7 +25,8 @@ std::vector<std::string> parse_merges_txt(std::string_view text);
 std::unique_ptr<BpeTokenizer> load_gpt2_tokenizer(const std::string& vocab_json_path,
                                                   const std::string& merges_txt_path);
 
-// The whole file; throws TokenizerError naming the path when it cannot be read.
+// The whole file; throws TokenizerError (Status::Io) naming the path when it cannot be
+// read, is not a regular file, or exceeds kMaxTextInputBytes (formats/file_io.h).
 std::string read_text_file(const std::string& path);
 
 }  // namespace hmoe::text

@@ -1,4 +1,4 @@
-"""From the authors' checkpoint names (DESIGN.md section 2) to the .hmoe tensors
+"""From the authors' checkpoint names (formats/TENSORS.md) to the .hmoe tensors
 (formats/TENSORS.md): which tensors a checkpoint must have, with which shapes, which
 it may carry unused, and how each .hmoe tensor is made from them.
 

@@ -7,13 +7,13 @@ than one converted tensor in memory besides its source checkpoint.
 from __future__ import annotations
 
 import dataclasses
-import os
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import BinaryIO, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import flatbuffers
 import numpy as np
 
 from . import schema as fbs
+from .atomic_file import atomic_output
 from .file_layout import (DATA_SECTION_ALIGNMENT, DTYPE_NAMES, F16, F32, FLATBUFFERS_MAX_BUFFER_SIZE, I32,
                           PREFIX_SIZE, TENSOR_ALIGNMENT, FilePrefix, align_up, storage_bytes)
 from .tokenizer_files import GPT2Tokenizer, SentencePieceTokenizer
@@ -160,13 +160,18 @@ def build_header(hparams: Dict[str, object], tokenizer: Optional[Union[GPT2Token
     return bytes(b.Output())
 
 
-def write_hmoe(path: str, hparams: Dict[str, object],
+def write_hmoe(path: Union[str, BinaryIO], hparams: Dict[str, object],
                tokenizer: Optional[Union[GPT2Tokenizer, SentencePieceTokenizer]],
                metadata: Sequence[Tuple[str, str]], tensors: List[PlannedTensor],
                progress: Optional[Callable[[int, int], None]] = None, arch: int = 0) -> int:
-    """Writes the file through a temporary name and a rename, so a failure never leaves
-    a half-written file under `path`. `progress(bytes_done, bytes_total)`. Returns the
-    file size."""
+    """Writes the file to `path` through atomic_output (atomic_file.py): the destination
+    is checked before anything is written, and a failure leaves nothing behind. `path`
+    may instead be a file a caller opened with atomic_output (to check the destination
+    before its own work). `progress(bytes_done, bytes_total)`. Returns the file size."""
+    if isinstance(path, str):
+        with atomic_output(path) as f:
+            return write_hmoe(f, hparams, tokenizer, metadata, tensors, progress, arch)
+    f = path
     names = set()
     placed = []
     offset = 0
@@ -185,24 +190,16 @@ def write_hmoe(path: str, hparams: Dict[str, object],
     prefix = FilePrefix(header_size=len(header),
                         data_offset=align_up(PREFIX_SIZE + len(header), DATA_SECTION_ALIGNMENT),
                         data_size=data_size)
-    tmp = path + ".tmp"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(prefix.pack())
-            f.write(header)
-            f.write(b"\0" * (prefix.data_offset - PREFIX_SIZE - len(header)))
-            pos = 0
-            for t, at in placed:
-                f.write(b"\0" * (at - pos))
-                raw = _bytes_of(t)
-                f.write(raw)
-                pos = at + len(raw)
-                if progress:
-                    progress(pos, data_size)
-            f.write(b"\0" * (data_size - pos))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    f.write(prefix.pack())
+    f.write(header)
+    f.write(b"\0" * (prefix.data_offset - PREFIX_SIZE - len(header)))
+    pos = 0
+    for t, at in placed:
+        f.write(b"\0" * (at - pos))
+        raw = _bytes_of(t)
+        f.write(raw)
+        pos = at + len(raw)
+        if progress:
+            progress(pos, data_size)
+    f.write(b"\0" * (data_size - pos))
     return prefix.data_offset + data_size

@@ -1,8 +1,8 @@
-"""PyTorch reference of GPT-2 HyperMoE (DESIGN.md section 1), the numbers the C++
+"""PyTorch reference of GPT-2 HyperMoE (docs/MODELS.md), the numbers the C++
 runtime must reproduce.
 
 Module names follow the authors' `gpt-2-moe` code, so `state_dict()` has exactly the
-checkpoint names of DESIGN.md section 2, including tensors inference never reads
+checkpoint names of formats/TENSORS.md, including tensors inference never reads
 (w_noise, mean, std, adapter_layer.adapter_*_manual): real checkpoints carry them, and
 the converter must be tested on that layout. Written for clarity over speed; it runs
 on the CPU in fp32 (or fp64 after `.double()`).

@@ -2,7 +2,7 @@
 """Train a small GPT-2 HyperMoE (or, with --no-hypernet, the same recipe as plain MoE).
 
 The model is tools/hmoe_ref's reference model, so the checkpoint has exactly the
-authors' names and layout (DESIGN.md section 2) and tools/convert.py converts it.
+authors' names and layout (formats/TENSORS.md) and tools/convert.py converts it.
 
 Recipe: random windows of --seq-len + 1 tokens from the training stream (books joined
 by <|endoftext|>), next-token cross-entropy plus the authors' MoE load-balancing loss,

@@ -117,7 +117,7 @@ class Gpt2Arch : public ArchSpec {
     if (generator) {
       // One generator for every layer: per token, each layer's HyperExpert reads it all.
       HyperGeneratorWeights& g = w.generator;
-      if (le > 0) vec("hyper.layer_embd", {L, le}, R::Hypernet, D::PerToken, &g.layer_embd);
+      vec("hyper.layer_embd", {L, le}, R::Hypernet, D::PerToken, &g.layer_embd);
       mat("hyper.linear1.weight", {H, hin + le}, R::Hypernet, D::PerToken, &g.linear1, L);
       vec("hyper.linear1.bias", {H}, R::Hypernet, D::PerToken, &g.linear1_bias, L);
       mat("hyper.weight_down.weight", {d * b, H}, R::Hypernet, D::PerToken, &g.weight_down, L);
