@@ -2,7 +2,7 @@
 """Exact-match accuracy of a Switch (HyperMoE) checkpoint on text-to-text TSVs, by greedy
 generation with the reference model, one row at a time, as the runtime runs it.
 
-    eval_switch.py CHECKPOINT_DIR --data-dir DATA_DIR [--tasks testament,samebook,book]
+    eval_switch.py CHECKPOINT_DIR --data-dir DATA_DIR [--tasks testament,newtestament]
                    [--split eval] [--max-new-tokens 16] [--predictions-dir DIR]
 
 Per row (t2t_tsv.py describes the files): the input field is encoded with the
@@ -89,7 +89,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("checkpoint", help="folder with config.json, pytorch_model.bin, spiece.model")
     ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--tasks", default="testament,samebook,book")
+    ap.add_argument("--tasks", default="testament,newtestament")
     ap.add_argument("--split", default="eval")
     ap.add_argument("--max-new-tokens", type=int, default=16)
     ap.add_argument("--predictions-dir", help="write TASK.SPLIT.pred.tsv files here")

@@ -2,11 +2,14 @@
 """Make GLUE-like text-to-text tasks from the King James Bible, in T5's form.
 
 Source: the same dump as prepare_kjv.py (Debian's bible-kjv-text through `bible -f`).
-Three tasks, each a train and an eval TSV of (input, expected output) rows (t2t_tsv.py
+Four tasks, each a train and an eval TSV of (input, expected output) rows (t2t_tsv.py
 describes the format):
 
-  testament  single-sentence classification, as SST-2 is:
-             "testament: <verse>" -> "old" | "new"
+  testament     single-sentence classification, as SST-2 is:
+                "testament: <verse>" -> "old" | "new"
+  newtestament  sentence-pair choice of two alternatives, as COPA is: one verse from each
+                testament, in random order; which is the New Testament's?
+                "newtestament sentence1: <verse> sentence2: <verse>" -> "first" | "second"
   samebook   sentence-pair classification, as MRPC is:
              "samebook sentence1: <verse> sentence2: <verse>" -> "yes" | "no"
              (whether the two verses come from the same book)
@@ -22,6 +25,8 @@ copy was drawn, and no text may sit on both sides of the split).
   testament  train: every training verse of the New Testament (up to --max-words-single
              words) and as many Old Testament ones drawn at random: balanced.
              eval: --eval-rows held-out verses, half from each testament: balanced.
+  newtestament  --newtestament-train-rows rows, --eval-rows for eval, half of each label;
+             verses up to --max-words-pair words. No pair appears twice in a file.
   book       train: every training verse (up to --max-words-single words); eval:
              --eval-rows held-out verses drawn at random, so books weigh by their length.
   samebook   half "yes" rows (two different verses of one book, the first drawn
@@ -29,12 +34,12 @@ copy was drawn, and no text may sit on both sides of the split).
              second verse from any other book); verses up to --max-words-pair words, so
              that a pair fits the model's context. No pair appears twice in a file.
 
-testament and samebook are balanced, so their majority-class baseline is 50%; book's is
+testament, newtestament and samebook are balanced, so their majority-class baseline is 50%; book's is
 the share of its most frequent book (Psalms); summary.json records the label counts and
 the baselines.
 
 Output, in the directory given on the command line (never the repository):
-  TASK.train.tsv  TASK.eval.tsv   for TASK in testament, samebook, book
+  TASK.train.tsv  TASK.eval.tsv   for TASK in testament, newtestament, samebook, book
   verses.tsv     ref, book, testament, words, split (train / eval / duplicate): the split
   summary.json   arguments, row and label counts, majority baselines
 """
@@ -54,7 +59,7 @@ from t2t_tsv import write_rows  # noqa: E402
 
 OLD_TESTAMENT_BOOKS = 39  # Genesis .. Malachi; Matthew opens the New Testament
 FIRST_NT_BOOK = "Mat"
-TASKS = ("testament", "samebook", "book")
+TASKS = ("testament", "newtestament", "samebook", "book")
 # The book task's labels, by canonical position (the bible program prints abbreviations).
 BOOK_NAMES = (
     "Genesis", "Exodus", "Leviticus", "Numbers", "Deuteronomy", "Joshua", "Judges", "Ruth", "1 Samuel",
@@ -129,6 +134,29 @@ def testament_rows(verses, n_rows, rng, max_words):
     return rows
 
 
+def newtestament_rows(verses, n_rows, rng, max_words):
+    """n_rows // 2 rows with the New Testament verse first ("first"), as many with it
+    second ("second"); the other verse is from the Old Testament; no pair twice."""
+    pool = {t: [v for v in verses if v.testament == t and v.words <= max_words] for t in ("old", "new")}
+    per_class = n_rows // 2
+    if per_class > len(pool["old"]) * len(pool["new"]) // 4:  # drawing most of the pairs would crawl
+        sys.exit(f"error: newtestament: {n_rows} rows asked of {len(pool['old'])} + {len(pool['new'])} verses "
+                 f"of at most {max_words} words")
+    seen, rows = set(), []
+    for label in ("first", "second"):
+        made = 0
+        while made < per_class:
+            old, new = rng.choice(pool["old"]), rng.choice(pool["new"])
+            if (old.ref, new.ref) in seen:
+                continue
+            seen.add((old.ref, new.ref))
+            first, second = (new, old) if label == "first" else (old, new)
+            rows.append((f"newtestament sentence1: {first.text} sentence2: {second.text}", label))
+            made += 1
+    rng.shuffle(rows)
+    return rows
+
+
 def book_rows(verses, n_rows, rng, max_words):
     """n_rows verses drawn at random (every verse with n_rows None), each labelled with
     its book's name."""
@@ -187,17 +215,19 @@ def main(argv=None):
     parser.add_argument("--eval-fraction", type=float, default=0.1,
                         help="share of the verses held out for evaluation (default 0.1)")
     parser.add_argument("--eval-rows", type=int, default=1000, help="rows of each eval set (default 1000)")
+    parser.add_argument("--newtestament-train-rows", type=int, default=20000,
+                        help="rows of newtestament.train.tsv (default 20000)")
     parser.add_argument("--samebook-train-rows", type=int, default=40000,
                         help="rows of samebook.train.tsv (default 40000)")
     parser.add_argument("--max-words-single", type=int, default=48,
-                        help="longest verse, in words, of a testament row (default 48)")
+                        help="longest verse, in words, of a testament or book row (default 48)")
     parser.add_argument("--max-words-pair", type=int, default=36,
-                        help="longest verse, in words, of a samebook row (default 36)")
+                        help="longest verse, in words, of a newtestament or samebook row (default 36)")
     parser.add_argument("--bible", default="bible", help="path of the bible program")
     args = parser.parse_args(argv)
     if not 0 < args.eval_fraction < 1:
         sys.exit("error: --eval-fraction must lie in (0, 1)")
-    for name in ("eval_rows", "samebook_train_rows"):
+    for name in ("eval_rows", "newtestament_train_rows", "samebook_train_rows"):
         if getattr(args, name) < 2 or getattr(args, name) % 2:
             sys.exit(f"error: --{name.replace('_', '-')} must be an even number >= 2")
 
@@ -211,6 +241,8 @@ def main(argv=None):
                      samebook_rows(held, args.eval_rows, rng, args.max_words_pair)),
         "book": (book_rows(train, None, rng, args.max_words_single),
                  book_rows(held, args.eval_rows, rng, args.max_words_single)),
+        "newtestament": (newtestament_rows(train, args.newtestament_train_rows, rng, args.max_words_pair),
+                         newtestament_rows(held, args.eval_rows, rng, args.max_words_pair)),
     }
 
     os.makedirs(args.out_dir, exist_ok=True)

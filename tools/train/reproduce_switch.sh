@@ -20,7 +20,7 @@ fi
 
 $PY tools/train/prepare_glue_kjv.py "$OUT/data"
 $PY tools/train/train_spm.py --vocab-size 4096 --out-dir "$OUT/tok" \
-  "$OUT/data/testament.train.tsv" "$OUT/data/samebook.train.tsv" "$OUT/data/book.train.tsv"
+  "$OUT/data/testament.train.tsv" "$OUT/data/newtestament.train.tsv"
 for variant in hypermoe plain; do
   flag=""
   [ "$variant" = plain ] && flag=--plain

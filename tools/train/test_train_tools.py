@@ -254,6 +254,7 @@ class PrepareGlueKjvTest(unittest.TestCase):
         cls.bible = write_fake_bible(cls.tmp.name)
         cls.out = os.path.join(cls.tmp.name, "data")
         cls.args = ["--bible", cls.bible, "--eval-rows", "200", "--samebook-train-rows", "3000",
+                    "--newtestament-train-rows", "2000",
                     "--max-words-single", "40", "--max-words-pair", "20"]
         run_tool("prepare_glue_kjv.py", cls.out, *cls.args)
         import prepare_glue_kjv
@@ -280,14 +281,14 @@ class PrepareGlueKjvTest(unittest.TestCase):
                 self.assertTrue(text.startswith(task + ": "))
                 out.append(([text[len(task) + 2:]], label))
             else:
-                self.assertTrue(text.startswith("samebook sentence1: "))
-                first, second = text[len("samebook sentence1: "):].split(" sentence2: ")
+                self.assertTrue(text.startswith(task + " sentence1: "))
+                first, second = text[len(task) + len(" sentence1: "):].split(" sentence2: ")
                 out.append(([first, second], label))
         return out
 
     def test_splits_share_no_verse_and_leave_out_repeated_text(self):
         seen = {}
-        for task in ("testament", "samebook", "book"):
+        for task in ("testament", "newtestament", "samebook", "book"):
             for split in ("train", "eval"):
                 for verses, _ in self.verses_of(task, split):
                     for v in verses:
@@ -318,6 +319,15 @@ class PrepareGlueKjvTest(unittest.TestCase):
             self.assertEqual(len({tuple(v) for v, _ in rows}), len(rows), "a pair appears twice")
             self.assertEqual(collections.Counter(label for _, label in rows), {"yes": len(rows) // 2,
                                                                                "no": len(rows) // 2})
+            rows = self.verses_of("newtestament", split)
+            for (a, b), label in rows:
+                self.assertEqual({self.testament_of[a], self.testament_of[b]}, {"old", "new"})
+                self.assertEqual(label, "first" if self.testament_of[a] == "new" else "second")
+                self.assertLessEqual(max(len(a.split()), len(b.split())), 20)
+            self.assertEqual(len(rows), n or 2000)
+            self.assertEqual(len({tuple(v) for v, _ in rows}), len(rows), "a pair appears twice")
+            self.assertEqual(collections.Counter(label for _, label in rows), {"first": len(rows) // 2,
+                                                                               "second": len(rows) // 2})
             rows = self.verses_of("book", split)
             for (v,), label in rows:
                 self.assertEqual(label, self.name_of[v])
@@ -338,8 +348,8 @@ class PrepareGlueKjvTest(unittest.TestCase):
     def test_same_seed_same_files_and_bad_arguments(self):
         again = os.path.join(self.tmp.name, "again")
         run_tool("prepare_glue_kjv.py", again, *self.args)
-        for name in ("testament.train.tsv", "testament.eval.tsv", "samebook.train.tsv", "samebook.eval.tsv",
-                     "book.train.tsv", "book.eval.tsv", "verses.tsv"):
+        for name in ("testament.train.tsv", "testament.eval.tsv", "newtestament.train.tsv", "newtestament.eval.tsv",
+                     "samebook.train.tsv", "samebook.eval.tsv", "book.train.tsv", "book.eval.tsv", "verses.tsv"):
             with open(os.path.join(self.out, name), "rb") as a, open(os.path.join(again, name), "rb") as b:
                 self.assertEqual(a.read(), b.read(), name)
         for bad, why in ((["--eval-rows", "7"], "even"), (["--eval-fraction", "1.5"], "eval-fraction"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train a SentencePiece unigram tokenizer with T5's conventions on text-to-text TSVs.
 
-    train_spm.py --vocab-size 4096 --out-dir OUT/tok OUT/data/{testament,samebook,book}.train.tsv
+    train_spm.py --vocab-size 4096 --out-dir OUT/tok OUT/data/testament.train.tsv OUT/data/newtestament.train.tsv
 
 Trained with Debian's python3-sentencepiece on the training rows only: every row's
 input and expected output, each as one sentence, as the model reads them (so the task

@@ -66,7 +66,7 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", required=True, help="prepare_glue_kjv.py output (TASK.train.tsv, TASK.eval.tsv)")
     p.add_argument("--tokenizer-dir", required=True, help="train_spm.py output (spiece.model)")
     p.add_argument("--out-dir", required=True, help="where the checkpoint and logs go")
-    p.add_argument("--tasks", default="testament,samebook,book", help="comma-separated task names")
+    p.add_argument("--tasks", default="testament,newtestament", help="comma-separated task names")
     p.add_argument("--plain", action="store_true",
                    help="plain Switch: use_hypernet = experts_embedding = false, same recipe")
     g = p.add_argument_group("model")
