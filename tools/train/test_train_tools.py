@@ -463,6 +463,24 @@ class SwitchToolsTest(unittest.TestCase):
                     self.assertEqual(fields[3], "1" if fields[2] == fields[1] else "0")
                     right += fields[3] == "1"
             self.assertAlmostEqual(info["accuracy"], right / 81)
+        self.check_runtime_predictions(hmoe, preds, ("testament", "samebook"))
+
+    def check_runtime_predictions(self, hmoe_file, preds, tasks):
+        """`hmoe eval` (the C++ runtime, f32) gives the reference's prediction on every row."""
+        binary = os.environ.get("HMOE_BIN")
+        if not binary:
+            return  # run outside ctest: the C++ side is not built here
+        import compare_predictions
+        for task in tasks:
+            got = os.path.join(self.tmp.name, f"{task}.hmoe.pred.tsv")
+            subprocess.run([binary, "eval", "-m", hmoe_file, "--data", os.path.join(self.data, f"{task}.eval.tsv"),
+                            "--max-tokens", "3", "--predictions", got, "-o", "json"], check=True,
+                           stdout=subprocess.DEVNULL)
+            identical, differing = compare_predictions.compare(
+                compare_predictions.read_rows(os.path.join(preds, f"{task}.eval.pred.tsv"), 6),
+                compare_predictions.read_rows(got, 4))
+            self.assertEqual(differing, [], f"{task}: rows where hmoe eval differs from the reference")
+            self.assertEqual(identical, 81)
 
 
 if __name__ == "__main__":
