@@ -2,7 +2,9 @@
 """Self-checks of the Switch HyperMoE reference (tools/hmoe_ref/switch_model.py), no C++
 involved: the decoder cache, the per-pattern HyperExpert and greedy generation agree
 with recomputation; expert capacity binds exactly where the per-call cumsum says and
-changes the results; the relative-position buckets are T5's tables; the test
+changes the results; a padded batch with its attention mask computes each row as alone;
+the training losses (cross-entropy, router z and load-balancing) are the authors'
+formulas; the relative-position buckets are T5's tables; the test
 checkpoints are sensitive to the mistakes a runtime could make; a checkpoint round-trips
 through save, load and convert.
 
@@ -15,11 +17,13 @@ from typing import List
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ref_common import TestFailure, check, quiet_call
 
 import convert
 import make_checkpoint
+from hmoe_ref import switch_losses as sl
 from hmoe_ref import switch_model as sm
 from hmoe_ref.checkpoint import load_switch_model, read_tensors
 from hmoe_ref.config import ConfigError
@@ -232,6 +236,117 @@ def check_plain_vs_hyper() -> None:
           "experts_embedding computes exactly the plain model")
 
 
+# --- padded batches and training losses ---------------------------------------------------
+
+def check_padding() -> None:
+    """Row 2 of a padded batch, with the mask, is the same row alone; without it, not."""
+    model = build("sw-tied")
+    V, pad = model.config.vocab_size, model.config.pad_token_id
+    long, short = ids(11, V, 21)[0], ids(6, V, 22)[0]
+    batch = torch.full((2, 11), pad, dtype=torch.long)
+    batch[0], batch[1, :6] = long, short
+    mask = (torch.arange(11)[None, :] < torch.tensor([[11], [6]])).long()
+    dec = torch.cat([ids(4, V, 23, 0), ids(4, V, 24, 0)])
+    with torch.no_grad():
+        enc = model.encode(batch, mask)
+        alone = model.encode(short[None])
+        d_enc = rel(enc[1:, :6], alone)
+        logits = model.decode(dec, enc, attention_mask=mask)[0]
+        d_dec = rel(logits[1:], model(short[None], dec[1:]))
+        d_first = rel(logits[:1], model(long[None], dec[:1]))
+        d_nomask = rel(model(batch, dec)[1:], model(short[None], dec[1:]))
+        greedy = generate_greedy(model, short.tolist(), 6, stop_at_eos=False)
+        past, step_logits, seq = None, None, [0]
+        for _ in range(6):
+            step_logits, past = model.decode(torch.tensor([[seq[-1]], [seq[-1]]]), enc, past, attention_mask=mask)
+            seq.append(int(step_logits[1, -1].argmax()))
+    check(d_enc < 1e-6 and d_dec < 1e-6 and d_first < 1e-6,
+          f"a padded row differs from the row alone (encoder {d_enc:.2e}, decoder {d_dec:.2e}, full row {d_first:.2e})")
+    check(d_nomask > MUTATION_MIN_EFFECT, f"padding without a mask changes row 2 by only {d_nomask:.2e}")
+    check(seq[1:] == greedy, f"cached decoding of a padded row {seq[1:]} != greedy alone {greedy}")
+    for bad, why in ((mask[:, :5], "shape"), (mask * 2, "0 and 1"), (mask * 0, "at least one 1")):
+        try:
+            model.encode(batch, bad)
+        except ValueError as e:
+            check(why in str(e), f"mask refusal says '{e}', want '{why}'")
+        else:
+            raise TestFailure(f"a bad attention mask ({why}) was accepted")
+    print(f"padding: with its mask a padded row equals the row alone (encoder {d_enc:.1e}, logits {d_dec:.1e}), "
+          f"also through the decoder cache; without the mask it moves by {d_nomask:.3f}")
+
+
+def brute_force_router_losses(records):
+    """records: per stack, [(logits [B, T, N], routed expert [B, T]) per sparse block]."""
+    z_total, bal_total = 0.0, 0.0
+    for blocks in records:
+        B, N = blocks[0][0].shape[0], blocks[0][0].shape[2]
+        lse2, positions = 0.0, 0
+        bal = 0.0
+        for b in range(B):
+            counts, probs, n = [0.0] * N, [0.0] * N, 0
+            for logits, experts in blocks:
+                for t in range(logits.shape[1]):
+                    row = logits[b, t].double()
+                    lse2 += float(torch.logsumexp(row, 0)) ** 2
+                    positions += 1
+                    p = torch.softmax(row, 0)
+                    for j in range(N):
+                        probs[j] += float(p[j])
+                    counts[int(experts[b, t])] += 1
+                    n += 1
+            bal += sum(counts[j] / n * probs[j] / n for j in range(N))
+        z_total += lse2 / positions
+        bal_total += bal / (B * N) * N * N
+    return z_total, bal_total
+
+
+def check_losses() -> None:
+    """router_losses against a per-token loop (capacity binding: dropped tokens count as
+    expert 0), the balance loss's fixed points, the gradient path, and seq2seq_loss's
+    teacher forcing and ignored positions."""
+    model = build("sw-capacity").train()
+    V = model.config.vocab_size
+    enc, labels = ids(30, V, 31).repeat(2, 1), ids(9, V, 32).repeat(2, 1)
+    enc[1] = enc[1].flip(0)
+    labels[1, 6:] = sl.IGNORE_INDEX
+    mask = torch.ones_like(enc)
+    total, ce, z, bal = sl.seq2seq_loss(model, enc, mask, labels, z_coef=0.25, aux_coef=0.5)
+    mlps = model.sparse_mlps()
+    check(any(m.last_dropped > 0 for m in mlps.values()), "capacity did not bind in the loss test")
+    dropped_seen = any(bool(((m.last_routed_expert == 0) & (m.last_router_logits.argmax(-1) != 0)).any())
+                       for m in mlps.values())
+    check(dropped_seen, "no dropped token read as expert 0")
+    records = [[(m.last_router_logits.detach(), m.last_routed_expert) for n, m in mlps.items()
+                if n.startswith(stack)] for stack in ("encoder.", "decoder.")]
+    want_z, want_bal = brute_force_router_losses(records)
+    check(abs(float(z) - want_z) < 1e-4 * want_z, f"z loss {float(z)} != per-token {want_z}")
+    check(abs(float(bal) - want_bal) < 1e-5 * want_bal, f"balance loss {float(bal)} != per-token {want_bal}")
+    # The balance loss's gradient reaches the routers (through the probabilities).
+    model.zero_grad()
+    bal.backward(retain_graph=True)
+    grads = [m.router.classifier.weight.grad for m in mlps.values()]
+    check(all(g is not None and float(g.abs().max()) > 0 for g in grads), "balance loss does not reach a router")
+    # Teacher forcing: start token, then the labels shifted; ignored positions read as padding.
+    dec_in = sl.shift_right(labels, 0, 0)
+    check(dec_in[0, 0] == 0 and torch.equal(dec_in[0, 1:], labels[0, :-1]) and int(dec_in[1, 7]) == 0,
+          f"shift_right gave {dec_in.tolist()}")
+    with torch.no_grad():
+        logits = model(enc, dec_in)
+    logp = torch.log_softmax(logits.double(), -1)
+    keep = [(b, t) for b in range(2) for t in range(9) if labels[b, t] != sl.IGNORE_INDEX]
+    want_ce = -sum(float(logp[b, t, labels[b, t]]) for b, t in keep) / len(keep)
+    check(abs(float(ce) - want_ce) < 1e-5, f"cross-entropy {float(ce)} != {want_ce}")
+    check(abs(float(total) - (float(ce) + 0.25 * float(z) + 0.5 * float(bal))) < 1e-5, "total != weighted sum")
+    # Fixed points: uniform probabilities with every expert used equally give 1, one expert N.
+    N = 4
+    uniform = torch.full((1, 8, N), 1.0 / N)
+    check(abs(float(sl.load_balancing_loss(uniform, torch.arange(8)[None] % N)) - 1.0) < 1e-6, "balanced != 1")
+    one = F.one_hot(torch.zeros(1, 8, dtype=torch.long), N).float()
+    check(abs(float(sl.load_balancing_loss(one, torch.zeros(1, 8))) - N) < 1e-6, "collapsed != N")
+    print(f"losses: z {float(z):.4f} and balance {float(bal):.4f} equal a per-token loop (capacity binding, "
+          f"dropped tokens as expert 0); cross-entropy skips ignored positions; gradient reaches every router")
+
+
 # --- mutations -------------------------------------------------------------------------------
 
 def check_mutations() -> None:
@@ -419,6 +534,8 @@ def main() -> int:
     for preset in SWITCH_TEST_PRESETS:
         check_model_paths(preset)
     check_capacity()
+    check_padding()
+    check_losses()
     check_plain_vs_hyper()
     check_mutations()
     check_roundtrip(args.work)

@@ -54,12 +54,17 @@ struct Totals {
 // One call of the API's generation loop, printing each token as it comes (its bytes, or
 // with `ids` its id) and timing the prompt (until the first token) and the generation.
 hypermoe::Generation generate(hypermoe::Session& s, const std::vector<int32_t>& prompt,
-                              hypermoe::GenerateOptions opt, bool ids, Totals* totals) {
+                              hypermoe::GenerateOptions opt, bool ids, Totals* totals,
+                              bool strip_leading_space = false) {
   const Clock::time_point t0 = Clock::now();
   Clock::time_point first = t0;
   size_t n = 0;
   opt.on_token = [&](int32_t token, std::string_view piece) {
-    if (n++ == 0) first = Clock::now();
+    if (n++ == 0) {
+      first = Clock::now();
+      // SentencePiece marks a word start with a space; its decoder drops the answer's first.
+      if (strip_leading_space && !piece.empty() && piece.front() == ' ') piece.remove_prefix(1);
+    }
     if (!ids) return write_stdout(piece.data(), piece.size());
     const std::string text = (n > 1 ? "," : "") + std::to_string(token);
     return write_stdout(text.data(), text.size());  // false: output lost, stop (guarded reports it)
@@ -109,7 +114,10 @@ const char* kDescription =
     "is added to the context as typed (with its newline) and continued with up to -n tokens.\n"
     "The context is kept from line to line; --context-shift keeps going once it is full.\n"
     "Ctrl-C stops generation and prints the statistics (exit 130); in -i it ends the turn, and\n"
-    "at the input prompt ends the session. Sampling defaults are the library's (hypermoe.h).";
+    "at the input prompt ends the session. Sampling defaults are the library's (hypermoe.h).\n"
+    "Encoder-decoder models (Switch, T5) answer the prompt as text to text: it is the\n"
+    "encoder's input (\"testament: And Jesus wept.\"), the answer is decoded from the model's\n"
+    "start token, greedily unless --temp is given.";
 
 int run_run(const std::vector<std::string>& argv) {
   return guarded("run", [&] {
@@ -176,6 +184,7 @@ int run_run(const std::vector<std::string>& argv) {
     const hypermoe::Model model = mf.load();
     const uint32_t text_flags = no_special ? 0 : HMOE_TOKENIZE_SPECIAL;
     if (!prompt.empty()) ids = model.tokenize(prompt, text_flags);  // no tokenizer, invalid UTF-8: exit 1
+    if (model.info().encoder_decoder && !p.seen("--temp")) sp.sampling.temperature = 0;
     hypermoe::Session session(model, sp);
     const int64_t n_ctx = session.info().n_ctx;
     std::fprintf(stderr, "model: %s (load %.2f s), prompt %zu tokens, seed %lld\n", mf.model_path().c_str(),
@@ -189,6 +198,25 @@ int run_run(const std::vector<std::string>& argv) {
     opt.n_keep = keep;
     const bool print_ids = !ids_text.empty() || !model.info().has_tokenizer;
     Totals totals;
+
+    if (model.info().encoder_decoder) {
+      // Text to text (T5, Switch): the prompt is the encoder's input, the answer is decoded
+      // from the model's start token; greedy unless --temp was given, as T5 users expect.
+      if (interactive) throw UsageError("-i continues a text: an encoder-decoder answers one input per run");
+      if (shift) throw UsageError("--context-shift continues a text: an encoder-decoder answers one input");
+      if (ids.empty()) throw UsageError("the encoder's input is empty");
+      const Clock::time_point t0 = Clock::now();
+      session.encode(ids);
+      const InterruptScope interrupt(/*once=*/true);
+      opt.cancel = interrupt.flag();
+      const hypermoe::Generation g = generate(session, {}, opt, print_ids, &totals, /*strip_leading_space=*/true);
+      totals.prompt_tokens = ids.size();  // the encoder's input and the decoder's first step
+      totals.prompt_s = seconds(Clock::now() - t0) - totals.generation_s;  // encode + first step
+      write_stdout("\n", 1);
+      print_speed(totals, stop_text(g.stop_reason));
+      if (stats) print_stats(model);
+      return g.stop_reason == HMOE_STOP_CANCELLED ? kExitInterrupted : kExitOk;
+    }
 
     if (!interactive) {
       const int64_t room = n_ctx - static_cast<int64_t>(ids.size());

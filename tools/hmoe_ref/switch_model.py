@@ -16,6 +16,12 @@ Written from the inference math of the authors' code, including its unusual part
     indexed by the block index within the stack, and is not scaled;
   - a tied LM head rescales the decoder output by d_model**-0.5 first.
 
+For training on padded batches, `attention_mask` (1 = token, 0 = padding) hides the
+padding keys from the encoder's self-attention and from the decoder's cross-attention, as
+Hugging Face's model does (a large negative number added to the scores); padding still
+runs through the blocks and counts toward expert capacity, as in the authors' code.
+Without a mask (the runtime's case: one unpadded sequence) nothing changes.
+
 Module and parameter names are those of the authors' (and Hugging Face's) model, so
 `state_dict()` is a checkpoint in their layout, including the tensors inference never
 reads (adapter_layer.adapter_*_manual, the embed_tokens aliases). Written for clarity
@@ -40,6 +46,15 @@ def _accumulation(x: torch.Tensor) -> torch.Tensor:
     """fp32 for fp32 (and lower) inputs, as the authors' code; fp64 stays fp64 so that
     `.double()` gives a true fp64 reference."""
     return x if x.dtype == torch.float64 else x.float()
+
+
+def padding_bias(attention_mask: Optional[torch.Tensor], dtype: torch.dtype) -> Optional[torch.Tensor]:
+    """[B, S] mask (1 = token, 0 = padding) -> [B, 1, 1, S] added to the attention scores:
+    0 for tokens, the dtype's most negative number for padding (Hugging Face's extended
+    attention mask), so padding keys get exactly zero attention."""
+    if attention_mask is None:
+        return None
+    return ((1.0 - attention_mask.to(dtype)) * torch.finfo(dtype).min)[:, None, None, :]
 
 
 def relative_position_bucket(relative_position: torch.Tensor, bidirectional: bool,
@@ -144,11 +159,12 @@ class LayerCrossAttention(nn.Module):
         self.EncDecAttention = Attention(cfg, False, True)
         self.layer_norm = SwitchLayerNorm(cfg.d_model, cfg.layer_norm_epsilon)
 
-    def forward(self, h, enc_out: torch.Tensor, past: Optional[Tuple[torch.Tensor, torch.Tensor]]):
+    def forward(self, h, enc_out: torch.Tensor, past: Optional[Tuple[torch.Tensor, torch.Tensor]],
+                pad_bias: Optional[torch.Tensor] = None):
         att = self.EncDecAttention
         if past is None:  # K/V of the encoder output: computed at the first call, then cached
             past = (att.heads(att.k(enc_out)), att.heads(att.v(enc_out)))
-        return h + att(self.layer_norm(h), past[0], past[1], None), past
+        return h + att(self.layer_norm(h), past[0], past[1], pad_bias), past
 
 
 class DenseActDense(nn.Module):
@@ -246,7 +262,12 @@ class SparseMLP(nn.Module):
                 nn.ReLU(),
                 nn.Linear(cfg.process_dim, cfg.hypernet_input))
         self.last_dropped = 0  # tokens over capacity in the last call (for tests)
+        # The router's outputs of the last call, as the authors' training losses read them
+        # (switch_losses.py): the logits [B, T, N] (carrying the router's gradient when
+        # autograd is on) and the expert index [B, T] of each token after the capacity
+        # mask, where a dropped token reads as expert 0 (their argmax of an all-zero row).
         self.last_router_logits: Optional[torch.Tensor] = None
+        self.last_routed_expert: Optional[torch.Tensor] = None
 
     def unselected_embedding_sum(self, expert: torch.Tensor) -> torch.Tensor:
         """expert [M] -> u [M, e]: the sum of the embeddings of the N-1 experts not
@@ -282,7 +303,8 @@ class SparseMLP(nn.Module):
         """x = the layer-normed FF input [B, T, d] -> pmax * (E(x) or x) [+ A(x)]."""
         expert, kept, pmax, logits = self.router(x)
         self.last_dropped = int((~kept).sum())
-        self.last_router_logits = logits.detach()
+        self.last_router_logits = logits
+        self.last_routed_expert = torch.where(kept, expert, torch.zeros_like(expert))
         out = x.clone()  # tokens over capacity keep their input
         for j in range(self.n_experts):  # ascending expert index
             rows = (expert == j) & kept
@@ -336,21 +358,27 @@ class SwitchStack(nn.Module):
             self.param_gen = ParameterGenerator(cfg, n)
 
     def forward(self, ids: torch.Tensor, enc_out: Optional[torch.Tensor] = None,
-                past: Optional[DecoderCache] = None, per_pattern: bool = False, hyper_enabled: bool = True):
+                past: Optional[DecoderCache] = None, per_pattern: bool = False, hyper_enabled: bool = True,
+                attention_mask: Optional[torch.Tensor] = None):
         """Encoder: ids [B, S] -> (final-normed output, None). Decoder: one call over ids
-        [B, T] after the cached positions -> (final-normed output, the new cache)."""
+        [B, T] after the cached positions -> (final-normed output, the new cache).
+        attention_mask [B, S] marks the encoder's tokens (1) and padding (0): the encoder's
+        self-attention and the decoder's cross-attention skip padding keys."""
         T = ids.shape[1]
         n_past = past[0][0].shape[2] if past else 0
         h = self.embed_tokens(ids).to(self.final_layer_norm.weight.dtype)
         # Block 0's table gives every block's bias (and carries the causal mask).
         bias = self.block[0].layer[0].SelfAttention.position_bias(n_past, T).to(h.dtype)
+        pad_bias = padding_bias(attention_mask, h.dtype)
+        if pad_bias is not None and not self.is_decoder:
+            bias = bias + pad_bias
         param_gen = getattr(self, "param_gen", None)
         presents = []
         for i, blk in enumerate(self.block):
             layer_past = past[i] if past else None
             h, self_kv = blk.layer[0](h, bias, layer_past[:2] if layer_past else None)
             if self.is_decoder:
-                h, cross_kv = blk.layer[1](h, enc_out, layer_past[2:] if layer_past else None)
+                h, cross_kv = blk.layer[1](h, enc_out, layer_past[2:] if layer_past else None, pad_bias)
                 presents.append(self_kv + cross_kv)
             h = blk.layer[-1](h, param_gen, per_pattern, hyper_enabled)
         return self.final_layer_norm(h), (tuple(presents) if self.is_decoder else None)
@@ -360,7 +388,9 @@ class SwitchHyperMoE(nn.Module):
     """encode(input_ids [B, S]) -> enc_out [B, S, d];
     decode(decoder_ids [B, T], enc_out, past=None) -> (logits [B, T, V], cache), one call:
     expert capacity counts over these T tokens;
-    forward(input_ids, decoder_input_ids) -> logits of one teacher-forced decoder call."""
+    forward(input_ids, decoder_input_ids) -> logits of one teacher-forced decoder call.
+    Each takes an optional attention_mask [B, S] of the encoder input (1 = token, 0 =
+    padding) for padded batches."""
 
     def __init__(self, cfg: SwitchConfig, per_pattern: bool = False):
         super().__init__()
@@ -383,20 +413,37 @@ class SwitchHyperMoE(nn.Module):
         if ids.min() < 0 or ids.max() >= V:
             raise ValueError(f"{what} must lie in [0, {V}), got {int(ids.min())}..{int(ids.max())}")
 
-    def encode(self, input_ids: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def _check_mask(mask: Optional[torch.Tensor], batch: int, length: int) -> None:
+        if mask is None:
+            return
+        if tuple(mask.shape) != (batch, length):
+            raise ValueError(f"attention_mask must have the encoder input's shape {(batch, length)}, "
+                             f"got {tuple(mask.shape)}")
+        if not bool(((mask == 0) | (mask == 1)).all()) or not bool((mask != 0).any(dim=1).all()):
+            raise ValueError("attention_mask must hold 0 and 1 only, with at least one 1 per row")
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._check_ids(input_ids, "input_ids")
-        return self.encoder(input_ids, per_pattern=self.per_pattern, hyper_enabled=self.hyper_enabled)[0]
+        self._check_mask(attention_mask, *input_ids.shape)
+        return self.encoder(input_ids, per_pattern=self.per_pattern, hyper_enabled=self.hyper_enabled,
+                            attention_mask=attention_mask)[0]
 
     def decode(self, decoder_ids: torch.Tensor, enc_out: torch.Tensor,
-               past: Optional[DecoderCache] = None) -> Tuple[torch.Tensor, DecoderCache]:
+               past: Optional[DecoderCache] = None,
+               attention_mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, DecoderCache]:
         self._check_ids(decoder_ids, "decoder_ids")
-        h, cache = self.decoder(decoder_ids, enc_out, past, self.per_pattern, self.hyper_enabled)
+        self._check_mask(attention_mask, *enc_out.shape[:2])
+        h, cache = self.decoder(decoder_ids, enc_out, past, self.per_pattern, self.hyper_enabled,
+                                attention_mask=attention_mask)
         if self.config.tie_word_embeddings:
             h = h * (self.config.d_model ** -0.5)
         return self.lm_head(h), cache
 
-    def forward(self, input_ids: torch.Tensor, decoder_input_ids: torch.Tensor) -> torch.Tensor:
-        return self.decode(decoder_input_ids, self.encode(input_ids))[0]
+    def forward(self, input_ids: torch.Tensor, decoder_input_ids: torch.Tensor,
+                attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        enc_out = self.encode(input_ids, attention_mask)
+        return self.decode(decoder_input_ids, enc_out, attention_mask=attention_mask)[0]
 
     def sparse_mlps(self) -> Dict[str, SparseMLP]:
         """'encoder.3' -> that block's SparseMLP, for every sparse block."""
