@@ -23,7 +23,6 @@
 #include "tools/cli/args.h"
 #include "tools/cli/command.h"
 #include "tools/cli/inputs.h"
-#include "tools/cli/internal.h"
 #include "tools/cli/json.h"
 #include "tools/cli/model_flags.h"
 #include "tools/cli/output.h"

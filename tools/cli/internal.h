@@ -10,8 +10,6 @@
 //   cmd_quantize.cpp  the model quantizer and HyperExpert baking
 //   cmd_inspect.cpp   any well-formed file, complete model or not, tensor by tensor
 //   cmd_version.cpp   the SIMD targets compiled in, oneDNN's version
-//   cmd_eval.cpp      the metrics of tools/common/eval_metrics.h (plain functions over
-//                     the numbers the public API gave)
 //   inputs.cpp, output_file.cpp, internal.cpp
 //                     formats/file_io.h and formats/atomic_file.h, so that text inputs
 //                     are opened, and outputs written, exactly as model files are
