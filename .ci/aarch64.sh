@@ -63,7 +63,7 @@ EXCLUDE='^(api_install_example|reference\.(convert_refusals|python_model|fb_code
 # tests keep their PyTorch results in the build folder, so the further CPUs pay for the
 # emulated runtime only.
 # HMOE_AARCH64_FULL=1: everything on every CPU.
-SAME_ON_EVERY_CPU='^(tokenizer\..*|sampler\..*|fuzz\..*|bad_inputs\..*|reference\.load_refusals|generate\.greedy_text\..*|cli\.text_commands)$'
+SAME_ON_EVERY_CPU='^(cli\.shipped_switch_model|tokenizer\..*|sampler\..*|fuzz\..*|bad_inputs\..*|reference\.load_refusals|generate\.greedy_text\..*|cli\.text_commands)$'
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

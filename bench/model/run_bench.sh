@@ -4,7 +4,7 @@
 #
 #   bench/model/run_bench.sh [HMOE] [SET]
 #     HMOE  the hmoe binary (default: build/tools/hmoe)
-#     SET   n8 | n32 | n64 | all (default all)
+#     SET   n8 | n32 | n64 | switch | all (default all)
 #
 # Each `hmoe bench` call takes 1-4 minutes. The machine this was written on is shared,
 # so every call first waits (up to WAIT_MAX seconds, default 600) for the 1-minute load
@@ -55,4 +55,11 @@ fi
 if [[ $SET == n64 || $SET == all ]]; then
   # q8 (f32 would be 14.5 GB): C(64, 8) = 4.4e9 patterns per layer, never all cached.
   bench --synthetic "$GPT2,N=64,k=8" --dtype q8 -p 128 -n 32 -t 1,2
+fi
+if [[ $SET == switch || $SET == all ]]; then
+  # switch-base-8's dims: 12 + 12 blocks, d 768, 12 heads of 64, d_ff 3072, 8 experts in
+  # every other block (top-1, capacity 64 as its config), vocab 32128, tied head. f32: 2.5 GB.
+  # pp encodes a 128-token input; tg decodes after a 64-token input.
+  bench --synthetic arch=switch,d=768,L=12,N=8,k=1,b=64,H=128,V=32128,heads=12,cap=64 --dtype f32,q8 \
+    -p 128 -n 64 -t 1,2
 fi

@@ -182,6 +182,10 @@ int run_run(const std::vector<std::string>& argv) {
     if (p.seen("-f") && prompt.empty()) throw UsageError("the prompt is empty");
 
     const hypermoe::Model model = mf.load();
+    if (model.info().encoder_decoder && interactive)
+      throw UsageError("-i continues a text: an encoder-decoder answers one input per run");
+    if (model.info().encoder_decoder && shift)
+      throw UsageError("--context-shift continues a text: an encoder-decoder answers one input");
     const uint32_t text_flags = no_special ? 0 : HMOE_TOKENIZE_SPECIAL;
     if (!prompt.empty()) ids = model.tokenize(prompt, text_flags);  // no tokenizer, invalid UTF-8: exit 1
     if (model.info().encoder_decoder && !p.seen("--temp")) sp.sampling.temperature = 0;
@@ -202,8 +206,6 @@ int run_run(const std::vector<std::string>& argv) {
     if (model.info().encoder_decoder) {
       // Text to text (T5, Switch): the prompt is the encoder's input, the answer is decoded
       // from the model's start token; greedy unless --temp was given, as T5 users expect.
-      if (interactive) throw UsageError("-i continues a text: an encoder-decoder answers one input per run");
-      if (shift) throw UsageError("--context-shift continues a text: an encoder-decoder answers one input");
       if (ids.empty()) throw UsageError("the encoder's input is empty");
       const Clock::time_point t0 = Clock::now();
       session.encode(ids);

@@ -8,7 +8,7 @@
 #   tools/train/reproduce_switch.sh OUT_DIR [STEPS]   (run from the repository root,
 #                                                      after building build/tools/hmoe)
 #
-# STEPS defaults to 4000, the shipped model's training (models/README.md); the q8 file of
+# STEPS defaults to 1500, the shipped model's training (models/README.md); the q8 file of
 # the HyperMoE model is OUT_DIR/kjv-switch-hypermoe-q8.hmoe. $HMOE names another hmoe.
 #
 # Needs Debian's bible-kjv, bible-kjv-text, python3-torch, python3-sentencepiece; and, for
@@ -17,7 +17,7 @@
 # LD_LIBRARY_PATH below points only these commands at OpenBLAS).
 set -eu
 OUT=${1:?usage: tools/train/reproduce_switch.sh OUT_DIR [STEPS]}
-STEPS=${2:-4000}
+STEPS=${2:-1500}
 PY=/usr/bin/python3
 HMOE=${HMOE:-build/tools/hmoe}
 OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-serial
