@@ -161,3 +161,20 @@ TEST_CASE("A06 quantize --bake-hyper refuses a plain or an already baked model b
   CHECK_MESSAGE(p.empty(), p);
   CHECK(access(out.c_str(), F_OK) != 0);
 }
+
+TEST_CASE("R15 run on an encoder-decoder: -i and --context-shift continue a text, refused before any output") {
+  const std::string sw = seed_model_path(kSwitch);
+  std::string p = refusal_problem(run_hmoe({"run", "-m", sw, "-i", "-p", "x"}), 2,
+                                  "-i continues a text: an encoder-decoder answers one input per run");
+  CHECK_MESSAGE(p.empty(), p);
+  p = refusal_problem(run_hmoe({"run", "-m", sw, "--context-shift", "--ids", "1,2"}), 2,
+                      "--context-shift continues a text: an encoder-decoder answers one input");
+  CHECK_MESSAGE(p.empty(), p);
+  // Control: the same model answers --ids (the encoder's input) with the greedy ids of logits --greedy.
+  const CliResult run = run_hmoe({"run", "-m", sw, "--ids", "1,2", "-n", "3"});
+  const CliResult greedy = run_hmoe({"logits", "-m", sw, "--encoder-ids", "1,2", "--ids", "0", "--greedy", "3"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.describe());
+  REQUIRE_MESSAGE(greedy.exit_code == 0, greedy.describe());
+  const std::string answer = run.out.substr(0, run.out.size() - 1), shown = answer + " vs " + greedy.out;
+  CHECK_MESSAGE(greedy.out.rfind(answer, 0) == 0, shown);
+}
