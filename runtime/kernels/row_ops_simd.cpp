@@ -45,7 +45,10 @@ void GeluNew(float* HWY_RESTRICT x, int64_t n) {
   const auto c = hn::Set(d, 0.044715f);
   const auto half = hn::Set(d, 0.5f), one = hn::Set(d, 1.f);
   auto gelu = [&](decltype(k) v) {
-    const auto inner = hn::Mul(k, hn::Add(v, hn::Mul(hn::Mul(hn::Mul(c, v), v), v)));
+    auto inner = hn::Mul(k, hn::Add(v, hn::Mul(hn::Mul(hn::Mul(c, v), v), v)));
+    // A NaN lane goes to Tanh as 0: Highway's Exp converts it to int (undefined behaviour on
+    // the scalar target); the result stays NaN through the factor v.
+    inner = hn::IfThenElseZero(hn::Eq(inner, inner), inner);
     return hn::Mul(hn::Mul(half, v), hn::Add(one, hn::Tanh(d, inner)));
   };
   int64_t i = 0;
