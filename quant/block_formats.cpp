@@ -96,7 +96,7 @@ void quantize_block_q4(const float* w, uint8_t* packed, uint16_t* scale_f16) {
     packed[j] = static_cast<uint8_t>((best_q[j] + 8) | ((best_q[j + kBlock / 2] + 8) << 4));
 }
 
-void encode_matrix(DType t, const float* src, int64_t rows, int64_t cols, void* dst) {
+void encode_matrix(DType t, const float* src, int64_t rows, int64_t cols, void* dst, bool parallel) {
   if (rows < 0 || cols < 0 || storage_bytes(t, {rows, cols}) < 0)
     throw std::invalid_argument(std::string("cannot encode a ") + std::to_string(rows) + "x" + std::to_string(cols) +
                                 " matrix as " + dtype_name(t) +
@@ -107,7 +107,7 @@ void encode_matrix(DType t, const float* src, int64_t rows, int64_t cols, void* 
   // an OpenMP region); the lowest row wins so the message does not depend on threads.
   int64_t bad_row = -1;
   std::string bad_msg;
-#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+#pragma omp parallel for schedule(static) if (parallel && rows * cols > (1 << 16))
   for (int64_t r = 0; r < rows; ++r) {
     const float* w = src + r * cols;
     try {

@@ -35,8 +35,9 @@ void quantize_block_q4(const float* w, uint8_t* packed, uint16_t* scale_f16);
 // {rows, cols}) of them at `dst`). A stacked [N, out, in] tensor is rows = N * out.
 // Block types need cols % 32 == 0. Throws EncodeError for non-finite weights (any
 // non-f32 target) or scales f16 cannot hold, std::invalid_argument for bad sizes.
-// Rows are encoded in parallel (OpenMP); the bytes do not depend on the thread count.
-void encode_matrix(DType t, const float* src, int64_t rows, int64_t cols, void* dst);
+// Rows are encoded in parallel (OpenMP) unless `parallel` is false (callers that
+// encode many small matrices on threads of their own); the bytes do not depend on it.
+void encode_matrix(DType t, const float* src, int64_t rows, int64_t cols, void* dst, bool parallel = true);
 
 // One row of `cols` weights as f32: `row` points at the row's values (f32/f16/bf16) or
 // quants (q8/q4), `scales` at its cols/32 f16 scales (block types only).

@@ -279,22 +279,34 @@ thread_local Int8Activations tl_acts;
 
 }  // namespace
 
-void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
-                   int64_t ldy) {
+namespace {
+
+// The problem of one packed product, its inputs quantised into this thread's buffer.
+PackedProblem packed_problem(const char* who, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
+                             const float* bias, float* y, int64_t ldy) {
   const uint8_t* packed = packed_for(W);
-  if (!packed) throw std::invalid_argument("packed_linear: the view has no repacked weights of its own");
-  if (M <= 0) return;
-  const PackedGeometry g = packed_geometry(W.dtype, W.rows, W.cols);
+  if (!packed) throw std::invalid_argument(std::string(who) + ": the view has no repacked weights of its own");
   Int8Activations& xa = tl_acts;
   quantize_activations_int8(x, M, ldx, W.cols, &xa);
   PackedProblem p;
   p.groups = packed + kPackedHeaderBytes;
-  p.geo = g;
+  p.geo = packed_geometry(W.dtype, W.rows, W.cols);
   p.rows = W.rows;
   p.xa = &xa;
   p.bias = bias;
   p.y = y;
   p.ldy = ldy;
+  return p;
+}
+
+}  // namespace
+
+void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
+                   int64_t ldy) {
+  if (!packed_for(W)) throw std::invalid_argument("packed_linear: the view has no repacked weights of its own");
+  if (M <= 0) return;
+  const PackedProblem p = packed_problem("packed_linear", x, M, ldx, W, bias, y, ldy);
+  const PackedGeometry& g = p.geo;
   // Work per group grows with the inputs once they no longer ride along for free.
   const int64_t work = g.group_bytes * std::max<int64_t>(1, M / 4);
   const int64_t total = work * g.groups;
@@ -306,6 +318,18 @@ void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, 
     const int64_t g0 = t * per_task;
     simd_packed_groups(p, g0, std::min(g.groups, g0 + per_task));
   });
+}
+
+void packed_linear_rows(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
+                        int64_t ldy, int64_t r0, int64_t r1) {
+  if (r0 < 0 || r1 > W.rows || r0 > r1 || r0 % kPackedRows != 0 || (r1 % kPackedRows != 0 && r1 != W.rows))
+    throw std::invalid_argument("packed_linear_rows: rows [" + std::to_string(r0) + ", " + std::to_string(r1) +
+                                ") of " + std::to_string(W.rows) + " do not start and end on groups of " +
+                                std::to_string(kPackedRows));
+  if (!packed_for(W)) throw std::invalid_argument("packed_linear_rows: the view has no repacked weights of its own");
+  if (M <= 0 || r0 == r1) return;
+  const PackedProblem p = packed_problem("packed_linear_rows", x, M, ldx, W, bias, y, ldy);
+  simd_packed_groups(p, r0 / kPackedRows, (r1 + kPackedRows - 1) / kPackedRows);
 }
 
 }  // namespace hmoe::kernels

@@ -109,5 +109,11 @@ void packed_linear_reference(const float* x, int64_t M, int64_t ldx, const Matri
 // The packed path itself (linear_paths.h: LinearPath::Packed); W must have packed_for().
 void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
                    int64_t ldy);
+// Output rows [r0, r1) of packed_linear only, on the calling thread, with the same
+// numbers: for callers that split a product too small for linear()'s own threads
+// (a HyperExpert at decode). r0 and r1 must lie on groups of kPackedRows (r1 may be
+// W.rows); y and bias are indexed by absolute row, as in packed_linear.
+void packed_linear_rows(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
+                        int64_t ldy, int64_t r0, int64_t r1);
 
 }  // namespace hmoe::kernels

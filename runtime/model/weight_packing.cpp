@@ -17,7 +17,6 @@ class PackingSink : public TensorSink {
 
   void matrix(const TensorDecl& d, kernels::MatrixView* dst) override {
     if (!dst || !dst->data) return;
-    if (d.role == TensorRole::HyperTable) return;
     if (d.role == TensorRole::Embedding && !d.lm_head) return;  // rows looked up, never multiplied
     const int64_t n = d.shape.size() == 3 ? d.shape[0] : 1;      // stacked [n, rows, cols]
     *dst = store_.add(*dst, n);

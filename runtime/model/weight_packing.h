@@ -7,9 +7,9 @@
 //
 // Which matrices: every one the architecture declares (arch.h), for any architecture,
 // except embeddings that are only looked up by rows (an untied token embedding, GPT-2's
-// position embedding) and baked HyperExpert tables: the cache's entries (the same
-// numbers, generated at load) are not repacked, and a baked model must give the unbaked
-// model's logits, so both take the same path (they are 0.65% of a GPT-2 token's bytes).
+// position embedding). Baked HyperExpert tables are repacked too: the cache's entries
+// carry repacked copies of their own (hyper_expert.h), and a baked model must give the
+// unbaked model's logits, so both take the same path.
 #pragma once
 #include "runtime/kernels/packed_int8.h"
 #include "runtime/model/weights.h"

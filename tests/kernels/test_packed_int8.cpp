@@ -13,6 +13,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernel_test_util.h"
@@ -204,5 +205,29 @@ TEST_CASE("packed path: one and two threads give identical bits") {
       INFO(dtype_name(t), " M=", M);
       CHECK(same_bits(y1.data(), y2.data(), y1.size()));
     }
+  }
+}
+
+TEST_CASE("packed path: a product computed in row ranges gives the whole product's bits") {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    const auto W = test::random_matrix(t, 72, 96, 23);  // 4.5 groups of rows
+    kernels::PackedStore store;
+    const kernels::MatrixView v = store.add(W.view);
+    const auto bias = test::random_vector(72, 24);
+    for (int64_t M : {1, 5}) {
+      const auto x = test::random_vector(M * 96, 25);
+      std::vector<float> whole(M * 72), parts(M * 72, -1.f);
+      kernels::linear(x.data(), M, v, bias.data(), whole.data());
+      for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 32}, {32, 48}, {48, 72}})
+        kernels::packed_linear_rows(x.data(), M, 96, v, bias.data(), parts.data(), 72, r0, r1);
+      INFO(dtype_name(t), " M=", M);
+      CHECK(same_bits(whole.data(), parts.data(), whole.size()));
+    }
+    std::vector<float> y(72);
+    const auto x = test::random_vector(96, 26);
+    CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, 96, v, nullptr, y.data(), 72, 8, 32),
+                    std::invalid_argument);  // not on a group
+    CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, 96, W.view, nullptr, y.data(), 72, 0, 16),
+                    std::invalid_argument);  // no repacked copy
   }
 }

@@ -313,6 +313,7 @@ HyperHandle HyperCache::lookup(int64_t layer, const int32_t* experts) {
     auto own = std::make_shared<Entry>();
     own->bytes = alloc_aligned(layout_.bytes);
     std::memcpy(own->bytes.get(), scratch.transient.get(), layout_.bytes);
+    layout_.repack(own->bytes.get());
     h.view = layout_.view(own->bytes.get());
     h.keep = std::move(own);
   }

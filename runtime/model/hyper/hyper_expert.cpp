@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <string>
-
-#include <exception>
-
-#include <omp.h>
 
 #include "formats/model_file.h"
 #include "quant/block_formats.h"
 #include "runtime/kernels/linear_paths.h"
+#include "runtime/kernels/packed_int8.h"
 #include "runtime/kernels/thread_pool.h"
 #include "runtime/model/hyper/selection_pattern.h"
 
@@ -99,6 +98,14 @@ HyperExpertLayout HyperExpertLayout::make(int64_t d, int64_t b, DType dtype) {
   L.down_bias = L.up + align64(static_cast<size_t>(up));
   L.up_bias = L.down_bias + align64(static_cast<size_t>(b) * sizeof(float));
   L.bytes = L.up_bias + align64(static_cast<size_t>(d) * sizeof(float));
+  const int64_t down_packed = kernels::packed_matrix_bytes(dtype, b, d);
+  const int64_t up_packed = kernels::packed_matrix_bytes(dtype, d, b);
+  if (down_packed > 0 && up_packed > 0) {
+    L.packed = true;
+    L.down_packed = L.bytes;
+    L.up_packed = L.down_packed + static_cast<size_t>(down_packed);
+    L.bytes = L.up_packed + static_cast<size_t>(up_packed);
+  }
   return L;
 }
 
@@ -108,7 +115,18 @@ HyperExpertView HyperExpertLayout::view(const uint8_t* entry) const {
   v.down_bias = reinterpret_cast<const float*>(entry + down_bias);
   v.up = {dtype, d, b, entry + up};
   v.up_bias = reinterpret_cast<const float*>(entry + up_bias);
+  if (packed) {
+    v.down.packed = entry + down_packed;
+    v.up.packed = entry + up_packed;
+  }
   return v;
+}
+
+void HyperExpertLayout::repack(uint8_t* entry) const {
+  if (!packed) return;
+  const HyperExpertView v = view(entry);
+  kernels::pack_matrix(v.down, entry + down_packed);
+  kernels::pack_matrix(v.up, entry + up_packed);
 }
 
 DType hyper_table_dtype(const ModelWeightsBase& w) {
@@ -186,28 +204,35 @@ void generate_hyper_experts(const HyperDims& dims, const HyperSlot& slot, const 
       fixed_path_linear(A, m, down ? g.weight_down : g.weight_up, down ? g.weight_down_bias : g.weight_up_bias, WF);
       const int64_t rows = down ? d : b, cols = down ? b : d;  // of the generated view
       const size_t off = down ? layout.down : layout.up;
-      // An exception cannot leave a parallel region: keep the first pattern's (the
-      // lowest i, so the message does not depend on the threads) and rethrow it after.
+      // The patterns are encoded on the kernels' pool (an OpenMP team here would leave
+      // its threads spinning after the load, beside the pool's, on the cores decode
+      // wants). Keep the first failing pattern's exception (the lowest i, so the message
+      // does not depend on the threads) and rethrow it after.
       std::exception_ptr failed;
       int64_t failed_i = m;
-#pragma omp parallel for schedule(static) if (m > 1)
-      for (int64_t i = 0; i < m; ++i) {
+      std::mutex failed_mu;
+      kernels::parallel_for(m, kernels::pool_threads(), [&](int64_t i, int) {
         uint8_t* out = dst[c0 + i] + off;
         try {
           if (layout.dtype == DType::F32) {
             transpose(WF + i * db, rows, cols, reinterpret_cast<float*>(out));
           } else {
             transpose(WF + i * db, rows, cols, WT + i * db);
-            encode_matrix(layout.dtype, WT + i * db, cols, rows, out);
+            quant::encode_matrix(layout.dtype, WT + i * db, cols, rows, out, /*parallel=*/false);
+            // The repacked copy records the canonical matrix's address: made here, in
+            // the entry's final place.
+            if (layout.packed)
+              kernels::pack_matrix({layout.dtype, cols, rows, out},
+                                   dst[c0 + i] + (down ? layout.down_packed : layout.up_packed));
           }
         } catch (...) {
-#pragma omp critical(hmoe_hyper_encode_error)
+          std::lock_guard<std::mutex> lock(failed_mu);
           if (i < failed_i) {
             failed_i = i;
             failed = std::current_exception();
           }
         }
-      }
+      });
       if (failed) rethrow_encode_failure(failed, layout.dtype, slot.name, experts + failed_i * k, k, down);
     }
     for (int64_t i = 0; i < m; ++i) {
@@ -237,9 +262,18 @@ void split_rows_apply(const HyperExpertView& he, const float* x, int64_t M, int6
   const int64_t b = he.down.rows;
   auto split = [&](const kernels::MatrixView& W, const float* in, int64_t ldx, const float* bias, float* y,
                    int64_t ldy) {
+    // Repacked matrices are split on their groups of rows, within the one repacked copy
+    // (a view of some rows has none of its own and would take another path).
+    const bool packed = kernels::packed_for(W) != nullptr;
+    const int64_t unit = packed ? kernels::kPackedRows : 1, units = (W.rows + unit - 1) / unit;
     kernels::parallel_for(n_threads, n_threads, [&](int64_t t, int) {
-      const int64_t r0 = W.rows * t / n_threads, r1 = W.rows * (t + 1) / n_threads;
-      if (r1 > r0) fixed_path_linear(in, M, ldx, row_range(W, r0, r1), bias ? bias + r0 : nullptr, y + r0, ldy);
+      const int64_t r0 = std::min(W.rows, units * t / n_threads * unit);
+      const int64_t r1 = std::min(W.rows, units * (t + 1) / n_threads * unit);
+      if (r1 <= r0) return;
+      if (packed)
+        kernels::packed_linear_rows(in, M, ldx, W, bias, y, ldy, r0, r1);
+      else
+        fixed_path_linear(in, M, ldx, row_range(W, r0, r1), bias ? bias + r0 : nullptr, y + r0, ldy);
     });
   };
   split(he.down, x, d, he.down_bias, hidden, b);

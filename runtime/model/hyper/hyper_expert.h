@@ -28,17 +28,27 @@ struct HyperExpertView {
   const float* up_bias = nullptr;    // [d]
 };
 
-// Where the parts of one entry lie.
+// Where the parts of one entry lie. q8_0 / q4_0 entries also hold both matrices
+// repacked for the packed int8 kernels (runtime/kernels/packed_int8.h), as the experts
+// are at load: the canonical bytes are what baking writes to a file, the packed ones
+// what the products read, so a batch of tokens sharing a pattern (prefill) takes the
+// same fast kernel as one token (decode) and gives the same numbers.
 struct HyperExpertLayout {
   DType dtype = DType::F32;  // of the two matrices; biases are always f32
   int64_t d = 0, b = 0;
   size_t down = 0, up = 0, down_bias = 0, up_bias = 0;  // byte offsets in the entry
+  bool packed = false;                                  // q8_0 / q4_0: the two below exist
+  size_t down_packed = 0, up_packed = 0;                // byte offsets of the repacked copies
   size_t bytes = 0;                                     // entry size, a multiple of 64
 
   // Throws std::invalid_argument when `dtype` cannot store [b, d] and [d, b] matrices
   // (a block type needs both d and b to be multiples of 32) or is not a float type.
   static HyperExpertLayout make(int64_t d, int64_t b, DType dtype);
   HyperExpertView view(const uint8_t* entry) const;
+  // Remakes the repacked copies from the canonical matrices (no-op unless `packed`).
+  // A copy records its matrix's address and the kernels use it only for that address,
+  // so an entry copied elsewhere needs this before use.
+  void repack(uint8_t* entry) const;
 };
 
 // The dtype the cache stores HyperExperts in: the experts' dtype, so the adapter runs at
