@@ -44,7 +44,7 @@ gen_tps() {  # BIN ENV... -- ARGS...: generation tokens/s of one run
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
   env "${envs[@]}" "$bin" run -m "$MODEL" -p "And God said" -n "$N" --temp 0 "$@" 2>&1 >/dev/null |
-    sed -n 's/^generation: .*(\([0-9.]*\) tokens\/s)$/\1/p'
+    sed -n 's/^generation: .*(\([0-9.]*\) tokens\/s).*/\1/p'
 }
 declare -A results
 loads=()
@@ -61,7 +61,7 @@ for ((r = 0; r < REPS; ++r)); do
     stop_busy
   done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2); else print "-"}'; }
+median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -g | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2); else print "-"}'; }
 echo "# hmoe run under contention ($CPUS CPUs; busy: \`taskset -c $BUSY_CPU yes\`)"
 echo
 echo "\`$0 -r $REPS -m $MODEL -n $N ${BINS[*]}\`; generation tokens/s, median of $REPS;"

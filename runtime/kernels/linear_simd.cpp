@@ -26,7 +26,6 @@
 // ones compiled away by `if constexpr`). They run the same operations per (row, input)
 // as the array tiles of the other targets, so the determinism contract holds unchanged;
 // only the vector length, known at run time, differs between CPUs.
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -617,12 +616,13 @@ void DecodeRowsBF16(const MatrixView& W, int64_t r0, int64_t n, uint16_t* out) {
   const int64_t K = W.cols;
   LinearProblem p;
   p.W = W;
-#pragma omp parallel if (n * K >= (1 << 16))
-  {
+  // Tasks of kRowsPerTask rows on the kernels' pool, each with its own scratch.
+  constexpr int64_t kRowsPerTask = 16;
+  const int threads = n * K >= (1 << 16) ? pool_threads() : 1;
+  parallel_for((n + kRowsPerTask - 1) / kRowsPerTask, threads, [&](int64_t task, int) {
     FloatScratch s;
     if (dtype_is_quantized(W.dtype)) s.scales.resize(K / kBlock);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = task * kRowsPerTask; i < std::min(n, (task + 1) * kRowsPerTask); ++i) {
       WithSource(p, r0 + i, 1, false, s, [&](const auto& src) {
         const DF d;
         const hn::RebindToUnsigned<DF> du;
@@ -646,7 +646,7 @@ void DecodeRowsBF16(const MatrixView& W, int64_t r0, int64_t n, uint16_t* out) {
         for (; c < K; ++c) o[c] = quant::f32_to_bf16(src.Scalar(0, c));
       });
     }
-  }
+  });
 }
 
 int64_t TargetBit() { return HWY_TARGET; }

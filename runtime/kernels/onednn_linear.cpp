@@ -285,6 +285,14 @@ size_t onednn_cached_matrices() {
   return g_cache.size();
 }
 
+uint64_t onednn_prepacked_bytes() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  uint64_t bytes = 0;
+  for (const auto& entry : g_cache)
+    for (const auto& m : entry.second->packed) bytes += m->get_desc().get_size();
+  return bytes;
+}
+
 std::string onednn_version() {
   const dnnl_version_t* v = dnnl_version();
   std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);

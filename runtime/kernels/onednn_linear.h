@@ -38,6 +38,8 @@ int64_t onednn_linear(const LinearProblem& p, int64_t min_piece);
 void onednn_forget(const void* data, uint64_t bytes);
 // Number of matrices with cached state (tests).
 size_t onednn_cached_matrices();
+// Bytes of prepacked weight copies held (tests: none unless LinearTuning asks for them).
+uint64_t onednn_prepacked_bytes();
 // "2.6.3 (cpu runtime OpenMP, isa avx512_core_bf16, bf16 matmul)"-style description
 // (isa "n/a" off x86, where 2.6 cannot name it).
 std::string onednn_version();
