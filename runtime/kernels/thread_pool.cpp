@@ -134,13 +134,19 @@ class Pool {
     const int helpers = std::min(grow(want), want);
     if (spin_us_storage().load(std::memory_order_relaxed) > 0) probe_contention(static_cast<int>(threads_.size()) + 1);
 
+    const uint32_t seq = ++seq_value_;
+    // First close the last job's claim word: a helper still claiming from it must not
+    // pair it with this job's task count or helper limit (it claimed a task past the
+    // old job's end, ran it, and counted it in this job's done_: the caller then
+    // returned with a task still running, and later waited for ever). A helper that
+    // reads the values below (acquire) then sees this store too, and its claim fails.
+    claim_.store((static_cast<uint64_t>(seq) << 32) | kNoTask, std::memory_order_seq_cst);
     job_ = job;
-    n_tasks_.store(n_tasks, std::memory_order_relaxed);
-    helpers_allowed_.store(helpers, std::memory_order_relaxed);
+    n_tasks_.store(n_tasks, std::memory_order_release);
+    helpers_allowed_.store(helpers, std::memory_order_release);
     done_.store(0, std::memory_order_relaxed);
     failed_task_ = -1;
     failed_ = nullptr;
-    const uint32_t seq = ++seq_value_;
     claim_.store(static_cast<uint64_t>(seq) << 32, std::memory_order_seq_cst);
     seq_.store(seq, std::memory_order_seq_cst);
     if (sleeping_.load(std::memory_order_seq_cst) > 0) {
@@ -222,20 +228,23 @@ class Pool {
     return static_cast<int>(threads_.size());
   }
 
-  // Claims the next task of job `seq`: its index, or -1 when the job has none left (or
-  // is no longer the current one, for a helper that woke late).
-  int64_t claim(uint32_t seq) {
+  // Claims the next task of job `seq` for `worker`: its index, or -1 when the job has
+  // none left, does not take this worker, or is no longer the current one (a helper
+  // that woke late). The bounds are read after the claim word and before the
+  // exchange, which fails if a newer job was announced meanwhile (run()).
+  int64_t claim(uint32_t seq, int worker) {
     uint64_t v = claim_.load(std::memory_order_acquire);
     for (;;) {
       if (static_cast<uint32_t>(v >> 32) != seq) return -1;
       const int64_t t = static_cast<int64_t>(v & 0xFFFFFFFFu);
-      if (t >= n_tasks_.load(std::memory_order_relaxed)) return -1;
+      if (t >= n_tasks_.load(std::memory_order_acquire)) return -1;
+      if (worker > helpers_allowed_.load(std::memory_order_acquire)) return -1;
       if (claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return t;
     }
   }
 
   void work(uint32_t seq, int worker) {
-    for (int64_t t; (t = claim(seq)) >= 0;) {
+    for (int64_t t; (t = claim(seq, worker)) >= 0;) {
       try {
         job_.call(job_.ctx, t, worker);
       } catch (...) {
@@ -300,6 +309,7 @@ class Pool {
   std::atomic<int> helpers_allowed_{0};
   uint32_t seq_value_ = 0;
   std::atomic<uint64_t> claim_{0};  // (job sequence << 32) | next task
+  static constexpr uint64_t kNoTask = 0xFFFFFFFFu;  // a claim word that gives no task
   std::atomic<uint32_t> seq_{0};
   std::atomic<int64_t> done_{0};
 

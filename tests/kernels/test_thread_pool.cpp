@@ -68,3 +68,37 @@ TEST_CASE("pool: callers on several threads at once all get their tasks done") {
   for (auto& t : callers) t.join();
   for (auto& s : sums) CHECK(s.load() == 200 * 50 * 51 / 2);
 }
+
+// Jobs back to back with no spinning, as while other processes contend for the cores: a
+// helper still claiming from the last job once took a task past that job's end under the
+// next job's task count, ran the next job's task twice and counted it in the next job's
+// tally; the caller then returned with a task still running and later waited for ever.
+// Every job here checks that each of its tasks ran once, on a worker slot it allowed.
+TEST_CASE("pool: back-to-back jobs without spinning run each task once and never hang") {
+  const int64_t spin = kernels::pool_spin_us();
+  kernels::set_pool_spin_us(0);
+  constexpr int64_t kMaxTasks = 7;
+  std::vector<std::atomic<int>> hits(kMaxTasks);
+  int bad_jobs = 0, bad_workers = 0;
+  for (int job = 0; job < 100000; ++job) {
+    const int64_t n = 1 + job % kMaxTasks;
+    const int threads = 1 + job % 3;  // jobs that allow fewer helpers than the last one
+    for (auto& h : hits) h.store(0);
+    std::atomic<int> bad_worker{0};
+    kernels::parallel_for(n, threads, [&](int64_t t, int worker) {
+      hits[static_cast<size_t>(t)].fetch_add(1);
+      if (worker >= threads) bad_worker.fetch_add(1);
+      volatile int spin_a_little = 0;
+      for (int k = 0; k < static_cast<int>((t * 37 + job) % 100); ++k) spin_a_little = spin_a_little + k;
+    });
+    for (int64_t t = 0; t < kMaxTasks; ++t)
+      if (hits[static_cast<size_t>(t)].load() != (t < n ? 1 : 0)) {
+        ++bad_jobs;
+        break;
+      }
+    bad_workers += bad_worker.load();
+  }
+  kernels::set_pool_spin_us(spin);
+  CHECK(bad_jobs == 0);
+  CHECK(bad_workers == 0);
+}
