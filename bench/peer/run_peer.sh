@@ -11,7 +11,9 @@
 # same dims (bench/peer/make_mixtral_gguf.py) and llama-quantize --pure makes Q8_0 and Q4_0
 # of it (every tensor in that type, as hmoe's synthetic q8/q4 models). HMOE defaults to
 # build/tools/hmoe. Raw outputs stay in LLAMA_BUILD/peer-run/ (llama.json, hmoe.json, logs).
-# Environment: PEER_REPS (8), PEER_THREADS (1,2), PEER_PROMPT (128), PEER_GEN (64).
+# Environment: PEER_REPS (8), PEER_THREADS (1,2), PEER_PROMPT (128), PEER_GEN (64);
+# PEER_NO_AMX=1 builds llama.cpp without AMX, PEER_CMAKE_FLAGS adds configure flags
+# (bench/peer/README.md). Delete LLAMA_BUILD to rebuild with other flags.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ $# -lt 1 ]; then
@@ -31,8 +33,15 @@ mkdir -p "$OUT"
 
 if [ ! -x "$BUILD/bin/llama-bench" ] || [ ! -x "$BUILD/bin/llama-quantize" ]; then
   echo "run_peer: building llama.cpp in $BUILD" >&2
+  extra=()
+  if [ "${PEER_NO_AMX:-0}" = 1 ]; then
+    no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+    extra+=("-DCMAKE_C_FLAGS=$no_amx" "-DCMAKE_CXX_FLAGS=$no_amx")
+  fi
+  read -r -a more <<< "${PEER_CMAKE_FLAGS:-}"
   cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >"$OUT/cmake.log" 2>&1
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF "${extra[@]}" "${more[@]}" \
+    >"$OUT/cmake.log" 2>&1
   cmake --build "$BUILD" -j"$(nproc)" --target llama-bench llama-quantize >"$OUT/build.log" 2>&1
 fi
 
