@@ -223,6 +223,10 @@ class Pool {
       } catch (const std::system_error&) {
         break;
       }
+#if defined(__linux__)
+      // Named by the creator, so the name is there before anyone looks (top, gdb, tests).
+      pthread_setname_np(threads_.back().native_handle(), "hmoe-pool");
+#endif
       threads_.back().detach();
     }
     return static_cast<int>(threads_.size());
@@ -264,9 +268,6 @@ class Pool {
 
   void helper_main(int slot) {
     tl_in_task = true;
-#if defined(__linux__)
-    pthread_setname_np(pthread_self(), "hmoe-pool");  // tells them apart in top, gdb and tests
-#endif
     uint32_t seen = seq_.load(std::memory_order_acquire);
     for (;;) {
       uint32_t s = seq_.load(std::memory_order_acquire);
