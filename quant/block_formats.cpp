@@ -96,7 +96,8 @@ void quantize_block_q4(const float* w, uint8_t* packed, uint16_t* scale_f16) {
     packed[j] = static_cast<uint8_t>((best_q[j] + 8) | ((best_q[j + kBlock / 2] + 8) << 4));
 }
 
-void encode_matrix(DType t, const float* src, int64_t rows, int64_t cols, void* dst, bool parallel) {
+void encode_matrix(DType t, const float* src, int64_t rows, int64_t cols, void* dst,
+                   [[maybe_unused]] bool parallel) {  // unused where OpenMP is off (the fuzz build)
   if (rows < 0 || cols < 0 || storage_bytes(t, {rows, cols}) < 0)
     throw std::invalid_argument(std::string("cannot encode a ") + std::to_string(rows) + "x" + std::to_string(cols) +
                                 " matrix as " + dtype_name(t) +
