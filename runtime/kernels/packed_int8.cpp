@@ -281,11 +281,10 @@ thread_local Int8Activations tl_acts;
 
 namespace {
 
-// The problem of one packed product, its inputs quantised into this thread's buffer.
-PackedProblem packed_problem(const char* who, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
+// The problem of one packed product (`packed`: packed_for(W), checked by the caller),
+// its inputs quantised into this thread's buffer.
+PackedProblem packed_problem(const uint8_t* packed, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
                              const float* bias, float* y, int64_t ldy) {
-  const uint8_t* packed = packed_for(W);
-  if (!packed) throw std::invalid_argument(std::string(who) + ": the view has no repacked weights of its own");
   Int8Activations& xa = tl_acts;
   quantize_activations_int8(x, M, ldx, W.cols, &xa);
   PackedProblem p;
@@ -303,9 +302,10 @@ PackedProblem packed_problem(const char* who, const float* x, int64_t M, int64_t
 
 void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
                    int64_t ldy) {
-  if (!packed_for(W)) throw std::invalid_argument("packed_linear: the view has no repacked weights of its own");
+  const uint8_t* packed = packed_for(W);
+  if (!packed) throw std::invalid_argument("packed_linear: the view has no repacked weights of its own");
   if (M <= 0) return;
-  const PackedProblem p = packed_problem("packed_linear", x, M, ldx, W, bias, y, ldy);
+  const PackedProblem p = packed_problem(packed, x, M, ldx, W, bias, y, ldy);
   const PackedGeometry& g = p.geo;
   // Work per group grows with the inputs once they no longer ride along for free.
   const int64_t work = g.group_bytes * std::max<int64_t>(1, M / 4);
@@ -326,9 +326,10 @@ void packed_linear_rows(const float* x, int64_t M, int64_t ldx, const MatrixView
     throw std::invalid_argument("packed_linear_rows: rows [" + std::to_string(r0) + ", " + std::to_string(r1) +
                                 ") of " + std::to_string(W.rows) + " do not start and end on groups of " +
                                 std::to_string(kPackedRows));
-  if (!packed_for(W)) throw std::invalid_argument("packed_linear_rows: the view has no repacked weights of its own");
+  const uint8_t* packed = packed_for(W);
+  if (!packed) throw std::invalid_argument("packed_linear_rows: the view has no repacked weights of its own");
   if (M <= 0 || r0 == r1) return;
-  const PackedProblem p = packed_problem("packed_linear_rows", x, M, ldx, W, bias, y, ldy);
+  const PackedProblem p = packed_problem(packed, x, M, ldx, W, bias, y, ldy);
   simd_packed_groups(p, r0 / kPackedRows, (r1 + kPackedRows - 1) / kPackedRows);
 }
 

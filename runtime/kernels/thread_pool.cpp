@@ -79,9 +79,10 @@ int procs_running() {
 #endif
 }
 
-// Looked at by callers every kProbeNs (a file read of ~10 us, 0.5% of a core): more threads runnable on
-// the machine than this pool's threads (ours spin, so they count as runnable) means
-// another process waits for a core, which a spinner would take from it or from us.
+// Looked at by callers every kProbeNs (a file read of ~10 us, 0.5% of a core): more
+// threads runnable on the machine than this pool's threads (ours spin, so they count as
+// runnable) means another process waits for a core, which a spinner would take from it
+// or from us.
 constexpr int64_t kProbeNs = 2000000;
 std::atomic<int64_t> g_next_probe_ns{0};
 

@@ -10,8 +10,9 @@
 // of a task. Helpers that find no work spin for a short while (a decode step starts its
 // next product within microseconds), then sleep; the caller, once every task is
 // claimed, waits for the last ones the same way. Not while other processes want the
-// cores: a helper preempted by the scheduler turns spinning off for a while (spinning
-// beside a busy process halved 2-thread decode). A wait far longer than a task (a helper
+// cores: when the machine has more runnable threads than the pool (/proc/stat, read
+// every 2 ms by callers), nobody spins for a while (spinning beside a busy process
+// halved 2-thread decode). A wait far longer than a task (a helper
 // preempted mid-task: its core is wanted by another process) makes the pool run the
 // following jobs on the caller alone for 16 times that wait (doubling while it repeats,
 // at most 0.25 s) before it tries its helpers again: on a machine where another process
