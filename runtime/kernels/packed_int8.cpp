@@ -270,10 +270,42 @@ void packed_linear_reference(const float* x, int64_t M, int64_t ldx, const Matri
 
 namespace {
 
-// Weight bytes worth a task of their own, and below which a product stays on one thread
-// (a job costs about a microsecond to hand out when the helpers are awake).
-constexpr int64_t kTaskBytes = 48 << 10;
+// Weight bytes below which a product stays on one thread, and the least a thread is
+// given (a job costs about a microsecond to hand out when the helpers are awake).
 constexpr int64_t kMinParallelBytes = 96 << 10;
+constexpr int64_t kMinBytesPerThread = 48 << 10;
+
+// How a product's row groups are cut into tasks for `threads` threads: first one large
+// contiguous task per thread, together 90% of the groups, then two small tasks per
+// thread for the rest, which whoever is free first takes (a helper that starts late,
+// or runs slower, leaves little for the others to wait on).
+//
+// Why so few: every task starts a new stream through memory, which the hardware
+// prefetchers must pick up again, and costs a claim on a cache line the threads share.
+// Cut into 48 KiB tasks, 2-thread q4_0 decode at GPT-2-small dims streamed 24-38 GB/s
+// where these tasks stream 37-50; 80% or 70% in large tasks did a little worse
+// (bench/kernels/README.md).
+struct GroupSplit {
+  static constexpr int64_t kTailTasksPerThread = 2;
+  int64_t groups = 0, threads = 1, big = 0, small = 0;
+
+  GroupSplit(int64_t n_groups, int n_threads) : groups(n_groups), threads(n_threads) {
+    big = groups * 9 / (10 * threads);
+    const int64_t tail_tasks = threads * kTailTasksPerThread;
+    small = (groups - big * threads + tail_tasks - 1) / tail_tasks;
+  }
+  int64_t tasks() const { return threads * (1 + kTailTasksPerThread); }
+  // Task t's groups [g0, g1), possibly empty.
+  void bounds(int64_t t, int64_t* g0, int64_t* g1) const {
+    if (t < threads) {
+      *g0 = t * big;
+      *g1 = *g0 + big;
+    } else {
+      *g0 = std::min(groups, big * threads + (t - threads) * small);
+      *g1 = std::min(groups, *g0 + small);
+    }
+  }
+};
 
 thread_local Int8Activations tl_acts;
 
@@ -310,13 +342,15 @@ void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, 
   // Work per group grows with the inputs once they no longer ride along for free.
   const int64_t work = g.group_bytes * std::max<int64_t>(1, M / 4);
   const int64_t total = work * g.groups;
-  const int threads = total >= kMinParallelBytes ? pool_threads() : 1;
+  const int threads = total >= kMinParallelBytes
+                          ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, g.groups}))
+                          : 1;
   if (threads <= 1) return simd_packed_groups(p, 0, g.groups);
-  const int64_t per_task = std::max<int64_t>(1, kTaskBytes / work);
-  const int64_t tasks = (g.groups + per_task - 1) / per_task;
-  parallel_for(tasks, threads, [&](int64_t t, int) {
-    const int64_t g0 = t * per_task;
-    simd_packed_groups(p, g0, std::min(g.groups, g0 + per_task));
+  const GroupSplit split(g.groups, threads);
+  parallel_for(split.tasks(), threads, [&](int64_t t, int) {
+    int64_t g0, g1;
+    split.bounds(t, &g0, &g1);
+    if (g0 < g1) simd_packed_groups(p, g0, g1);
   });
 }
 

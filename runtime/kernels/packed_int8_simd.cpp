@@ -285,10 +285,13 @@ HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT qa, const uint16_t* H
                                const int8_t* HWY_RESTRICT x, const float* HWY_RESTRICT xs,
                                const int32_t* HWY_RESTRICT xsum, float* HWY_RESTRICT out) {
   constexpr int64_t kBlockBytes = kQ4 ? 256 : 512;
-  // Each stream is prefetched 2 KiB ahead: the hardware prefetchers alone left a
-  // thread waiting on memory (q4_0 decode at 68-73% of the read bandwidth, q8_0 at 90%;
-  // with this 84-91% and 98-99%; 1 and 4 KiB did worse; bench/kernels/README.md).
-  constexpr int64_t kPrefetchBytes = 2048;
+  // Each stream is prefetched ahead: the hardware prefetchers alone left a thread
+  // waiting on memory (on an AVX-512 Xeon, q4_0 decode at 68-73% of the read bandwidth,
+  // q8_0 at 90%; 2 KiB ahead 84-91% and 98-99%, and 1 or 4 KiB did worse). q4_0 does
+  // twice the work per byte, so its loop has fewer bytes in flight: on a Zen 5, 8 KiB
+  // ahead streamed q4_0 5-7% faster than 2 KiB, and q8_0 did not care
+  // (bench/kernels/README.md).
+  constexpr int64_t kPrefetchBytes = kQ4 ? 8192 : 2048;
   VF acc_a = Isa::ZeroF(), acc_b = Isa::ZeroF();
   const VI lo_mask = _mm512_set1_epi8(0x0F), hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
   for (int64_t b = 0; b < nb; ++b, qa += kBlockBytes, qb += kBlockBytes) {

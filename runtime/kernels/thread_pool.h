@@ -11,7 +11,8 @@
 // next product within microseconds), then sleep; the caller, once every task is
 // claimed, waits for the last ones the same way. Not while other processes want the
 // cores: when the machine has more runnable threads than the pool (/proc/stat, read
-// every 2 ms by callers), nobody spins for a while (spinning beside a busy process
+// every 2 ms by callers, in 6 readings of the last 8), nobody spins for a while
+// (spinning beside a busy process
 // halved 2-thread decode). A wait far longer than a task (a helper
 // preempted mid-task: its core is wanted by another process) makes the pool run the
 // following jobs on the caller alone for 16 times that wait (doubling while it repeats,

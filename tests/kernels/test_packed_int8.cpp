@@ -189,23 +189,27 @@ TEST_CASE("packed views: slices of a stacked tensor, and views that are not the 
   CHECK(store.bytes() == 0);
 }
 
-TEST_CASE("packed path: one and two threads give identical bits") {
+TEST_CASE("packed path: any thread count gives the bits of one thread, every row written") {
   ThreadsGuard guard;
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
-    const auto W = test::random_matrix(t, 1000, 768, 21);
-    kernels::PackedStore store;
-    const kernels::MatrixView v = store.add(W.view);
-    for (int64_t M : {1, 7}) {
-      const auto x = test::random_vector(M * 768, 22);
-      std::vector<float> y1(M * 1000), y2(M * 1000);
-      omp_set_num_threads(1);
-      kernels::linear(x.data(), M, v, nullptr, y1.data());
-      omp_set_num_threads(2);
-      kernels::linear(x.data(), M, v, nullptr, y2.data());
-      INFO(dtype_name(t), " M=", M);
-      CHECK(same_bits(y1.data(), y2.data(), y1.size()));
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    for (int64_t rows : {1000, 250}) {  // 62.5 and 15.6 groups: uneven splits
+      const auto W = test::random_matrix(t, rows, 768, 21);
+      kernels::PackedStore store;
+      const kernels::MatrixView v = store.add(W.view);
+      for (int64_t M : {1, 7}) {
+        const auto x = test::random_vector(M * 768, 22);
+        std::vector<float> y1(M * rows);
+        omp_set_num_threads(1);
+        kernels::linear(x.data(), M, v, nullptr, y1.data());
+        for (int threads : {2, 3, 8}) {
+          std::vector<float> yn(M * rows, std::nanf(""));  // a row left unwritten shows
+          omp_set_num_threads(threads);
+          kernels::linear(x.data(), M, v, nullptr, yn.data());
+          INFO(dtype_name(t), " rows=", rows, " M=", M, " threads=", threads);
+          CHECK(same_bits(y1.data(), yn.data(), y1.size()));
+        }
+      }
     }
-  }
 }
 
 TEST_CASE("packed path: a product computed in row ranges gives the whole product's bits") {
