@@ -275,33 +275,44 @@ namespace {
 constexpr int64_t kMinParallelBytes = 96 << 10;
 constexpr int64_t kMinBytesPerThread = 48 << 10;
 
-// How a product's row groups are cut into tasks for `threads` threads: first one large
-// contiguous task per thread, together 90% of the groups, then two small tasks per
-// thread for the rest, which whoever is free first takes (a helper that starts late,
-// or runs slower, leaves little for the others to wait on).
+// How a product's row groups are cut into tasks for `threads` threads.
 //
-// Why so few: every task starts a new stream through memory, which the hardware
-// prefetchers must pick up again, and costs a claim on a cache line the threads share.
-// Cut into 48 KiB tasks, 2-thread q4_0 decode at GPT-2-small dims streamed 24-38 GB/s
-// where these tasks stream 37-50; 80% or 70% in large tasks did a little worse
-// (bench/kernels/README.md).
+// While the pool's helpers are awake (spinning between jobs): first one large contiguous
+// task per thread, together 90% of the groups, then two small tasks per thread for the
+// rest, which whoever is free first takes (a helper that starts a little late, or runs
+// slower, leaves little for the others to wait on). Every task starts a new stream
+// through memory, which the hardware prefetchers must pick up again, and costs a claim
+// on a cache line the threads share: cut into 48 KiB tasks, 2-thread q4_0 decode at
+// GPT-2-small dims streamed 24-38 GB/s where these stream 37-50; 80% or 70% in large
+// tasks did a little worse (bench/kernels/README.md).
+//
+// While they sleep (other processes want the cores, or spinning is off), a helper may
+// join a job tens of microseconds late, or not at all, and a large task it claimed late
+// would hold the job up: then tasks of about 48 KiB, most of which the caller takes.
 struct GroupSplit {
   static constexpr int64_t kTailTasksPerThread = 2;
+  static constexpr int64_t kFineTaskBytes = 48 << 10;
   int64_t groups = 0, threads = 1, big = 0, small = 0;
 
-  GroupSplit(int64_t n_groups, int n_threads) : groups(n_groups), threads(n_threads) {
-    big = groups * 9 / (10 * threads);
-    const int64_t tail_tasks = threads * kTailTasksPerThread;
-    small = (groups - big * threads + tail_tasks - 1) / tail_tasks;
+  GroupSplit(int64_t n_groups, int n_threads, int64_t bytes_per_group, bool helpers_awake)
+      : groups(n_groups), threads(n_threads) {
+    if (helpers_awake) {
+      big = groups * 9 / (10 * threads);
+      const int64_t tail_tasks = threads * kTailTasksPerThread;
+      small = (groups - big * threads + tail_tasks - 1) / tail_tasks;
+    } else {
+      small = std::max<int64_t>(1, kFineTaskBytes / bytes_per_group);
+    }
   }
-  int64_t tasks() const { return threads * (1 + kTailTasksPerThread); }
+  int64_t tasks() const { return big > 0 ? threads * (1 + kTailTasksPerThread) : (groups + small - 1) / small; }
   // Task t's groups [g0, g1), possibly empty.
   void bounds(int64_t t, int64_t* g0, int64_t* g1) const {
-    if (t < threads) {
+    if (big > 0 && t < threads) {
       *g0 = t * big;
       *g1 = *g0 + big;
     } else {
-      *g0 = std::min(groups, big * threads + (t - threads) * small);
+      const int64_t first_small = big > 0 ? threads : 0;
+      *g0 = std::min(groups, big * threads + (t - first_small) * small);
       *g1 = std::min(groups, *g0 + small);
     }
   }
@@ -346,7 +357,7 @@ void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, 
                           ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, g.groups}))
                           : 1;
   if (threads <= 1) return simd_packed_groups(p, 0, g.groups);
-  const GroupSplit split(g.groups, threads);
+  const GroupSplit split(g.groups, threads, work, pool_helpers_awake());
   parallel_for(split.tasks(), threads, [&](int64_t t, int) {
     int64_t g0, g1;
     split.bounds(t, &g0, &g1);

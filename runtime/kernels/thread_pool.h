@@ -52,6 +52,13 @@ void parallel_for(int64_t n_tasks, int threads, const F& body) {
   pool_run(n_tasks, threads, job);
 }
 
+// Whether the pool's helpers spin between jobs now (spinning is on and no other process
+// wants the cores): a job then starts on every thread within a microsecond, and may be
+// cut into as few tasks as threads. Otherwise they sleep, and are woken per job (tens of
+// microseconds; longer when other processes hold their cores): a job should be cut
+// finely, so that the caller alone can do most of it.
+bool pool_helpers_awake();
+
 // How long idle helpers (and a caller waiting for the last tasks) spin before they
 // sleep, in microseconds. Default 200; HMOE_POOL_SPIN_US overrides it at start-up
 // (0: sleep at once, as OpenMP's passive wait policy does).

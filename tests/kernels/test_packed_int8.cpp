@@ -20,6 +20,7 @@
 #include "quant/half.h"
 #include "runtime/kernels/linear_paths.h"
 #include "runtime/kernels/packed_int8.h"
+#include "runtime/kernels/thread_pool.h"
 #include "runtime/kernels/simd_target.h"
 
 using namespace hmoe;
@@ -201,13 +202,19 @@ TEST_CASE("packed path: any thread count gives the bits of one thread, every row
         std::vector<float> y1(M * rows);
         omp_set_num_threads(1);
         kernels::linear(x.data(), M, v, nullptr, y1.data());
-        for (int threads : {2, 3, 8}) {
-          std::vector<float> yn(M * rows, std::nanf(""));  // a row left unwritten shows
-          omp_set_num_threads(threads);
-          kernels::linear(x.data(), M, v, nullptr, yn.data());
-          INFO(dtype_name(t), " rows=", rows, " M=", M, " threads=", threads);
-          CHECK(same_bits(y1.data(), yn.data(), y1.size()));
-        }
+        // Spinning on: a few large tasks; off (helpers asleep): fine tasks.
+        const int64_t spin_us = kernels::pool_spin_us();
+        for (int64_t spin : {spin_us, int64_t{0}})
+          for (int threads : {2, 3, 8}) {
+            kernels::set_pool_spin_us(spin);
+            std::vector<float> yn(M * rows, std::nanf(""));  // a row left unwritten shows
+            omp_set_num_threads(threads);
+            kernels::linear(x.data(), M, v, nullptr, yn.data());
+            kernels::set_pool_spin_us(spin_us);
+            INFO(dtype_name(t), " rows=", rows, " M=", M, " threads=", threads, " spin=", spin,
+                 " helpers awake=", kernels::pool_helpers_awake());
+            CHECK(same_bits(y1.data(), yn.data(), y1.size()));
+          }
       }
     }
 }
