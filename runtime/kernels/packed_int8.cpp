@@ -282,9 +282,10 @@ constexpr int64_t kMinBytesPerThread = 48 << 10;
 // rest, which whoever is free first takes (a helper that starts a little late, or runs
 // slower, leaves little for the others to wait on). Every task starts a new stream
 // through memory, which the hardware prefetchers must pick up again, and costs a claim
-// on a cache line the threads share: cut into 48 KiB tasks, 2-thread q4_0 decode at
-// GPT-2-small dims streamed 24-38 GB/s where these stream 37-50; 80% or 70% in large
-// tasks did a little worse (bench/kernels/README.md).
+// on a cache line the threads share: a token's q4_0 products at GPT-2-small dims, on 2
+// threads of a Zen 5, streamed 24-28 GB/s cut into 48 KiB tasks and 40-43 cut into 4
+// equal tasks per thread; this split did as well or a little better than the other
+// mixes tried (bench/kernels/README.md).
 //
 // While they sleep (other processes want the cores, or spinning is off), a helper may
 // join a job tens of microseconds late, or not at all, and a large task it claimed late
