@@ -293,27 +293,27 @@ constexpr int64_t kMinBytesPerThread = 48 << 10;
 struct GroupSplit {
   static constexpr int64_t kTailTasksPerThread = 2;
   static constexpr int64_t kFineTaskBytes = 48 << 10;
-  int64_t groups = 0, threads = 1, big = 0, small = 0;
+  // n_big tasks of `big` groups (none while the helpers sleep), then tasks of `small`.
+  int64_t groups = 0, n_big = 0, big = 0, small = 1;
 
-  GroupSplit(int64_t n_groups, int n_threads, int64_t bytes_per_group, bool helpers_awake)
-      : groups(n_groups), threads(n_threads) {
+  GroupSplit(int64_t n_groups, int threads, int64_t bytes_per_group, bool helpers_awake) : groups(n_groups) {
     if (helpers_awake) {
+      n_big = threads;
       big = groups * 9 / (10 * threads);
       const int64_t tail_tasks = threads * kTailTasksPerThread;
-      small = (groups - big * threads + tail_tasks - 1) / tail_tasks;
+      small = std::max<int64_t>(1, (groups - n_big * big + tail_tasks - 1) / tail_tasks);
     } else {
       small = std::max<int64_t>(1, kFineTaskBytes / bytes_per_group);
     }
   }
-  int64_t tasks() const { return big > 0 ? threads * (1 + kTailTasksPerThread) : (groups + small - 1) / small; }
-  // Task t's groups [g0, g1), possibly empty.
+  int64_t tasks() const { return n_big + (groups - n_big * big + small - 1) / small; }
+  // Task t's groups [g0, g1).
   void bounds(int64_t t, int64_t* g0, int64_t* g1) const {
-    if (big > 0 && t < threads) {
+    if (t < n_big) {
       *g0 = t * big;
       *g1 = *g0 + big;
     } else {
-      const int64_t first_small = big > 0 ? threads : 0;
-      *g0 = std::min(groups, big * threads + (t - first_small) * small);
+      *g0 = n_big * big + (t - n_big) * small;
       *g1 = std::min(groups, *g0 + small);
     }
   }

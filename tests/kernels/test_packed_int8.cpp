@@ -209,10 +209,11 @@ TEST_CASE("packed path: any thread count gives the bits of one thread, every row
             kernels::set_pool_spin_us(spin);
             std::vector<float> yn(M * rows, std::nanf(""));  // a row left unwritten shows
             omp_set_num_threads(threads);
+            const bool awake = kernels::pool_helpers_awake();
             kernels::linear(x.data(), M, v, nullptr, yn.data());
             kernels::set_pool_spin_us(spin_us);
             INFO(dtype_name(t), " rows=", rows, " M=", M, " threads=", threads, " spin=", spin,
-                 " helpers awake=", kernels::pool_helpers_awake());
+                 " helpers awake=", awake);
             CHECK(same_bits(y1.data(), yn.data(), y1.size()));
           }
       }
