@@ -5,9 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -140,7 +138,23 @@ MatrixView pack_stacked(const MatrixView& W, int64_t n, void* dst) {
 
 // ------------------------------------------------------------------ store
 
-void PackedStore::Free::operator()(uint8_t* p) const { std::free(p); }
+uint8_t* PackedStore::allocate(size_t bytes) {
+  bytes = (bytes + 63) / 64 * 64;
+  if (bytes > kSlabBytes) {
+    // A slab of its own; the open one stays open for the next copies.
+    buffers_.push_back(allocate_huge(bytes));
+    return buffers_.back().get();
+  }
+  if (bytes > open_left_) {
+    buffers_.push_back(allocate_huge(kSlabBytes));
+    open_next_ = buffers_.back().get();
+    open_left_ = kSlabBytes;
+  }
+  uint8_t* p = open_next_;
+  open_next_ += bytes;
+  open_left_ -= bytes;
+  return p;
+}
 
 MatrixView PackedStore::add(const MatrixView& W, int64_t n) {
   const int64_t one = packed_matrix_bytes(W.dtype, W.rows, W.cols);
@@ -150,9 +164,7 @@ MatrixView PackedStore::add(const MatrixView& W, int64_t n) {
     return v;
   }
   const size_t bytes = static_cast<size_t>(one) * static_cast<size_t>(n);
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
-  buffers_.emplace_back(static_cast<uint8_t*>(p));
+  uint8_t* p = allocate(bytes);
   bytes_ += bytes;
   return pack_stacked(W, n, p);
 }

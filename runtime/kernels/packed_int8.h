@@ -38,6 +38,7 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/kernels/huge_pages.h"
 #include "runtime/kernels/linear.h"
 
 namespace hmoe::kernels {
@@ -62,20 +63,24 @@ const uint8_t* packed_for(const MatrixView& W);
 // Returns W unchanged (packed null) for dtypes that are not packed.
 MatrixView pack_stacked(const MatrixView& W, int64_t n, void* dst);
 
-// Owns the repacked copies of a model's matrices (64-byte aligned buffers).
+// Owns the repacked copies of a model's matrices: 64-byte aligned pieces, one after
+// another, of slabs in huge pages (huge_pages.h), which every decode token streams.
 class PackedStore {
  public:
   // W (the first of n stacked matrices, or a lone one) with `packed` set to a repacked
   // copy owned here; W unchanged when its dtype is not repacked (f32, f16, bf16).
   MatrixView add(const MatrixView& W, int64_t n = 1);
-  // Bytes held.
+  // Bytes of the copies (without the slabs' unused ends).
   uint64_t bytes() const { return bytes_; }
 
+  // Slabs hold this much, or one copy larger than it.
+  static constexpr size_t kSlabBytes = size_t{32} << 20;
+
  private:
-  struct Free {
-    void operator()(uint8_t* p) const;
-  };
-  std::vector<std::unique_ptr<uint8_t[], Free>> buffers_;
+  uint8_t* allocate(size_t bytes);
+  std::vector<HugeBuffer> buffers_;
+  uint8_t* open_next_ = nullptr;  // the free end of the slab being filled
+  size_t open_left_ = 0;
   uint64_t bytes_ = 0;
 };
 

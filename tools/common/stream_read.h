@@ -23,7 +23,8 @@ struct ReadBandwidth {
   double median_gbps = 0;      // median pass (both patterns): how steady the machine was
 };
 
-// Read bandwidth in GB/s (1e9 bytes) over a freshly allocated buffer of `mib` MiB:
+// Read bandwidth in GB/s (1e9 bytes) over a freshly allocated buffer of `mib` MiB (in
+// huge pages where the system gives them, like the repacked weights):
 // `passes` timed passes of each pattern, alternating, after an untimed one.
 ReadBandwidth measure_read_bandwidth_detail(int n_threads, int64_t mib = 512, int passes = 10);
 // Its best_gbps.
