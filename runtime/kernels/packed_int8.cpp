@@ -42,9 +42,9 @@ PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols) {
   g.groups = (rows + kPackedRows - 1) / kPackedRows;
   g.nb = cols / kQuantBlock;
   g.block_quant_bytes = g.q4 ? 256 : 512;
-  g.scale_bytes = (g.nb * kPackedRows * 2 + 63) / 64 * 64;
-  g.group_bytes = g.nb * g.block_quant_bytes + g.scale_bytes;
-  g.matrix_bytes = kPackedHeaderBytes + g.groups * g.group_bytes;
+  g.block_step = 2 * g.block_quant_bytes + 2 * kPackedRows * 2;
+  g.pair_bytes = g.nb * g.block_step;
+  g.matrix_bytes = kPackedHeaderBytes + g.pairs() * g.pair_bytes;
   return g;
 }
 
@@ -52,19 +52,20 @@ int64_t packed_matrix_bytes(DType t, int64_t rows, int64_t cols) { return packed
 
 namespace {
 
-// Groups [g0, g1) of W into `out` (the first group's address).
+// Groups [g0, g1) of W into `out` (the first group's address); rows past W's last are
+// zero weights with zero scales (the last group's padding, and an odd count's padding
+// group, which completes the last pair).
 void pack_groups(const MatrixView& W, const PackedGeometry& g, uint8_t* out, int64_t g0, int64_t g1) {
   const int64_t subvecs = g.block_quant_bytes / 64;
   for (int64_t gi = g0; gi < g1; ++gi) {
-    uint8_t* gq = out + gi * g.group_bytes;
-    uint16_t* gs = reinterpret_cast<uint16_t*>(gq + g.nb * g.block_quant_bytes);
-    std::memset(gs, 0, static_cast<size_t>(g.scale_bytes));
+    uint8_t* gq = const_cast<uint8_t*>(g.quants(out, gi));
+    uint16_t* gs = const_cast<uint16_t*>(g.scales(out, gi));
     for (int64_t j = 0; j < kPackedRows; ++j) {
       const int64_t r = gi * kPackedRows + j;
       const uint8_t* row = r < W.rows ? static_cast<const uint8_t*>(W.row_data(r)) : nullptr;
       const uint16_t* sc = r < W.rows ? W.row_scales(r) : nullptr;
       for (int64_t b = 0; b < g.nb; ++b) {
-        uint8_t* bq = gq + b * g.block_quant_bytes + j * 4;
+        uint8_t* bq = gq + b * g.block_step + j * 4;
         for (int64_t v = 0; v < subvecs; ++v) {
           uint32_t w4;
           if (g.q4) {
@@ -85,7 +86,7 @@ void pack_groups(const MatrixView& W, const PackedGeometry& g, uint8_t* out, int
           }
           std::memcpy(bq + v * 64, &w4, 4);
         }
-        gs[b * kPackedRows + j] = sc ? sc[b] : 0;
+        gs[b * g.scale_step() + j] = sc ? sc[b] : 0;
       }
     }
   }
@@ -110,9 +111,10 @@ void pack_matrix(const MatrixView& W, void* dst) {
   uint8_t* out = static_cast<uint8_t*>(dst) + kPackedHeaderBytes;
   // Large matrices (the LM head: 3142 groups) are split over the pool's threads.
   constexpr int64_t kGroupsPerTask = 64;
-  const int64_t tasks = (g.groups + kGroupsPerTask - 1) / kGroupsPerTask;
+  const int64_t padded = 2 * g.pairs();
+  const int64_t tasks = (padded + kGroupsPerTask - 1) / kGroupsPerTask;
   parallel_for(tasks, pool_threads(), [&](int64_t t, int) {
-    pack_groups(W, g, out, t * kGroupsPerTask, std::min(g.groups, (t + 1) * kGroupsPerTask));
+    pack_groups(W, g, out, t * kGroupsPerTask, std::min(padded, (t + 1) * kGroupsPerTask));
   });
 }
 
@@ -287,10 +289,11 @@ namespace {
 constexpr int64_t kMinParallelBytes = 96 << 10;
 constexpr int64_t kMinBytesPerThread = 48 << 10;
 
-// How a product's row groups are cut into tasks for `threads` threads.
+// How a product's pairs of row groups (each one stream through memory) are cut into
+// tasks for `threads` threads.
 //
 // While the pool's helpers are awake (spinning between jobs): first one large contiguous
-// task per thread, together 90% of the groups, then two small tasks per thread for the
+// task per thread, together 90% of the pairs, then two small tasks per thread for the
 // rest, which whoever is free first takes (a helper that starts a little late, or runs
 // slower, leaves little for the others to wait on). Every task starts a new stream
 // through memory, which the hardware prefetchers must pick up again, and costs a claim
@@ -302,32 +305,36 @@ constexpr int64_t kMinBytesPerThread = 48 << 10;
 // While they sleep (other processes want the cores, or spinning is off), a helper may
 // join a job tens of microseconds late, or not at all, and a large task it claimed late
 // would hold the job up: then tasks of about 48 KiB, most of which the caller takes.
-struct GroupSplit {
+struct PairSplit {
   static constexpr int64_t kTailTasksPerThread = 2;
   static constexpr int64_t kFineTaskBytes = 48 << 10;
-  // n_big tasks of `big` groups (none while the helpers sleep), then tasks of `small`.
-  int64_t groups = 0, n_big = 0, big = 0, small = 1;
+  // n_big tasks of `big` pairs (none while the helpers sleep), then tasks of `small`.
+  int64_t groups = 0, pairs = 0, n_big = 0, big = 0, small = 1;
 
-  GroupSplit(int64_t n_groups, int threads, int64_t bytes_per_group, bool helpers_awake) : groups(n_groups) {
+  PairSplit(int64_t n_groups, int threads, int64_t bytes_per_pair, bool helpers_awake)
+      : groups(n_groups), pairs((n_groups + 1) / 2) {
     if (helpers_awake) {
       n_big = threads;
-      big = groups * 9 / (10 * threads);
+      big = pairs * 9 / (10 * threads);
       const int64_t tail_tasks = threads * kTailTasksPerThread;
-      small = std::max<int64_t>(1, (groups - n_big * big + tail_tasks - 1) / tail_tasks);
+      small = std::max<int64_t>(1, (pairs - n_big * big + tail_tasks - 1) / tail_tasks);
     } else {
-      small = std::max<int64_t>(1, kFineTaskBytes / bytes_per_group);
+      small = std::max<int64_t>(1, kFineTaskBytes / bytes_per_pair);
     }
   }
-  int64_t tasks() const { return n_big + (groups - n_big * big + small - 1) / small; }
+  int64_t tasks() const { return n_big + (pairs - n_big * big + small - 1) / small; }
   // Task t's groups [g0, g1).
   void bounds(int64_t t, int64_t* g0, int64_t* g1) const {
+    int64_t p0, p1;
     if (t < n_big) {
-      *g0 = t * big;
-      *g1 = *g0 + big;
+      p0 = t * big;
+      p1 = p0 + big;
     } else {
-      *g0 = n_big * big + (t - n_big) * small;
-      *g1 = std::min(groups, *g0 + small);
+      p0 = n_big * big + (t - n_big) * small;
+      p1 = std::min(pairs, p0 + small);
     }
+    *g0 = 2 * p0;
+    *g1 = std::min(groups, 2 * p1);
   }
 };
 
@@ -363,14 +370,14 @@ void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, 
   if (M <= 0) return;
   const PackedProblem p = packed_problem(packed, x, M, ldx, W, bias, y, ldy);
   const PackedGeometry& g = p.geo;
-  // Work per group grows with the inputs once they no longer ride along for free.
-  const int64_t work = g.group_bytes * std::max<int64_t>(1, M / 4);
-  const int64_t total = work * g.groups;
+  // Work per pair grows with the inputs once they no longer ride along for free.
+  const int64_t work = g.pair_bytes * std::max<int64_t>(1, M / 4);
+  const int64_t total = work * g.pairs();
   const int threads = total >= kMinParallelBytes
-                          ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, g.groups}))
+                          ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, g.pairs()}))
                           : 1;
   if (threads <= 1) return simd_packed_groups(p, 0, g.groups);
-  const GroupSplit split(g.groups, threads, work, pool_helpers_awake());
+  const PairSplit split(g.groups, threads, work, pool_helpers_awake());
   parallel_for(split.tasks(), threads, [&](int64_t t, int) {
     int64_t g0, g1;
     split.bounds(t, &g0, &g1);

@@ -13,16 +13,21 @@
 //
 // Layout of one matrix (`packed_matrix_bytes`), 64-byte aligned:
 //   header (64 bytes: which canonical matrix this is, checked before use)
-//   for each group of 16 rows (the last one padded with zero rows):
-//     quants, for each of the K/32 blocks:
+//   for each pair of groups of 16 rows (the last group padded with zero rows; an odd
+//   count gets a padding group of zero rows), for each of the K/32 blocks:
+//     the first group's quants, then the second group's, each:
 //       q8_0: 8 sub-vectors of 64 bytes; sub-vector v, bytes 4j..4j+3 = row j's weights
 //             4v..4v+3 of the block, each stored as w + 128 (w XOR 0x80: unsigned bytes,
 //             the operand vpdpbusd wants unsigned)
 //       q4_0: 4 sub-vectors of 64 bytes; sub-vector v, byte 4j+p = row j's weight 4v+p
 //             in the low nibble, weight 16+4v+p in the high nibble, each as w + 8
 //             (the file's nibbles unchanged)
-//     scales: for each block, the 16 rows' f16 scales (padded to 64 bytes per group)
-// A group is one contiguous stream: threads split a product by groups of rows.
+//     then the first group's 16 f16 scales, then the second group's (64 bytes)
+// A pair is one contiguous stream, read front to back by the decode kernel, which
+// computes both groups at once: threads split a product by pairs. (Groups one after the
+// other, each its quants then its scales, made a thread read two groups' quants and
+// scales as four streams at once, whose hardware prefetching fell behind: on a Zen 5,
+// 1.4x slower from memory; bench/kernels/README.md.)
 //
 // Arithmetic (the same on every SIMD target, bit for bit, and in the scalar reference):
 // inputs are quantised once per product to int8 per block of 32 (codes in [-127, 127],

@@ -182,17 +182,18 @@ constexpr int kLanes = Isa::kBytes / 4;  // rows per part
 constexpr int kParts = kRows / kLanes;
 
 // MT inputs (pointers to their codes, scales, sums at the group's first block) times
-// one part of a group: acc[m] gets rows [part * kLanes, +kLanes) of input m.
+// one part of a group (its first block's quants gq and scales gs, the next block's
+// `step` bytes further): acc[m] gets rows [part * kLanes, +kLanes) of input m.
 // kVnni: Dot::Apply(acc, u8, s8) is vpdpbusd.
 template <bool kQ4, bool kVnni, class Dot, int MT>
-HWY_INLINE void PartTile(const uint8_t* HWY_RESTRICT gq, const uint16_t* HWY_RESTRICT gs, int64_t nb, int part,
-                         const int8_t* const* xq, const float* const* xs, const int32_t* const* xsum,
+HWY_INLINE void PartTile(const uint8_t* HWY_RESTRICT gq, const uint16_t* HWY_RESTRICT gs, int64_t nb, int64_t step,
+                         int part, const int8_t* const* xq, const float* const* xs, const int32_t* const* xsum,
                          float* HWY_RESTRICT out) {
-  constexpr int64_t kBlockBytes = kQ4 ? 256 : 512;
+  const int64_t scale_step = step / 2;
   VF acc[MT];
   for (int m = 0; m < MT; ++m) acc[m] = Isa::ZeroF();
   const uint8_t* q = gq + part * Isa::kBytes;
-  for (int64_t b = 0; b < nb; ++b, q += kBlockBytes) {
+  for (int64_t b = 0; b < nb; ++b, q += step) {
     VI d[MT];
     if constexpr (kVnni && MT == 1) {
       // One input: four independent chains of vpdpbusd (its latency, not the memory,
@@ -257,7 +258,7 @@ HWY_INLINE void PartTile(const uint8_t* HWY_RESTRICT gq, const uint16_t* HWY_RES
       if constexpr (!kVnni)
         for (int m = 0; m < MT; ++m) d[m] = Isa::Add32(d[m], Isa::MaddOnes(t[m]));
     }
-    const VF sw = Isa::Scales(gs + b * kRows + part * kLanes);
+    const VF sw = Isa::Scales(gs + b * scale_step + part * kLanes);
     for (int m = 0; m < MT; ++m)
       acc[m] = Isa::AddF(acc[m], Isa::MulF(Isa::ToF(d[m]), Isa::MulF(sw, Isa::SetF(xs[m][b]))));
   }
@@ -274,35 +275,31 @@ struct Dpbusd {
 #endif
 
 #if HWY_TARGET == HWY_AVX3_DL
-// Decode (one input) on two groups at once with vpdpbusd: two streams of weights in
-// flight, each input broadcast loaded once for both, and two independent vpdpbusd chains
-// per group (its latency would otherwise bound a single chain). q4: the high nibbles are
-// taken in place, masked but not shifted (16 times their value), into a chain of their
-// own, which is divided by 16 (exactly: every term is a multiple of 16) once per block.
+// Decode (one input) on the two groups of a pair at once with vpdpbusd: the pair's
+// blocks lie one after another (both groups' quants, then both groups' scales), so a
+// thread reads one stream front to back; each input broadcast is loaded once for both
+// groups, and each group has two independent vpdpbusd chains (its latency would
+// otherwise bound a single chain). q4: the high nibbles are taken in place, masked but
+// not shifted (16 times their value), into a chain of their own, which is divided by 16
+// (exactly: every term is a multiple of 16) once per block.
 template <bool kQ4>
-HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT qa, const uint16_t* HWY_RESTRICT sa,
-                               const uint8_t* HWY_RESTRICT qb, const uint16_t* HWY_RESTRICT sb, int64_t nb,
-                               const int8_t* HWY_RESTRICT x, const float* HWY_RESTRICT xs,
-                               const int32_t* HWY_RESTRICT xsum, float* HWY_RESTRICT out) {
+HWY_INLINE void DecodePairVnni(const PackedGeometry& g, const uint8_t* HWY_RESTRICT pair, const int8_t* HWY_RESTRICT x,
+                               const float* HWY_RESTRICT xs, const int32_t* HWY_RESTRICT xsum,
+                               float* HWY_RESTRICT out) {
   constexpr int64_t kBlockBytes = kQ4 ? 256 : 512;
-  // Each stream is prefetched ahead: the hardware prefetchers alone left a thread
-  // waiting on memory (on an AVX-512 Xeon, q4_0 decode at 68-73% of the read bandwidth,
-  // q8_0 at 90%; 2 KiB ahead 84-91% and 98-99%, and 1 or 4 KiB did worse). q4_0 does
-  // twice the work per byte, so its loop has fewer bytes in flight: on a Zen 5, 8 KiB
-  // ahead streamed q4_0 5-7% faster than 2 KiB, and q8_0 did not care
-  // (bench/kernels/README.md).
-  constexpr int64_t kPrefetchBytes = kQ4 ? 8192 : 2048;
+  constexpr int64_t kStep = 2 * kBlockBytes + 2 * kRows * 2;
+  const int64_t nb = g.nb;
   VF acc_a = Isa::ZeroF(), acc_b = Isa::ZeroF();
   const VI lo_mask = _mm512_set1_epi8(0x0F), hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
-  for (int64_t b = 0; b < nb; ++b, qa += kBlockBytes, qb += kBlockBytes) {
+  const uint8_t* q = pair;
+  for (int64_t b = 0; b < nb; ++b, q += kStep) {
+    const uint8_t* qa = q;
+    const uint8_t* qb = q + kBlockBytes;
+    const uint16_t* sc = reinterpret_cast<const uint16_t*>(q + 2 * kBlockBytes);
     const int8_t* xb = x + b * 32;
     VI a0 = Isa::Set(0), a1 = Isa::Set(0), b0 = Isa::Set(0), b1 = Isa::Set(0);
     if constexpr (!kQ4) {
       for (int v = 0; v < 8; v += 2) {
-        _mm_prefetch(reinterpret_cast<const char*>(qa + kPrefetchBytes + v * 64), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(qa + kPrefetchBytes + v * 64 + 64), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(qb + kPrefetchBytes + v * 64), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(qb + kPrefetchBytes + v * 64 + 64), _MM_HINT_T0);
         const VI x0 = Isa::Set(Load4(xb + v * 4)), x1 = Isa::Set(Load4(xb + v * 4 + 4));
         a0 = _mm512_dpbusd_epi32(a0, Isa::Load(qa + v * 64), x0);
         b0 = _mm512_dpbusd_epi32(b0, Isa::Load(qb + v * 64), x0);
@@ -311,8 +308,6 @@ HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT qa, const uint16_t* H
       }
     } else {
       for (int v = 0; v < 4; ++v) {
-        _mm_prefetch(reinterpret_cast<const char*>(qa + kPrefetchBytes + v * 64), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(qb + kPrefetchBytes + v * 64), _MM_HINT_T0);
         const VI xl = Isa::Set(Load4(xb + v * 4)), xh = Isa::Set(Load4(xb + 16 + v * 4));
         const VI ra = Isa::Load(qa + v * 64), rb = Isa::Load(qb + v * 64);
         a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(ra, lo_mask), xl);
@@ -328,8 +323,8 @@ HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT qa, const uint16_t* H
     const VI off = Isa::Set((kQ4 ? -8 : -128) * xsum[b]);
     const VI da = Isa::Add32(Isa::Add32(a0, a1), off), db = Isa::Add32(Isa::Add32(b0, b1), off);
     const VF sx = Isa::SetF(xs[b]);
-    acc_a = Isa::AddF(acc_a, Isa::MulF(Isa::ToF(da), Isa::MulF(Isa::Scales(sa + b * kRows), sx)));
-    acc_b = Isa::AddF(acc_b, Isa::MulF(Isa::ToF(db), Isa::MulF(Isa::Scales(sb + b * kRows), sx)));
+    acc_a = Isa::AddF(acc_a, Isa::MulF(Isa::ToF(da), Isa::MulF(Isa::Scales(sc), sx)));
+    acc_b = Isa::AddF(acc_b, Isa::MulF(Isa::ToF(db), Isa::MulF(Isa::Scales(sc + kRows), sx)));
   }
   Isa::StoreF(out, acc_a);
   Isa::StoreF(out + kRows, acc_b);
@@ -343,23 +338,10 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
   const int64_t M = xa.M, nb = g.nb;
   constexpr int kMT = 4;
   HWY_ALIGN float out[kMT * kRows];
-#if HWY_TARGET == HWY_AVX3_DL
-  if (kVnni && M == 1) {
-    for (; g0 + 2 <= g1; g0 += 2) {
-      const uint8_t* qa = p.groups + g0 * g.group_bytes;
-      const uint8_t* qb = qa + g.group_bytes;
-      DecodePairVnni<kQ4>(qa, reinterpret_cast<const uint16_t*>(qa + nb * g.block_quant_bytes), qb,
-                          reinterpret_cast<const uint16_t*>(qb + nb * g.block_quant_bytes), nb, xa.q.data(),
-                          xa.scale.data(), xa.sum.data(), out);
-      const int64_t r0 = g0 * kRows;
-      StoreRows(p, out, 0, r0, std::min<int64_t>(kRows, p.rows - r0));
-      StoreRows(p, out + kRows, 0, r0 + kRows, std::min<int64_t>(kRows, p.rows - r0 - kRows));
-    }
-  }
-#endif
-  for (int64_t gi = g0; gi < g1; ++gi) {
-    const uint8_t* gq = p.groups + gi * g.group_bytes;
-    const uint16_t* gs = reinterpret_cast<const uint16_t*>(gq + nb * g.block_quant_bytes);
+  // One group, every input, kMT inputs per pass over its bytes.
+  auto one_group = [&](int64_t gi) {
+    const uint8_t* gq = g.quants(p.groups, gi);
+    const uint16_t* gs = g.scales(p.groups, gi);
     const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
     for (int64_t m = 0; m < M;) {
       const int mt = M - m >= kMT ? kMT : M - m >= 2 ? 2 : 1;
@@ -373,16 +355,29 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
       }
       for (int part = 0; part < kParts; ++part) {
         if (mt == kMT)
-          PartTile<kQ4, kVnni, Dot, kMT>(gq, gs, nb, part, xq, xs, xsum, out);
+          PartTile<kQ4, kVnni, Dot, kMT>(gq, gs, nb, g.block_step, part, xq, xs, xsum, out);
         else if (mt == 2)
-          PartTile<kQ4, kVnni, Dot, 2>(gq, gs, nb, part, xq, xs, xsum, out);
+          PartTile<kQ4, kVnni, Dot, 2>(gq, gs, nb, g.block_step, part, xq, xs, xsum, out);
         else
-          PartTile<kQ4, kVnni, Dot, 1>(gq, gs, nb, part, xq, xs, xsum, out);
+          PartTile<kQ4, kVnni, Dot, 1>(gq, gs, nb, g.block_step, part, xq, xs, xsum, out);
       }
       for (int i = 0; i < mt; ++i) StoreRows(p, out + i * kRows, m + i, r0, n);
       m += mt;
     }
+  };
+  int64_t gi = g0;
+#if HWY_TARGET == HWY_AVX3_DL
+  if (kVnni && M == 1) {
+    if ((gi & 1) && gi < g1) one_group(gi++);  // the second group of a pair: alone
+    for (; gi + 2 <= g1; gi += 2) {
+      DecodePairVnni<kQ4>(g, g.quants(p.groups, gi), xa.q.data(), xa.scale.data(), xa.sum.data(), out);
+      const int64_t r0 = gi * kRows;
+      StoreRows(p, out, 0, r0, std::min<int64_t>(kRows, p.rows - r0));
+      StoreRows(p, out + kRows, 0, r0 + kRows, std::min<int64_t>(kRows, p.rows - r0 - kRows));
+    }
   }
+#endif
+  for (; gi < g1; ++gi) one_group(gi);
 }
 
 void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
@@ -404,14 +399,14 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
   const int64_t nb = g.nb;
   float acc[kRows];
   for (int64_t gi = g0; gi < g1; ++gi) {
-    const uint8_t* gq = p.groups + gi * g.group_bytes;
-    const uint16_t* gs = reinterpret_cast<const uint16_t*>(gq + nb * g.block_quant_bytes);
+    const uint8_t* gq = g.quants(p.groups, gi);
+    const uint16_t* gs = g.scales(p.groups, gi);
     const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
     for (int64_t m = 0; m < xa.M; ++m) {
       const int8_t* x = xa.q.data() + m * xa.ld;
       for (int j = 0; j < kRows; ++j) acc[j] = 0.f;
       for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* q = gq + b * g.block_quant_bytes;
+        const uint8_t* q = gq + b * g.block_step;
         for (int j = 0; j < kRows; ++j) {
           int32_t dot = 0;
           for (int v = 0; v < (g.q4 ? 4 : 8); ++v)
@@ -424,7 +419,7 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
                 dot += (static_cast<int32_t>(byte) - 128) * x[b * 32 + v * 4 + k];
               }
             }
-          const float s = quant::f16_to_f32(gs[b * kRows + j]) * xa.scale[m * nb + b];
+          const float s = quant::f16_to_f32(gs[b * g.scale_step() + j]) * xa.scale[m * nb + b];
           acc[j] = acc[j] + static_cast<float>(dot) * s;
         }
       }
@@ -462,15 +457,15 @@ void GroupsGeneric(const PackedProblem& p, int64_t g0, int64_t g1) {
   const int subvecs = g.q4 ? 4 : 8;
   HWY_ALIGN float out[kRows];
   for (int64_t gi = g0; gi < g1; ++gi) {
-    const uint8_t* gq = p.groups + gi * g.group_bytes;
-    const uint16_t* gs = reinterpret_cast<const uint16_t*>(gq + nb * g.block_quant_bytes);
+    const uint8_t* gq = g.quants(p.groups, gi);
+    const uint16_t* gs = g.scales(p.groups, gi);
     const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
     for (int64_t m = 0; m < xa.M; ++m) {
       const int8_t* x = xa.q.data() + m * xa.ld;
       for (int64_t part = 0; part < parts; ++part) {
         auto acc = hn::Zero(df);
         for (int64_t b = 0; b < nb; ++b) {
-          const uint8_t* q = gq + b * g.block_quant_bytes + part * bytes;
+          const uint8_t* q = gq + b * g.block_step + part * bytes;
           auto sum0 = hn::Zero(di32), sum1 = hn::Zero(di32);
 #if HMOE_PACKED_SDOT
           auto madd = [&](decltype(hn::Zero(d8)) w8, int32_t x4) {
@@ -511,7 +506,7 @@ void GroupsGeneric(const PackedProblem& p, int64_t g0, int64_t g1) {
           const auto dot = hn::Add(hn::RearrangeToOddPlusEven(sum0, sum1), hn::Set(di32, offset));
 #endif
           const auto sw = hn::PromoteTo(
-              df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(gs + b * kRows + part * lanes)));
+              df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(gs + b * g.scale_step() + part * lanes)));
           acc = hn::Add(acc, hn::Mul(hn::ConvertTo(df, dot), hn::Mul(sw, hn::Set(df, xa.scale[m * nb + b]))));
         }
         hn::StoreU(acc, df, out + part * lanes);
@@ -535,15 +530,15 @@ __attribute__((target("arch=armv8.2-a+dotprod+crypto"))) HWY_NOINLINE void Group
   HWY_ALIGN float out[kRows];
   const uint8x16_t flip = vdupq_n_u8(0x80), low = vdupq_n_u8(0x0F);
   for (int64_t gi = g0; gi < g1; ++gi) {
-    const uint8_t* gq = p.groups + gi * g.group_bytes;
-    const uint16_t* gs = reinterpret_cast<const uint16_t*>(gq + nb * g.block_quant_bytes);
+    const uint8_t* gq = g.quants(p.groups, gi);
+    const uint16_t* gs = g.scales(p.groups, gi);
     const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
     for (int64_t m = 0; m < xa.M; ++m) {
       const int8_t* x = xa.q.data() + m * xa.ld;
       for (int part = 0; part < 4; ++part) {
         float32x4_t acc = vdupq_n_f32(0.f);
         for (int64_t b = 0; b < nb; ++b) {
-          const uint8_t* q = gq + b * g.block_quant_bytes + part * 16;
+          const uint8_t* q = gq + b * g.block_step + part * 16;
           int32x4_t sum = vdupq_n_s32(g.q4 ? -8 * xa.sum[m * nb + b] : 0);
           for (int v = 0; v < subvecs; ++v) {
             const uint8x16_t raw = vld1q_u8(q + v * 64);
@@ -556,7 +551,7 @@ __attribute__((target("arch=armv8.2-a+dotprod+crypto"))) HWY_NOINLINE void Group
               sum = vdotq_s32(sum, vreinterpretq_s8_u8(veorq_u8(raw, flip)), xl);
             }
           }
-          const float16x4_t sh = vreinterpret_f16_u16(vld1_u16(gs + b * kRows + part * 4));
+          const float16x4_t sh = vreinterpret_f16_u16(vld1_u16(gs + b * g.scale_step() + part * 4));
           const float32x4_t s = vmulq_f32(vcvt_f32_f16(sh), vdupq_n_f32(xa.scale[m * nb + b]));
           acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(sum), s));
         }

@@ -7,15 +7,27 @@
 
 namespace hmoe::kernels {
 
-// Where things are in a repacked matrix (packed_int8.h has the layout).
+// Where things are in a repacked matrix (packed_int8.h has the layout): group g's
+// quants of block b at quants(first, g) + b * block_step, its 16 scales at
+// scales(first, g) + b * scale_step().
 struct PackedGeometry {
   bool q4 = false;
-  int64_t groups = 0;             // groups of kPackedRows rows
+  int64_t groups = 0;             // groups of kPackedRows rows (an odd count has a padding group after)
   int64_t nb = 0;                 // blocks of 32 per row
   int64_t block_quant_bytes = 0;  // 512 (q8_0) or 256 (q4_0): one block of a group
-  int64_t scale_bytes = 0;        // a group's f16 scales, padded to 64 bytes
-  int64_t group_bytes = 0;        // quants then scales
-  int64_t matrix_bytes = 0;       // header + groups (0: not packable)
+  int64_t block_step = 0;         // one block of a pair: both groups' quants, then both groups' scales
+  int64_t pair_bytes = 0;         // nb * block_step
+  int64_t matrix_bytes = 0;       // header + pairs (0: not packable)
+
+  int64_t pairs() const { return (groups + 1) / 2; }
+  const uint8_t* quants(const uint8_t* first, int64_t g) const {
+    return first + (g >> 1) * pair_bytes + (g & 1) * block_quant_bytes;
+  }
+  const uint16_t* scales(const uint8_t* first, int64_t g) const {
+    return reinterpret_cast<const uint16_t*>(first + (g >> 1) * pair_bytes + 2 * block_quant_bytes +
+                                             (g & 1) * kPackedRows * 2);
+  }
+  int64_t scale_step() const { return block_step / 2; }  // in scales (uint16)
 };
 PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols);
 

@@ -228,12 +228,18 @@ TEST_CASE("packed path: a product computed in row ranges gives the whole product
     const auto bias = test::random_vector(72, 24);
     for (int64_t M : {1, 5}) {
       const auto x = test::random_vector(M * 96, 25);
-      std::vector<float> whole(M * 72), parts(M * 72, -1.f);
+      std::vector<float> whole(M * 72);
       kernels::linear(x.data(), M, v, bias.data(), whole.data());
-      for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 32}, {32, 48}, {48, 72}})
-        kernels::packed_linear_rows(x.data(), M, 96, v, bias.data(), parts.data(), 72, r0, r1);
-      INFO(dtype_name(t), " M=", M);
-      CHECK(same_bits(whole.data(), parts.data(), whole.size()));
+      // Ranges that start on either group of a pair (groups are read two by two), end
+      // inside one, or hold the last group with its padding.
+      using Cut = std::vector<std::pair<int64_t, int64_t>>;
+      for (const Cut& cut : {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}) {
+        std::vector<float> parts(M * 72, -1.f);
+        for (auto [r0, r1] : cut)
+          kernels::packed_linear_rows(x.data(), M, 96, v, bias.data(), parts.data(), 72, r0, r1);
+        INFO(dtype_name(t), " M=", M, " first cut ", cut[1].first);
+        CHECK(same_bits(whole.data(), parts.data(), whole.size()));
+      }
     }
     std::vector<float> y(72);
     const auto x = test::random_vector(96, 26);
