@@ -1,9 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "runtime/model/ops/elementwise.h"
+#include "runtime/model/ops/finite.h"
 #include "runtime/model/ops/norms.h"
 #include "runtime/model/ops/router.h"
 
@@ -43,4 +45,25 @@ TEST_CASE("layer_norm and gelu_new match their definitions") {
   CHECK(g[0] == doctest::Approx(ref(-1)));
   CHECK(g[1] == 0.f);
   CHECK(g[2] == doctest::Approx(ref(2)));
+}
+
+TEST_CASE("first_non_finite: the first NaN or infinity of either sign, anywhere; the largest finite values pass") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float bad[] = {std::nanf(""), -std::nanf(""), inf, -inf};
+  for (int64_t n : {1, 255, 256, 257, 1000}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) x[i] = (i % 3 ? 1.f : -1.f) * std::numeric_limits<float>::max() / float(i + 1);
+    x[0] = -0.f;
+    x[n - 1] = std::numeric_limits<float>::denorm_min();
+    CHECK(first_non_finite(x.data(), n) == -1);
+    for (float v : bad)
+      for (int64_t at : {int64_t{0}, n / 2, n - 1}) {
+        std::vector<float> y = x;
+        y[at] = v;
+        if (at + 1 < n) y[n - 1] = inf;  // a later one does not hide the first
+        INFO("n=", n, " at=", at, " value=", v);
+        CHECK(first_non_finite(y.data(), n) == at);
+      }
+  }
+  CHECK(first_non_finite(nullptr, 0) == -1);
 }

@@ -262,10 +262,11 @@ void split_rows_apply(const HyperExpertView& he, const float* x, int64_t M, int6
   const int64_t b = he.down.rows;
   auto split = [&](const kernels::MatrixView& W, const float* in, int64_t ldx, const float* bias, float* y,
                    int64_t ldy) {
-    // Repacked matrices are split on their groups of rows, within the one repacked copy
-    // (a view of some rows has none of its own and would take another path).
+    // Repacked matrices are split on their pairs of row groups (each pair one stream
+    // through memory), within the one repacked copy (a view of some rows has none of its
+    // own and would take another path).
     const bool packed = kernels::packed_for(W) != nullptr;
-    const int64_t unit = packed ? kernels::kPackedRows : 1, units = (W.rows + unit - 1) / unit;
+    const int64_t unit = packed ? 2 * kernels::kPackedRows : 1, units = (W.rows + unit - 1) / unit;
     kernels::parallel_for(n_threads, n_threads, [&](int64_t t, int) {
       const int64_t r0 = std::min(W.rows, units * t / n_threads * unit);
       const int64_t r1 = std::min(W.rows, units * (t + 1) / n_threads * unit);

@@ -1,22 +1,37 @@
 #include "runtime/model/ops/finite.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "formats/error.h"
 
 namespace hmoe {
 
 int64_t first_non_finite(const float* x, int64_t n) {
-  // The sum of a row is finite only if every value is (Inf - Inf and NaN stay NaN), so
-  // one pass of adds settles the common case; only a failing row is searched.
+  // A float is NaN or infinite exactly when its bits without the sign are at least
+  // those of +infinity. The largest of them over a chunk is an integer maximum, which
+  // the compiler vectorises (a float sum, as before, was one chain of dependent adds:
+  // about 4 cycles a value, 1.2% of a 2-thread decode token for GPT-2's 50257 logits);
+  // only a failing chunk is searched.
   constexpr int64_t kChunk = 256;
+  constexpr uint32_t kInfBits = 0x7F800000u;
+  auto most_bits = [](const float* c, int64_t m) {
+    uint32_t most = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, c + i, sizeof bits);
+      bits &= 0x7FFFFFFFu;
+      most = bits > most ? bits : most;
+    }
+    return most;
+  };
   for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
-    const int64_t i1 = i0 + kChunk < n ? i0 + kChunk : n;
-    float s = 0.f;
-    for (int64_t i = i0; i < i1; ++i) s += x[i] * 0.f;
-    if (s == 0.f) continue;
-    for (int64_t i = i0; i < i1; ++i)
+    const int64_t m = n - i0 < kChunk ? n - i0 : kChunk;
+    // Whole chunks with a constant count: -O2 vectorises only loops without a remainder.
+    if ((m == kChunk ? most_bits(x + i0, kChunk) : most_bits(x + i0, m)) < kInfBits) continue;
+    for (int64_t i = i0; i < i0 + m; ++i)
       if (!std::isfinite(x[i])) return i;
   }
   return -1;
