@@ -10,14 +10,15 @@
 // of a task. Helpers that find no work spin for a short while (a decode step starts its
 // next product within microseconds), then sleep; the caller, once every task is
 // claimed, waits for the last ones the same way. Not while other processes want the
-// cores: when the machine has more runnable threads than the pool (/proc/stat, read
-// every 2 ms by callers, in 6 readings of the last 8), nobody spins for a while
-// (spinning beside a busy process halved 2-thread decode). A wait far longer than a
-// task (a helper preempted mid-task: its core is wanted by another process) makes the
-// pool run the following jobs on the caller alone for 16 times that wait (doubling
-// while it repeats, at most 0.25 s) before it tries its helpers again: on a machine
-// where another process keeps a core busy, default threads then run about as fast as
-// one thread.
+// cores: when the machine has more runnable threads than the pool's awake ones
+// (/proc/stat, read every 2 ms by callers, in 6 readings of the last 8), nobody spins
+// for a while (spinning beside a busy process halved 2-thread decode). While that
+// lasts, a wait far longer than a task (a helper preempted mid-task: its core is wanted
+// by another process) makes the pool run the following jobs on the caller alone for 16
+// times that wait (doubling while it repeats, at most 0.25 s) before it tries its
+// helpers again: on a machine where another process keeps a core busy, default threads
+// then run about as fast as one thread. On an idle machine such a wait is the system
+// borrowing a core for a moment, and the pool carries on with its helpers.
 //
 // Results never depend on the pool: a task computes the same outputs the same way
 // whichever thread runs it, so the kernels give the same bits for any thread count.
