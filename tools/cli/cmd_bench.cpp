@@ -22,6 +22,7 @@
 #include "tools/common/stream_read.h"
 #include "tools/common/decode_traffic.h"
 #include "runtime/model/session.h"
+#include "tools/common/run_order.h"
 #include "tools/common/synthetic_model.h"
 #include "tools/cli/args.h"
 #include "tools/common/cpu_usage.h"
@@ -145,8 +146,10 @@ int run_bench(const std::vector<std::string>& argv) {
                 "  pertoken  HyperMoE running the hypernetwork for every token (the authors' way)\n"
                 "Several models (-m A,B or --dtype f32,q8,q4) are measured in the same run, taking turns\n"
                 "the same way. The baseline is the first model's 'moe' (else its first configuration).\n"
-                "Runs alternate within each repetition, each repetition in the next permutation of\n"
-                "their order (a run disturbs the next one); 'time vs' the baseline is the median over\n"
+                "Runs alternate within each repetition, each repetition in the next row of a balanced\n"
+                "order (a run disturbs the next one; over 2n repetitions of n variants, n if n is even,\n"
+                "each takes each place and follows each other equally often, so -r should be a multiple\n"
+                "of that); 'time vs' the baseline is the median over\n"
                 "repetitions of each one's time over the baseline's in the same repetition; 'CPU time\n"
                 "vs' (1 thread) is the same for the thread's CPU time, which a busy machine disturbs less.\n"
                 "tg rows also give the weights' bytes one token reads over the time per token (weights\n"
@@ -161,7 +164,7 @@ int run_bench(const std::vector<std::string>& argv) {
         .opt("--dtype", &dtype_text, "synthetic weights' dtypes, comma-separated: f32 f16 bf16 q8 q4 (default f32)")
         .opt("-p,--n-prompt", &prompts, "prompt lengths, comma-separated; 0 skips pp (default 128)")
         .opt("-n,--n-gen", &gens, "generated tokens, comma-separated; 0 skips tg (default 64)")
-        .opt("-r,--repetitions", &reps, "timed runs per test (default 6: every order of 3 configurations once)")
+        .opt("-r,--repetitions", &reps, "timed runs per test (default 6: the balanced order of 3 configurations once)")
         .opt("--warmup", &warmup, "untimed runs per test and configuration first (default 1)")
         .opt("-t,--threads", &threads_text,
              "thread counts, comma-separated; 0 = the default: OMP_NUM_THREADS or the processors,\n"
@@ -330,6 +333,11 @@ int run_bench(const std::vector<std::string>& argv) {
       report.header.push_back(line);
     }
 
+    if (static_cast<size_t>(reps) % tools::balanced_rounds(runnable.size()) != 0)
+      std::fprintf(stderr,
+                   "bench: with %zu variants the order is balanced every %zu repetitions; -r %d leaves some "
+                   "of them first more often than others\n",
+                   runnable.size(), tools::balanced_rounds(runnable.size()), reps);
     const double load_before = tools::load_average_1m();
     if (load_before > 0.5)
       std::fprintf(stderr, "bench: 1-minute load average is %.2f before starting; results may be noisy\n",
@@ -410,11 +418,12 @@ int run_bench(const std::vector<std::string>& argv) {
           // Fresh tokens each repetition (the same for every variant), so an on-demand
           // cache is measured on text it has not seen rather than on a replay.
           const std::vector<int32_t> tokens = random_tokens(test.n, hp.vocab_size, 1000003ull * seed + 104729ull * (r + 1));
-          // Each repetition takes the next permutation of the variants' order: a run slows
-          // the one after it (measured: plain MoE ran ~8% slower right after a per-token
-          // run), and over all permutations every variant follows every other equally
-          // often (with 3 variants, in any 6 consecutive repetitions).
-          if (r > 0) std::next_permutation(order.begin(), order.end());
+          // Each repetition takes the next row of a balanced design (run_order.h): a run
+          // slows the one after it (measured: plain MoE ran ~8% slower right after a
+          // per-token run), and the first of a repetition follows the pause between them,
+          // so every variant takes every position and follows every other equally often
+          // (in any balanced_rounds(n) consecutive repetitions).
+          order = tools::balanced_order(runnable.size(), static_cast<size_t>(r));
           const tools::CpuSample a = tools::sample_cpu();
           repetition(tokens, order, true);
           const tools::CpuSample b = tools::sample_cpu();
