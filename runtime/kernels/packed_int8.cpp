@@ -41,8 +41,8 @@ PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols) {
   g.q4 = t == DType::Q4_0;
   g.groups = (rows + kPackedRows - 1) / kPackedRows;
   g.nb = cols / kQuantBlock;
-  g.block_quant_bytes = g.q4 ? 256 : 512;
-  g.block_step = 2 * g.block_quant_bytes + 2 * kPackedRows * 2;
+  g.block_quant_bytes = packed_block_quant_bytes(g.q4);
+  g.block_step = packed_block_step(g.q4);
   g.pair_bytes = g.nb * g.block_step;
   g.matrix_bytes = kPackedHeaderBytes + g.pairs() * g.pair_bytes;
   return g;
@@ -58,8 +58,8 @@ namespace {
 void pack_groups(const MatrixView& W, const PackedGeometry& g, uint8_t* out, int64_t g0, int64_t g1) {
   const int64_t subvecs = g.block_quant_bytes / 64;
   for (int64_t gi = g0; gi < g1; ++gi) {
-    uint8_t* gq = const_cast<uint8_t*>(g.quants(out, gi));
-    uint16_t* gs = const_cast<uint16_t*>(g.scales(out, gi));
+    uint8_t* gq = out + g.quants_offset(gi);
+    uint16_t* gs = reinterpret_cast<uint16_t*>(out + g.scales_offset(gi));
     for (int64_t j = 0; j < kPackedRows; ++j) {
       const int64_t r = gi * kPackedRows + j;
       const uint8_t* row = r < W.rows ? static_cast<const uint8_t*>(W.row_data(r)) : nullptr;

@@ -20,15 +20,22 @@ struct PackedGeometry {
   int64_t matrix_bytes = 0;       // header + pairs (0: not packable)
 
   int64_t pairs() const { return (groups + 1) / 2; }
-  const uint8_t* quants(const uint8_t* first, int64_t g) const {
-    return first + (g >> 1) * pair_bytes + (g & 1) * block_quant_bytes;
+  // Bytes from the first group to group g's first quants / scales.
+  int64_t quants_offset(int64_t g) const { return (g >> 1) * pair_bytes + (g & 1) * block_quant_bytes; }
+  int64_t scales_offset(int64_t g) const {
+    return (g >> 1) * pair_bytes + 2 * block_quant_bytes + (g & 1) * kPackedRows * 2;
   }
+  const uint8_t* quants(const uint8_t* first, int64_t g) const { return first + quants_offset(g); }
   const uint16_t* scales(const uint8_t* first, int64_t g) const {
-    return reinterpret_cast<const uint16_t*>(first + (g >> 1) * pair_bytes + 2 * block_quant_bytes +
-                                             (g & 1) * kPackedRows * 2);
+    return reinterpret_cast<const uint16_t*>(first + scales_offset(g));
   }
   int64_t scale_step() const { return block_step / 2; }  // in scales (uint16)
 };
+
+// One block of a group's quants (q8_0 512 bytes, q4_0 256), and of a pair: both groups'
+// quants, then both groups' 16 f16 scales. Constants, so a kernel may unroll on them.
+constexpr int64_t packed_block_quant_bytes(bool q4) { return q4 ? 256 : 512; }
+constexpr int64_t packed_block_step(bool q4) { return 2 * packed_block_quant_bytes(q4) + 2 * kPackedRows * 2; }
 PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols);
 
 // One product on the packed path, its inputs already quantised.
