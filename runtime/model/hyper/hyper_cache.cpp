@@ -150,7 +150,7 @@ HyperCache::~HyperCache() = default;
 void HyperCache::fill_all() {
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t C = per_layer_, L = w_.hyper_slots.size(), total = C * L;
-  arena_ = alloc_aligned(total * layout_.bytes);
+  arena_ = kernels::allocate_huge(total * layout_.bytes);
   std::vector<uint64_t> patterns(C);
   for (uint64_t p = 0; p < C; ++p) patterns[p] = p;
   std::vector<uint8_t*> dst(C);

@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "runtime/kernels/huge_pages.h"
 #include "runtime/model/hyper/hyper_expert.h"
 
 namespace hmoe {
@@ -106,7 +107,10 @@ class HyperCache {
   uint64_t capacity_ = 0;   // entries
   double fill_seconds_ = 0;
 
-  AlignedBytes arena_;  // Precomputed: entry (layer * C + pattern) at that index * layout_.bytes
+  // Precomputed: entry (layer * C + pattern) at that index * layout_.bytes. In huge pages,
+  // as the experts are: each token reads a few scattered entries of ~100 KiB, and in 4 KiB
+  // pages each of those pages costs a TLB miss on every use.
+  kernels::HugeBuffer arena_;
 
   std::unique_ptr<Shard[]> shards_;  // OnDemand
   uint32_t n_shards_ = 0;
