@@ -211,6 +211,22 @@ void linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const f
   linear_with_path(LinearPath::Auto, x, M, ldx, W, bias, y, ldy);
 }
 
+void linear_set(const LinearArgs* set, int64_t n) {
+  if (n < 0 || (n > 0 && !set)) throw std::invalid_argument("linear_set: bad set of " + std::to_string(n));
+  bool packed = n > 1;
+  for (int64_t i = 0; i < n; ++i) {
+    const LinearArgs& a = set[i];
+    check_linear_args(a.x, a.M, a.ldx, a.W, a.y, a.ldy);
+    packed = packed && linear_choose_path(a.W, a.M) == LinearPath::Packed;
+  }
+  simd_apply_env_once();
+  if (packed) return packed_linear_set(set, n);
+  for (int64_t i = 0; i < n; ++i) {
+    const LinearArgs& a = set[i];
+    linear(a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy);
+  }
+}
+
 // ------------------------------------------------------------------ activations
 
 void quantize_activations(const float* x, int64_t M, int64_t ldx, int64_t cols, QuantizedActivations* out) {

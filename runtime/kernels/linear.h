@@ -51,6 +51,23 @@ inline void linear(const float* x, int64_t M, const MatrixView& W, const float* 
   linear(x, M, W.cols, W, bias, y, W.rows);
 }
 
+// The arguments of one linear() call.
+struct LinearArgs {
+  const float* x = nullptr;
+  int64_t M = 0, ldx = 0;
+  MatrixView W;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+
+// The n independent products of `set` (no output may overlap another's input or
+// output), each with the bits linear() gives it alone. Where every one takes the packed
+// int8 path (q8_0 / q4_0 repacked at load), they run as one parallel job: a decode
+// token's experts then hand work to the threads and wait for the last of them once, not
+// once per product. Otherwise they run one after another.
+void linear_set(const LinearArgs* set, int64_t n);
+
 // Plain scalar reference of linear(), for tests: no SIMD, no threads.
 void linear_reference(const float* x, int64_t M, int64_t ldx, const MatrixView& W,
                       const float* bias, float* y, int64_t ldy);

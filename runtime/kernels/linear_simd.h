@@ -10,14 +10,7 @@
 namespace hmoe::kernels {
 
 // Arguments already checked by the front end.
-struct LinearProblem {
-  const float* x = nullptr;
-  int64_t M = 0, ldx = 0;
-  MatrixView W;
-  const float* bias = nullptr;
-  float* y = nullptr;
-  int64_t ldy = 0;
-};
+using LinearProblem = LinearArgs;
 
 // Activations quantised per block of 32 to int8 (stored widened to int16, ld = cols),
 // with one f32 scale per block: x ~ q * scale. Made by quantize_activations().

@@ -347,8 +347,7 @@ namespace {
 // The problem of one packed product (`packed`: packed_for(W), checked by the caller),
 // its inputs quantised into this thread's buffer.
 PackedProblem packed_problem(const uint8_t* packed, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
-                             const float* bias, float* y, int64_t ldy) {
-  Int8Activations& xa = tl_acts;
+                             const float* bias, float* y, int64_t ldy, Int8Activations& xa = tl_acts) {
   quantize_activations_int8(x, M, ldx, W.cols, &xa);
   PackedProblem p;
   p.groups = packed + kPackedHeaderBytes;
@@ -382,6 +381,51 @@ void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, 
     int64_t g0, g1;
     split.bounds(t, &g0, &g1);
     if (g0 < g1) simd_packed_groups(p, g0, g1);
+  });
+}
+
+void packed_linear_set(const LinearArgs* set, int64_t n) {
+  // One buffer of codes per product, alive until the job ends.
+  thread_local std::vector<Int8Activations> acts;
+  if (static_cast<int64_t>(acts.size()) < n) acts.resize(static_cast<size_t>(n));
+  std::vector<PackedProblem> probs;
+  std::vector<int64_t> first_pair{0};  // probs[i]'s pairs are [first_pair[i], first_pair[i + 1]) of the set's
+  probs.reserve(static_cast<size_t>(n));
+  first_pair.reserve(static_cast<size_t>(n) + 1);
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const LinearArgs& a = set[i];
+    const uint8_t* packed = packed_for(a.W);
+    if (!packed) throw std::invalid_argument("packed_linear_set: product " + std::to_string(i) +
+                                             " has no repacked weights of its own");
+    if (a.M <= 0) continue;
+    probs.push_back(packed_problem(packed, a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, acts[static_cast<size_t>(i)]));
+    const PackedGeometry& g = probs.back().geo;
+    first_pair.push_back(first_pair.back() + g.pairs());
+    total += g.pair_bytes * std::max<int64_t>(1, a.M / 4) * g.pairs();
+  }
+  const int64_t pairs = first_pair.back();
+  if (pairs == 0) return;
+  // Pairs [p0, p1) of the set, which may span products.
+  auto run_pairs = [&](int64_t p0, int64_t p1) {
+    size_t i = static_cast<size_t>(std::upper_bound(first_pair.begin(), first_pair.end(), p0) - first_pair.begin() - 1);
+    for (; p0 < p1; ++i) {
+      const int64_t end = std::min(p1, first_pair[i + 1]);
+      const PackedProblem& p = probs[i];
+      simd_packed_groups(p, 2 * (p0 - first_pair[i]), std::min(p.geo.groups, 2 * (end - first_pair[i])));
+      p0 = end;
+    }
+  };
+  const int threads = total >= kMinParallelBytes
+                          ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, pairs}))
+                          : 1;
+  if (threads <= 1) return run_pairs(0, pairs);
+  // Cut as one product's pairs would be (PairSplit on the set's pairs, as groups).
+  const PairSplit split(2 * pairs, threads, total / pairs, pool_helpers_awake());
+  parallel_for(split.tasks(), threads, [&](int64_t t, int) {
+    int64_t g0, g1;
+    split.bounds(t, &g0, &g1);
+    if (g0 < g1) run_pairs(g0 / 2, g1 / 2);
   });
 }
 

@@ -119,6 +119,10 @@ void packed_linear_reference(const float* x, int64_t M, int64_t ldx, const Matri
 // The packed path itself (linear_paths.h: LinearPath::Packed); W must have packed_for().
 void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
                    int64_t ldy);
+// linear_set (linear.h) when every product has packed_for(): one parallel job over the
+// pairs of row groups of all of them, each product's rows computed as packed_linear
+// computes them.
+void packed_linear_set(const LinearArgs* set, int64_t n);
 // Output rows [r0, r1) of packed_linear only, on the calling thread, with the same
 // numbers: for callers that split a product too small for linear()'s own threads
 // (a HyperExpert at decode). r0 and r1 must lie on groups of kPackedRows (r1 may be

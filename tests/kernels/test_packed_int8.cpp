@@ -249,3 +249,86 @@ TEST_CASE("packed path: a product computed in row ranges gives the whole product
                     std::invalid_argument);  // no repacked copy
   }
 }
+
+TEST_CASE("packed path: a set of products run as one job gives each product's bits alone") {
+  ThreadsGuard guard;
+  struct Spec {
+    DType t;
+    int64_t rows, cols, M;
+    bool bias;
+  };
+  // Mixed dtypes and shapes, odd group counts (a padding group), an empty batch.
+  const std::vector<Spec> specs = {{DType::Q8_0, 1000, 768, 1, true},
+                                   {DType::Q4_0, 250, 768, 1, false},
+                                   {DType::Q8_0, 72, 96, 0, true},
+                                   {DType::Q4_0, 3072, 128, 3, true},
+                                   {DType::Q8_0, 16, 3072, 1, false}};
+  std::vector<test::EncodedMatrix> mats;
+  std::vector<kernels::PackedStore> stores(specs.size());
+  std::vector<kernels::LinearArgs> set;
+  std::vector<std::vector<float>> xs, biases, alone, together;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const Spec& s = specs[i];
+    mats.push_back(test::random_matrix(s.t, s.rows, s.cols, 40 + static_cast<uint32_t>(i)));
+    xs.push_back(test::random_vector(std::max<int64_t>(1, s.M) * s.cols, 50 + static_cast<uint32_t>(i)));
+    biases.push_back(test::random_vector(s.rows, 60 + static_cast<uint32_t>(i)));
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const Spec& s = specs[i];
+    kernels::LinearArgs a;
+    a.x = xs[i].data();
+    a.M = s.M;
+    a.ldx = s.cols;
+    a.W = stores[i].add(mats[i].view);
+    a.bias = s.bias ? biases[i].data() : nullptr;
+    a.ldy = s.rows;
+    set.push_back(a);
+    alone.emplace_back(std::max<int64_t>(1, s.M) * s.rows, 0.f);
+  }
+  const int64_t spin_us = kernels::pool_spin_us();
+  for_each_target([&](const std::string& target) {
+    omp_set_num_threads(1);
+    for (size_t i = 0; i < set.size(); ++i)
+      kernels::linear(set[i].x, set[i].M, set[i].ldx, set[i].W, set[i].bias, alone[i].data(), set[i].ldy);
+    for (int64_t spin : {spin_us, int64_t{0}})
+      for (int threads : {1, 2, 3}) {
+        kernels::set_pool_spin_us(spin);
+        omp_set_num_threads(threads);
+        together.clear();
+        for (size_t i = 0; i < set.size(); ++i) {
+          together.emplace_back(alone[i].size(), std::nanf(""));  // a row left unwritten shows
+          if (specs[i].M == 0) together.back() = alone[i];        // nothing to write
+          set[i].y = together.back().data();
+        }
+        kernels::linear_set(set.data(), static_cast<int64_t>(set.size()));
+        kernels::set_pool_spin_us(spin_us);
+        for (size_t i = 0; i < set.size(); ++i) {
+          INFO(target, " product ", i, " threads=", threads, " spin=", spin);
+          CHECK(same_bits(alone[i].data(), together[i].data(), alone[i].size()));
+        }
+      }
+  });
+  // A set with a product that has no repacked copy runs one product after another.
+  const auto F = test::random_matrix(DType::F32, 40, 96, 70);
+  const auto x = test::random_vector(96, 71);
+  std::vector<float> y_alone(40), y_set(40), q_alone(1000), q_set(1000);
+  kernels::linear(x.data(), 1, F.view, nullptr, y_alone.data());
+  kernels::linear(xs[0].data(), 1, set[0].W, biases[0].data(), q_alone.data());
+  kernels::LinearArgs mixed[2];
+  mixed[0] = set[0];
+  mixed[0].y = q_set.data();
+  mixed[1].x = x.data();
+  mixed[1].M = 1;
+  mixed[1].ldx = 96;
+  mixed[1].W = F.view;
+  mixed[1].y = y_set.data();
+  mixed[1].ldy = 40;
+  kernels::linear_set(mixed, 2);
+  CHECK(same_bits(y_alone.data(), y_set.data(), 40));
+  CHECK(same_bits(q_alone.data(), q_set.data(), 1000));
+  // Bad arguments are refused as linear() refuses them.
+  mixed[1].ldy = 39;
+  CHECK_THROWS_AS(kernels::linear_set(mixed, 2), std::invalid_argument);
+  CHECK_THROWS_AS(kernels::linear_set(nullptr, 1), std::invalid_argument);
+  CHECK_NOTHROW(kernels::linear_set(nullptr, 0));
+}

@@ -11,12 +11,17 @@ namespace hmoe {
 
 enum class FfnActivation { GeluNew, Relu };
 
+// R = the (token, expert) pairs of a call, grouped by expert.
 struct MoeScratch {
-  std::vector<int64_t> rows;       // the tokens of the expert at hand
-  std::vector<float> row_gate;     // their gates
-  std::vector<float> gathered;     // [T, d]: their inputs, gathered
-  std::vector<float> hidden;       // [T, f]: the expert's hidden layer
-  std::vector<float> expert_out;   // [T, d]: the expert's outputs
+  std::vector<int64_t> rows;       // [R]: each pair's token
+  std::vector<float> row_gate;     // [R]: its gate
+  std::vector<int64_t> active;     // the experts with tokens, ascending
+  std::vector<int64_t> first;      // active[e]'s pairs are [first[e], first[e + 1])
+  std::vector<float> gathered;     // [R, d]: the inputs
+  std::vector<float> hidden;       // [R, f]: the hidden layers
+  std::vector<float> expert_out;   // [R, d]: the experts' outputs
+  std::vector<kernels::LinearArgs> products;
+  // Sizes the buffers for at least T pairs (never shrinks them).
   void reserve(int64_t T, int64_t d, int64_t f);
 };
 
