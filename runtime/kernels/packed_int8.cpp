@@ -389,22 +389,24 @@ void packed_linear_set(const LinearArgs* set, int64_t n) {
   thread_local std::vector<Int8Activations> acts;
   if (static_cast<int64_t>(acts.size()) < n) acts.resize(static_cast<size_t>(n));
   std::vector<PackedProblem> probs;
-  std::vector<int64_t> first_pair{0};  // probs[i]'s pairs are [first_pair[i], first_pair[i + 1]) of the set's
+  // probs[i]'s pairs are [first_pair[i], first_pair[i + 1]) of the set's, its work
+  // [first_work[i], first_work[i + 1]), pair_work[i] per pair.
+  std::vector<int64_t> first_pair{0}, first_work{0}, pair_work;
   probs.reserve(static_cast<size_t>(n));
-  first_pair.reserve(static_cast<size_t>(n) + 1);
-  int64_t total = 0;
   for (int64_t i = 0; i < n; ++i) {
     const LinearArgs& a = set[i];
     const uint8_t* packed = packed_for(a.W);
-    if (!packed) throw std::invalid_argument("packed_linear_set: product " + std::to_string(i) +
-                                             " has no repacked weights of its own");
+    if (!packed)
+      throw std::invalid_argument("packed_linear_set: product " + std::to_string(i) +
+                                  " has no repacked weights of its own");
     if (a.M <= 0) continue;
     probs.push_back(packed_problem(packed, a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, acts[static_cast<size_t>(i)]));
     const PackedGeometry& g = probs.back().geo;
+    pair_work.push_back(g.pair_bytes * std::max<int64_t>(1, a.M / 4));
     first_pair.push_back(first_pair.back() + g.pairs());
-    total += g.pair_bytes * std::max<int64_t>(1, a.M / 4) * g.pairs();
+    first_work.push_back(first_work.back() + pair_work.back() * g.pairs());
   }
-  const int64_t pairs = first_pair.back();
+  const int64_t pairs = first_pair.back(), total = first_work.back();
   if (pairs == 0) return;
   // Pairs [p0, p1) of the set, which may span products.
   auto run_pairs = [&](int64_t p0, int64_t p1) {
@@ -420,12 +422,26 @@ void packed_linear_set(const LinearArgs* set, int64_t n) {
                           ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, pairs}))
                           : 1;
   if (threads <= 1) return run_pairs(0, pairs);
-  // Cut as one product's pairs would be (PairSplit on the set's pairs, as groups).
-  const PairSplit split(2 * pairs, threads, total / pairs, pool_helpers_awake());
-  parallel_for(split.tasks(), threads, [&](int64_t t, int) {
-    int64_t g0, g1;
-    split.bounds(t, &g0, &g1);
-    if (g0 < g1) run_pairs(g0 / 2, g1 / 2);
+  // The split of one product (PairSplit), cut by work rather than by pairs: the
+  // products' pairs may differ a hundredfold (a HyperExpert's up-projection beside an
+  // expert's). The pair nearest to a point of work:
+  auto pair_at = [&](int64_t w) {
+    if (w >= total) return pairs;
+    const size_t i =
+        static_cast<size_t>(std::upper_bound(first_work.begin(), first_work.end(), w) - first_work.begin() - 1);
+    return first_pair[i] + (w - first_work[i] + pair_work[i] / 2) / pair_work[i];
+  };
+  const bool awake = pool_helpers_awake();
+  const int64_t big = awake ? total * 9 / (10 * threads) : 0;
+  const int64_t tail_tasks = awake ? threads * PairSplit::kTailTasksPerThread
+                                   : (total + PairSplit::kFineTaskBytes - 1) / PairSplit::kFineTaskBytes;
+  const int64_t n_big = awake ? threads : 0, rest = total - n_big * big;
+  auto task_start = [&](int64_t t) {
+    return t <= n_big ? t * big : n_big * big + (rest * (t - n_big) + tail_tasks - 1) / tail_tasks;
+  };
+  parallel_for(n_big + tail_tasks, threads, [&](int64_t t, int) {
+    const int64_t p0 = pair_at(task_start(t)), p1 = pair_at(task_start(t + 1));
+    if (p0 < p1) run_pairs(p0, p1);
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/kernels/packed_int8.h"
 #include "runtime/kernels/thread_pool.h"
 
 namespace hmoe {
@@ -63,6 +64,39 @@ void HyperBlock::apply_cached(HyperCache& cache, int64_t slot, const uint64_t* p
   }
   groups_ += static_cast<uint64_t>(G);
   handles_.clear();  // lets on-demand entries go
+}
+
+bool HyperBlock::prepare_side(HyperCache& cache, int64_t slot, const uint64_t* patterns, const float* x, int64_t T,
+                              SideFfn* side) {
+  side_tokens_ = 0;
+  if (T <= 0 || !cache.layout().packed) return false;
+  for (int64_t t = 1; t < T; ++t)
+    if (patterns[t] != patterns[0]) return false;
+  const int64_t d = cache.layout().d, bd = cache.layout().b;
+  reserve(T, d, bd);
+  handles_.resize(1);
+  cache.acquire(slot, patterns, 1, handles_.data(), &gen_scratch_);
+  const HyperExpertView& he = handles_[0].view;
+  if (!kernels::packed_for(he.down) || !kernels::packed_for(he.up)) {
+    handles_.clear();
+    return false;
+  }
+  // One group, its tokens in position order: apply_cached's numbers for G = 1.
+  *side = SideFfn{x, T, d, he.down, he.up, he.down_bias, he.up_bias, FfnActivation::Relu, hidden_.data(),
+                  adapter_out_.data()};
+  side_tokens_ = T;
+  groups_ += 1;
+  return true;
+}
+
+void HyperBlock::finish_side(float* out) {
+  for (int64_t t = 0; t < side_tokens_; ++t) {
+    float* o = out + t * d_;
+    const float* a = adapter_out_.data() + t * d_;
+    for (int64_t c = 0; c < d_; ++c) o[c] += a[c];
+  }
+  side_tokens_ = 0;
+  handles_.clear();  // lets an on-demand entry go
 }
 
 // The authors' way: the hypernetwork runs for every token (batched over tokens, as

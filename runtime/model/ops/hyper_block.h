@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/model/hyper/hyper_cache.h"
+#include "runtime/model/ops/moe.h"
 
 namespace hmoe {
 
@@ -18,6 +19,14 @@ class HyperBlock {
   // (slot, patterns[t]) from `cache`.
   void apply_cached(HyperCache& cache, int64_t slot, const uint64_t* patterns, const float* x, int64_t T,
                     float* out);
+  // apply_cached, split to let the experts' jobs carry the products (moe.h): where every
+  // token shares one pattern (decode) and its HyperExpert is repacked (q8_0 / q4_0), sets
+  // `side` to compute A(x) for the T tokens and returns true; finish_side(out) then adds
+  // them to out, as apply_cached would, with the same bits. Otherwise false, and nothing
+  // is prepared.
+  bool prepare_side(HyperCache& cache, int64_t slot, const uint64_t* patterns, const float* x, int64_t T,
+                    SideFfn* side);
+  void finish_side(float* out);
   // The same, each token's HyperExpert generated now by the slot's hypernetwork into
   // entries of `layout` (the cache's).
   void apply_per_token(const HyperDims& dims, const HyperSlot& slot, const HyperExpertLayout& layout,
@@ -41,6 +50,7 @@ class HyperBlock {
   AlignedBytes per_token_entries_;
   int64_t per_token_cap_ = 0;
   uint64_t groups_ = 0;
+  int64_t side_tokens_ = 0;  // prepared by prepare_side, not yet added
 };
 
 }  // namespace hmoe

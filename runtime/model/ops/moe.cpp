@@ -16,7 +16,8 @@ void MoeScratch::reserve(int64_t T, int64_t d, int64_t f) {
 }
 
 void moe_experts(const MoeWeights& w, int64_t N, int64_t F, FfnActivation act, const float* x, int64_t T, int64_t d,
-                 const int32_t* experts, const float* gates, int64_t k, float* out, MoeScratch& s) {
+                 const int32_t* experts, const float* gates, int64_t k, float* out, MoeScratch& s,
+                 const SideFfn* side) {
   // The tokens of each expert, in ascending expert index: expert e's are rows
   // [first[e], first[e + 1]) of the scratch buffers.
   s.rows.clear();
@@ -35,29 +36,34 @@ void moe_experts(const MoeWeights& w, int64_t N, int64_t F, FfnActivation act, c
     s.first.push_back(static_cast<int64_t>(s.rows.size()));
   }
   const int64_t R = static_cast<int64_t>(s.rows.size());
-  if (R == 0) return;
   s.reserve(R, d, F);
   for (int64_t i = 0; i < R; ++i) std::copy_n(x + s.rows[i] * d, d, s.gathered.data() + i * d);
 
   // Every expert's first products as one set, then every expert's second: at decode a
   // token's k experts are k small products each, and the threads meet twice per layer
   // rather than 2k times. Each product gives the bits it gives alone.
-  const size_t E = s.active.size();
-  s.products.resize(E);
+  const size_t E = s.active.size(), P = E + (side ? 1 : 0);
+  s.products.resize(P);
   for (size_t e = 0; e < E; ++e) {
     const int64_t r = s.active[e], r0 = s.first[e], n = s.first[e + 1] - r0;
     s.products[e] = {s.gathered.data() + r0 * d, n, d, w.fc.slice(r, N), w.fc_bias ? w.fc_bias + r * F : nullptr,
                      s.hidden.data() + r0 * F, F};
   }
-  kernels::linear_set(s.products.data(), static_cast<int64_t>(E));
-  if (act == FfnActivation::GeluNew) gelu_new_inplace(s.hidden.data(), R * F);
-  else relu_inplace(s.hidden.data(), R * F);
+  if (side) s.products[E] = {side->x, side->M, side->ldx, side->w1, side->b1, side->hidden, side->w1.rows};
+  kernels::linear_set(s.products.data(), static_cast<int64_t>(P));
+  auto activate = [](FfnActivation a, float* v, int64_t n) {
+    if (a == FfnActivation::GeluNew) gelu_new_inplace(v, n);
+    else relu_inplace(v, n);
+  };
+  activate(act, s.hidden.data(), R * F);
+  if (side) activate(side->act, side->hidden, side->M * side->w1.rows);
   for (size_t e = 0; e < E; ++e) {
     const int64_t r = s.active[e], r0 = s.first[e], n = s.first[e + 1] - r0;
     s.products[e] = {s.hidden.data() + r0 * F, n, F, w.proj.slice(r, N), w.proj_bias ? w.proj_bias + r * d : nullptr,
                      s.expert_out.data() + r0 * d, d};
   }
-  kernels::linear_set(s.products.data(), static_cast<int64_t>(E));
+  if (side) s.products[E] = {side->hidden, side->M, side->w1.rows, side->w2, side->b2, side->out, side->w2.rows};
+  kernels::linear_set(s.products.data(), static_cast<int64_t>(P));
 
   for (int64_t i = 0; i < R; ++i) {
     float* o = out + s.rows[i] * d;
