@@ -289,11 +289,13 @@ namespace {
 constexpr int64_t kMinParallelBytes = 96 << 10;
 constexpr int64_t kMinBytesPerThread = 48 << 10;
 
-// How a product's pairs of row groups (each one stream through memory) are cut into
-// tasks for `threads` threads.
+// How a job's pairs of row groups (each one stream through memory) are cut into tasks
+// for `threads` threads, by work (a pair's bytes, times its inputs past the first four):
+// the pairs of a set of products may differ a hundredfold (a HyperExpert's up-projection
+// beside an expert's), and a cut by pairs once left one thread twice the other's bytes.
 //
 // While the pool's helpers are awake (spinning between jobs): first one large contiguous
-// task per thread, together 90% of the pairs, then two small tasks per thread for the
+// task per thread, together 90% of the work, then two small tasks per thread for the
 // rest, which whoever is free first takes (a helper that starts a little late, or runs
 // slower, leaves little for the others to wait on). Every task starts a new stream
 // through memory, which the hardware prefetchers must pick up again, and costs a claim
@@ -305,49 +307,44 @@ constexpr int64_t kMinBytesPerThread = 48 << 10;
 // While they sleep (other processes want the cores, or spinning is off), a helper may
 // join a job tens of microseconds late, or not at all, and a large task it claimed late
 // would hold the job up: then tasks of about 48 KiB, most of which the caller takes.
-struct PairSplit {
+struct WorkSplit {
   static constexpr int64_t kTailTasksPerThread = 2;
   static constexpr int64_t kFineTaskBytes = 48 << 10;
-  // n_big tasks of `big` pairs (none while the helpers sleep), then tasks of `small`.
-  int64_t groups = 0, pairs = 0, n_big = 0, big = 0, small = 1;
+  int64_t total = 0, n_big = 0, big = 0, tail_tasks = 0;
 
-  PairSplit(int64_t n_groups, int threads, int64_t bytes_per_pair, bool helpers_awake)
-      : groups(n_groups), pairs((n_groups + 1) / 2) {
+  WorkSplit(int64_t total_work, int threads, bool helpers_awake) : total(total_work) {
     if (helpers_awake) {
       n_big = threads;
-      big = pairs * 9 / (10 * threads);
-      const int64_t tail_tasks = threads * kTailTasksPerThread;
-      small = std::max<int64_t>(1, (pairs - n_big * big + tail_tasks - 1) / tail_tasks);
+      big = total * 9 / (10 * threads);
+      tail_tasks = threads * kTailTasksPerThread;
     } else {
-      small = std::max<int64_t>(1, kFineTaskBytes / bytes_per_pair);
+      tail_tasks = (total + kFineTaskBytes - 1) / kFineTaskBytes;
     }
   }
-  int64_t tasks() const { return n_big + (pairs - n_big * big + small - 1) / small; }
-  // Task t's groups [g0, g1).
-  void bounds(int64_t t, int64_t* g0, int64_t* g1) const {
-    int64_t p0, p1;
-    if (t < n_big) {
-      p0 = t * big;
-      p1 = p0 + big;
-    } else {
-      p0 = n_big * big + (t - n_big) * small;
-      p1 = std::min(pairs, p0 + small);
-    }
-    *g0 = 2 * p0;
-    *g1 = std::min(groups, 2 * p1);
+  int64_t tasks() const { return n_big + tail_tasks; }
+  // Where task t's work starts (t = tasks(): the end).
+  int64_t start(int64_t t) const {
+    const int64_t rest = total - n_big * big;
+    return t <= n_big ? t * big : n_big * big + (rest * (t - n_big) + tail_tasks - 1) / tail_tasks;
   }
 };
 
 thread_local Int8Activations tl_acts;
 
-}  // namespace
-
-namespace {
+// The products of one job, their pairs numbered one after another.
+struct JobScratch {
+  std::vector<Int8Activations> acts;  // one buffer of codes per product, alive until the job ends
+  std::vector<PackedProblem> probs;
+  // probs[i]'s pairs are [first_pair[i], first_pair[i + 1]) of the job's, its work
+  // [first_work[i], first_work[i + 1]), pair_work[i] per pair.
+  std::vector<int64_t> first_pair, first_work, pair_work;
+};
+thread_local JobScratch tl_job;
 
 // The problem of one packed product (`packed`: packed_for(W), checked by the caller),
-// its inputs quantised into this thread's buffer.
+// its inputs quantised into `xa`.
 PackedProblem packed_problem(const uint8_t* packed, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
-                             const float* bias, float* y, int64_t ldy, Int8Activations& xa = tl_acts) {
+                             const float* bias, float* y, int64_t ldy, Int8Activations& xa) {
   quantize_activations_int8(x, M, ldx, W.cols, &xa);
   PackedProblem p;
   p.groups = packed + kPackedHeaderBytes;
@@ -360,61 +357,39 @@ PackedProblem packed_problem(const uint8_t* packed, const float* x, int64_t M, i
   return p;
 }
 
-}  // namespace
-
-void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
-                   int64_t ldy) {
-  const uint8_t* packed = packed_for(W);
-  if (!packed) throw std::invalid_argument("packed_linear: the view has no repacked weights of its own");
-  if (M <= 0) return;
-  const PackedProblem p = packed_problem(packed, x, M, ldx, W, bias, y, ldy);
-  const PackedGeometry& g = p.geo;
-  // Work per pair grows with the inputs once they no longer ride along for free.
-  const int64_t work = g.pair_bytes * std::max<int64_t>(1, M / 4);
-  const int64_t total = work * g.pairs();
-  const int threads = total >= kMinParallelBytes
-                          ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, g.pairs()}))
-                          : 1;
-  if (threads <= 1) return simd_packed_groups(p, 0, g.groups);
-  const PairSplit split(g.groups, threads, work, pool_helpers_awake());
-  parallel_for(split.tasks(), threads, [&](int64_t t, int) {
-    int64_t g0, g1;
-    split.bounds(t, &g0, &g1);
-    if (g0 < g1) simd_packed_groups(p, g0, g1);
-  });
-}
-
-void packed_linear_set(const LinearArgs* set, int64_t n) {
-  // One buffer of codes per product, alive until the job ends.
-  thread_local std::vector<Int8Activations> acts;
-  if (static_cast<int64_t>(acts.size()) < n) acts.resize(static_cast<size_t>(n));
-  std::vector<PackedProblem> probs;
-  // probs[i]'s pairs are [first_pair[i], first_pair[i + 1]) of the set's, its work
-  // [first_work[i], first_work[i + 1]), pair_work[i] per pair.
-  std::vector<int64_t> first_pair{0}, first_work{0}, pair_work;
-  probs.reserve(static_cast<size_t>(n));
+// The packed path for n products (one: packed_linear; several: linear_set), as one job.
+void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
+  JobScratch& job = tl_job;  // the caller's: the tasks below read it from other threads
+  if (static_cast<int64_t>(job.acts.size()) < n) job.acts.resize(static_cast<size_t>(n));
+  job.probs.clear();
+  job.pair_work.clear();
+  job.first_pair.assign(1, 0);
+  job.first_work.assign(1, 0);
   for (int64_t i = 0; i < n; ++i) {
     const LinearArgs& a = set[i];
     const uint8_t* packed = packed_for(a.W);
     if (!packed)
-      throw std::invalid_argument("packed_linear_set: product " + std::to_string(i) +
+      throw std::invalid_argument(std::string(caller) + ": product " + std::to_string(i) +
                                   " has no repacked weights of its own");
     if (a.M <= 0) continue;
-    probs.push_back(packed_problem(packed, a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, acts[static_cast<size_t>(i)]));
-    const PackedGeometry& g = probs.back().geo;
-    pair_work.push_back(g.pair_bytes * std::max<int64_t>(1, a.M / 4));
-    first_pair.push_back(first_pair.back() + g.pairs());
-    first_work.push_back(first_work.back() + pair_work.back() * g.pairs());
+    job.probs.push_back(
+        packed_problem(packed, a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, job.acts[static_cast<size_t>(i)]));
+    const PackedGeometry& g = job.probs.back().geo;
+    // Work per pair grows with the inputs once they no longer ride along for free.
+    job.pair_work.push_back(g.pair_bytes * std::max<int64_t>(1, a.M / 4));
+    job.first_pair.push_back(job.first_pair.back() + g.pairs());
+    job.first_work.push_back(job.first_work.back() + job.pair_work.back() * g.pairs());
   }
-  const int64_t pairs = first_pair.back(), total = first_work.back();
+  const int64_t pairs = job.first_pair.back(), total = job.first_work.back();
   if (pairs == 0) return;
-  // Pairs [p0, p1) of the set, which may span products.
-  auto run_pairs = [&](int64_t p0, int64_t p1) {
-    size_t i = static_cast<size_t>(std::upper_bound(first_pair.begin(), first_pair.end(), p0) - first_pair.begin() - 1);
+  // Pairs [p0, p1) of the job, which may span products.
+  auto run_pairs = [&job](int64_t p0, int64_t p1) {
+    const std::vector<int64_t>& first = job.first_pair;
+    size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), p0) - first.begin() - 1);
     for (; p0 < p1; ++i) {
-      const int64_t end = std::min(p1, first_pair[i + 1]);
-      const PackedProblem& p = probs[i];
-      simd_packed_groups(p, 2 * (p0 - first_pair[i]), std::min(p.geo.groups, 2 * (end - first_pair[i])));
+      const int64_t end = std::min(p1, first[i + 1]);
+      const PackedProblem& p = job.probs[i];
+      simd_packed_groups(p, 2 * (p0 - first[i]), std::min(p.geo.groups, 2 * (end - first[i])));
       p0 = end;
     }
   };
@@ -422,28 +397,30 @@ void packed_linear_set(const LinearArgs* set, int64_t n) {
                           ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, pairs}))
                           : 1;
   if (threads <= 1) return run_pairs(0, pairs);
-  // The split of one product (PairSplit), cut by work rather than by pairs: the
-  // products' pairs may differ a hundredfold (a HyperExpert's up-projection beside an
-  // expert's). The pair nearest to a point of work:
-  auto pair_at = [&](int64_t w) {
+  // The pair boundary nearest to a point of work.
+  auto pair_at = [&job, pairs, total](int64_t w) {
     if (w >= total) return pairs;
-    const size_t i =
-        static_cast<size_t>(std::upper_bound(first_work.begin(), first_work.end(), w) - first_work.begin() - 1);
-    return first_pair[i] + (w - first_work[i] + pair_work[i] / 2) / pair_work[i];
+    const std::vector<int64_t>& first = job.first_work;
+    const size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), w) - first.begin() - 1);
+    return job.first_pair[i] + (w - first[i] + job.pair_work[i] / 2) / job.pair_work[i];
   };
-  const bool awake = pool_helpers_awake();
-  const int64_t big = awake ? total * 9 / (10 * threads) : 0;
-  const int64_t tail_tasks = awake ? threads * PairSplit::kTailTasksPerThread
-                                   : (total + PairSplit::kFineTaskBytes - 1) / PairSplit::kFineTaskBytes;
-  const int64_t n_big = awake ? threads : 0, rest = total - n_big * big;
-  auto task_start = [&](int64_t t) {
-    return t <= n_big ? t * big : n_big * big + (rest * (t - n_big) + tail_tasks - 1) / tail_tasks;
-  };
-  parallel_for(n_big + tail_tasks, threads, [&](int64_t t, int) {
-    const int64_t p0 = pair_at(task_start(t)), p1 = pair_at(task_start(t + 1));
+  const WorkSplit split(total, threads, pool_helpers_awake());
+  parallel_for(split.tasks(), threads, [&](int64_t t, int) {
+    const int64_t p0 = pair_at(split.start(t)), p1 = pair_at(split.start(t + 1));
     if (p0 < p1) run_pairs(p0, p1);
   });
 }
+
+}  // namespace
+
+void packed_linear(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
+                   int64_t ldy) {
+  if (!packed_for(W)) throw std::invalid_argument("packed_linear: the view has no repacked weights of its own");
+  const LinearArgs one{x, M, ldx, W, bias, y, ldy};
+  run_packed_job(&one, 1, "packed_linear");
+}
+
+void packed_linear_set(const LinearArgs* set, int64_t n) { run_packed_job(set, n, "packed_linear_set"); }
 
 void packed_linear_rows(const float* x, int64_t M, int64_t ldx, const MatrixView& W, const float* bias, float* y,
                         int64_t ldy, int64_t r0, int64_t r1) {
@@ -454,7 +431,7 @@ void packed_linear_rows(const float* x, int64_t M, int64_t ldx, const MatrixView
   const uint8_t* packed = packed_for(W);
   if (!packed) throw std::invalid_argument("packed_linear_rows: the view has no repacked weights of its own");
   if (M <= 0 || r0 == r1) return;
-  const PackedProblem p = packed_problem(packed, x, M, ldx, W, bias, y, ldy);
+  const PackedProblem p = packed_problem(packed, x, M, ldx, W, bias, y, ldy, tl_acts);
   simd_packed_groups(p, r0 / kPackedRows, (r1 + kPackedRows - 1) / kPackedRows);
 }
 

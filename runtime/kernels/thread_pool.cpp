@@ -194,7 +194,7 @@ class Pool {
       const int64_t now = now_ns(), waited = now - t0;
       if (waited > kStallNs && now < g_contended_until_ns.load(std::memory_order_relaxed)) {
         backoff_ns_ = std::min<int64_t>(kMaxBackoffNs, std::max<int64_t>(2 * backoff_ns_, 16 * waited));
-        backoff_until_ns_ = now_ns() + backoff_ns_;
+        backoff_until_ns_ = now + backoff_ns_;
         return finish();
       }
     }
