@@ -277,55 +277,49 @@ struct Dpbusd {
 #if HWY_TARGET == HWY_AVX3_DL
 // Decode (one input) on the two groups of a pair at once with vpdpbusd: the pair's
 // blocks lie one after another (both groups' quants, then both groups' scales), so a
-// thread reads one stream front to back; each input broadcast is loaded once for both
-// groups, and each group has two independent vpdpbusd chains (its latency would
-// otherwise bound a single chain). q4: the high nibbles are taken in place, masked but
-// not shifted (16 times their value), into a chain of their own, which is divided by 16
-// (exactly: every term is a multiple of 16) once per block.
+// thread reads one stream front to back; each group has two independent vpdpbusd chains
+// (its latency would otherwise bound a single chain). q4: the high nibbles are taken in
+// place, masked but not shifted (16 times their value), into a chain of their own, which
+// is divided by 16 (exactly: every term is a multiple of 16) once per block.
+//
+// Within a block, the loads go in address order: the first group's lines, then the
+// second's. Alternating between the two groups line by line (each input broadcast then
+// serves both) streamed q8_0 10-16% slower from memory on a Zen 5, whose prefetchers
+// follow ascending runs of lines; in that order q8_0 also needs no software prefetch
+// (bench/kernels/README.md).
 template <bool kQ4>
 HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT pair, int64_t nb, const int8_t* HWY_RESTRICT x,
                                const float* HWY_RESTRICT xs, const int32_t* HWY_RESTRICT xsum,
                                float* HWY_RESTRICT out) {
   constexpr int64_t kBlockBytes = packed_block_quant_bytes(kQ4);
   constexpr int64_t kStep = packed_block_step(kQ4);
-  // q8_0 prefetches its stream 4 KiB ahead; q4_0, with twice the work per byte, does
-  // best on the hardware prefetchers alone. On a Zen 5, the whole model with 0, 2, 4 and
-  // 8 KiB alternated token by token: q8_0 decode 1.18-1.36x faster at 4 KiB than with
-  // none, q4_0 fastest with none (bench/kernels/README.md).
-  constexpr int64_t kPrefetchBytes = kQ4 ? 0 : 4096;
   VF acc_a = Isa::ZeroF(), acc_b = Isa::ZeroF();
   const VI lo_mask = _mm512_set1_epi8(0x0F), hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
-  const uint8_t* q = pair;
-  for (int64_t b = 0; b < nb; ++b, q += kStep) {
-    const uint8_t* qa = q;
-    const uint8_t* qb = q + kBlockBytes;
-    const uint16_t* sc = reinterpret_cast<const uint16_t*>(q + 2 * kBlockBytes);
-    const int8_t* xb = x + b * 32;
-    if constexpr (kPrefetchBytes > 0)
-      for (int64_t l = 0; l < kStep; l += 64) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + l), _MM_HINT_T0);
-    VI a0 = Isa::Set(0), a1 = Isa::Set(0), b0 = Isa::Set(0), b1 = Isa::Set(0);
+  // One group's block into two chains, c0 (low codes) and c1.
+  const auto group_block = [&](const uint8_t* HWY_RESTRICT g, const int8_t* HWY_RESTRICT xb, VI& c0, VI& c1) {
     if constexpr (!kQ4) {
       for (int v = 0; v < 8; v += 2) {
-        const VI x0 = Isa::Set(Load4(xb + v * 4)), x1 = Isa::Set(Load4(xb + v * 4 + 4));
-        a0 = _mm512_dpbusd_epi32(a0, Isa::Load(qa + v * 64), x0);
-        b0 = _mm512_dpbusd_epi32(b0, Isa::Load(qb + v * 64), x0);
-        a1 = _mm512_dpbusd_epi32(a1, Isa::Load(qa + v * 64 + 64), x1);
-        b1 = _mm512_dpbusd_epi32(b1, Isa::Load(qb + v * 64 + 64), x1);
+        c0 = _mm512_dpbusd_epi32(c0, Isa::Load(g + v * 64), Isa::Set(Load4(xb + v * 4)));
+        c1 = _mm512_dpbusd_epi32(c1, Isa::Load(g + v * 64 + 64), Isa::Set(Load4(xb + v * 4 + 4)));
       }
     } else {
       for (int v = 0; v < 4; ++v) {
-        const VI xl = Isa::Set(Load4(xb + v * 4)), xh = Isa::Set(Load4(xb + 16 + v * 4));
-        const VI ra = Isa::Load(qa + v * 64), rb = Isa::Load(qb + v * 64);
-        a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(ra, lo_mask), xl);
-        b0 = _mm512_dpbusd_epi32(b0, _mm512_and_si512(rb, lo_mask), xl);
-        a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(ra, hi_mask), xh);
-        b1 = _mm512_dpbusd_epi32(b1, _mm512_and_si512(rb, hi_mask), xh);
+        const VI r = Isa::Load(g + v * 64);
+        c0 = _mm512_dpbusd_epi32(c0, _mm512_and_si512(r, lo_mask), Isa::Set(Load4(xb + v * 4)));
+        c1 = _mm512_dpbusd_epi32(c1, _mm512_and_si512(r, hi_mask), Isa::Set(Load4(xb + 16 + v * 4)));
       }
       // Zero-masked with every lane kept: the plain shift trips GCC 12's false
       // -Wmaybe-uninitialized (see Isa::Scales); the same instruction.
-      a1 = _mm512_maskz_srai_epi32(static_cast<__mmask16>(0xFFFF), a1, 4);
-      b1 = _mm512_maskz_srai_epi32(static_cast<__mmask16>(0xFFFF), b1, 4);
+      c1 = _mm512_maskz_srai_epi32(static_cast<__mmask16>(0xFFFF), c1, 4);
     }
+  };
+  const uint8_t* q = pair;
+  for (int64_t b = 0; b < nb; ++b, q += kStep) {
+    const uint16_t* sc = reinterpret_cast<const uint16_t*>(q + 2 * kBlockBytes);
+    const int8_t* xb = x + b * 32;
+    VI a0 = Isa::Set(0), a1 = Isa::Set(0), b0 = Isa::Set(0), b1 = Isa::Set(0);
+    group_block(q, xb, a0, a1);
+    group_block(q + kBlockBytes, xb, b0, b1);
     const VI off = Isa::Set((kQ4 ? -8 : -128) * xsum[b]);
     const VI da = Isa::Add32(Isa::Add32(a0, a1), off), db = Isa::Add32(Isa::Add32(b0, b1), off);
     const VF sx = Isa::SetF(xs[b]);
