@@ -14,6 +14,7 @@
 #include "runtime/kernels/linear_simd.h"
 #include "runtime/kernels/onednn_linear.h"
 #include "runtime/kernels/packed_int8.h"
+#include "runtime/kernels/row_ops.h"
 #include "runtime/kernels/simd_target.h"
 
 namespace hmoe::kernels {
@@ -224,6 +225,9 @@ void linear_set(const LinearArgs* set, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const LinearArgs& a = set[i];
     linear(a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy);
+    if (a.act == Activation::None) continue;
+    for (int64_t m = 0; m < a.M; ++m)
+      a.act == Activation::GeluNew ? gelu_new(a.y + m * a.ldy, a.W.rows) : relu(a.y + m * a.ldy, a.W.rows);
   }
 }
 

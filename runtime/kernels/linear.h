@@ -51,7 +51,11 @@ inline void linear(const float* x, int64_t M, const MatrixView& W, const float* 
   linear(x, M, W.cols, W, bias, y, W.rows);
 }
 
-// The arguments of one linear() call.
+// An element-wise function applied to a product's outputs after the bias (row_ops.h's
+// gelu_new and relu, the same bits).
+enum class Activation { None, GeluNew, Relu };
+
+// The arguments of one linear() call, and the activation linear_set applies after it.
 struct LinearArgs {
   const float* x = nullptr;
   int64_t M = 0, ldx = 0;
@@ -59,13 +63,16 @@ struct LinearArgs {
   const float* bias = nullptr;
   float* y = nullptr;
   int64_t ldy = 0;
+  Activation act = Activation::None;
 };
 
 // The n independent products of `set` (no output may overlap another's input or
-// output), each with the bits linear() gives it alone. Where every one takes the packed
-// int8 path (q8_0 / q4_0 repacked at load), they run as one parallel job: a decode
-// token's experts then hand work to the threads and wait for the last of them once, not
-// once per product. Otherwise they run one after another.
+// output), each with the bits linear() gives it alone, then its activation. Where every
+// one takes the packed int8 path (q8_0 / q4_0 repacked at load), they run as one
+// parallel job: a decode token's experts then hand work to the threads and wait for the
+// last of them once, not once per product, and each task activates the rows it has just
+// computed, while they are in its cache, rather than one thread all of them afterwards.
+// Otherwise they run one after another.
 void linear_set(const LinearArgs* set, int64_t n);
 
 // Plain scalar reference of linear(), for tests: no SIMD, no threads.

@@ -16,6 +16,7 @@
 
 #include "quant/half.h"
 #include "runtime/kernels/packed_int8_simd.h"
+#include "runtime/kernels/row_ops.h"
 #include "runtime/kernels/thread_pool.h"
 
 namespace hmoe::kernels {
@@ -335,6 +336,7 @@ thread_local Int8Activations tl_acts;
 struct JobScratch {
   std::vector<Int8Activations> acts;  // one buffer of codes per product, alive until the job ends
   std::vector<PackedProblem> probs;
+  std::vector<Activation> act;  // probs[i]'s
   // probs[i]'s pairs are [first_pair[i], first_pair[i + 1]) of the job's, its work
   // [first_work[i], first_work[i + 1]), pair_work[i] per pair.
   std::vector<int64_t> first_pair, first_work, pair_work;
@@ -362,6 +364,7 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
   JobScratch& job = tl_job;  // the caller's: the tasks below read it from other threads
   if (static_cast<int64_t>(job.acts.size()) < n) job.acts.resize(static_cast<size_t>(n));
   job.probs.clear();
+  job.act.clear();
   job.pair_work.clear();
   job.first_pair.assign(1, 0);
   job.first_work.assign(1, 0);
@@ -374,6 +377,7 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
     if (a.M <= 0) continue;
     job.probs.push_back(
         packed_problem(packed, a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, job.acts[static_cast<size_t>(i)]));
+    job.act.push_back(a.act);
     const PackedGeometry& g = job.probs.back().geo;
     // Work per pair grows with the inputs once they no longer ride along for free.
     job.pair_work.push_back(g.pair_bytes * std::max<int64_t>(1, a.M / 4));
@@ -389,7 +393,15 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
     for (; p0 < p1; ++i) {
       const int64_t end = std::min(p1, first[i + 1]);
       const PackedProblem& p = job.probs[i];
-      simd_packed_groups(p, 2 * (p0 - first[i]), std::min(p.geo.groups, 2 * (end - first[i])));
+      const int64_t g0 = 2 * (p0 - first[i]), g1 = std::min(p.geo.groups, 2 * (end - first[i]));
+      simd_packed_groups(p, g0, g1);
+      // The rows just computed, while they are in this thread's cache.
+      if (const Activation act = job.act[i]; act != Activation::None) {
+        const int64_t r0 = g0 * kPackedRows, n = std::min(p.rows, g1 * kPackedRows) - r0;
+        for (int64_t m = 0; m < p.xa->M; ++m)
+          act == Activation::GeluNew ? gelu_new_one_thread(p.y + m * p.ldy + r0, n)
+                                     : relu_one_thread(p.y + m * p.ldy + r0, n);
+      }
       p0 = end;
     }
   };

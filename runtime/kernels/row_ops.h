@@ -19,6 +19,11 @@ void gelu_new_reference(float* x, int64_t n);
 void relu(float* x, int64_t n);
 void relu_reference(float* x, int64_t n);
 
+// gelu_new or relu of n values on the calling thread alone (for a pool task: the pool
+// does not nest), the same bits as gelu_new() and relu().
+void gelu_new_one_thread(float* x, int64_t n);
+void relu_one_thread(float* x, int64_t n);
+
 // In-place softmax of n values (n >= 1): exp(x - max) / sum, the sum in float lanes.
 void softmax(float* x, int64_t n);
 // Scalar: libm's expf, the sum in double.

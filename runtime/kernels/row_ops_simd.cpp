@@ -269,6 +269,9 @@ void relu(float* x, int64_t n) {
   });
 }
 
+void gelu_new_one_thread(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(GeluNew)(x, n); }
+void relu_one_thread(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(Relu)(x, n); }
+
 void rms_norm(const float* x, int64_t M, int64_t d, const float* w, float eps, float* y) {
   HWY_DYNAMIC_DISPATCH(RmsNorm)(x, M, d, w, eps, y);
 }

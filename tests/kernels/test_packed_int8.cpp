@@ -20,6 +20,7 @@
 #include "quant/half.h"
 #include "runtime/kernels/linear_paths.h"
 #include "runtime/kernels/packed_int8.h"
+#include "runtime/kernels/row_ops.h"
 #include "runtime/kernels/thread_pool.h"
 #include "runtime/kernels/simd_target.h"
 
@@ -250,7 +251,7 @@ TEST_CASE("packed path: a product computed in row ranges gives the whole product
   }
 }
 
-TEST_CASE("packed path: a set of products run as one job gives each product's bits alone") {
+TEST_CASE("packed path: a set of products run as one job gives each product's bits alone, then its activation") {
   ThreadsGuard guard;
   struct Spec {
     DType t;
@@ -282,14 +283,19 @@ TEST_CASE("packed path: a set of products run as one job gives each product's bi
     a.W = stores[i].add(mats[i].view);
     a.bias = s.bias ? biases[i].data() : nullptr;
     a.ldy = s.rows;
+    a.act = i % 3 == 0 ? kernels::Activation::None : i % 3 == 1 ? kernels::Activation::GeluNew : kernels::Activation::Relu;
     set.push_back(a);
     alone.emplace_back(std::max<int64_t>(1, s.M) * s.rows, 0.f);
   }
   const int64_t spin_us = kernels::pool_spin_us();
   for_each_target([&](const std::string& target) {
     omp_set_num_threads(1);
-    for (size_t i = 0; i < set.size(); ++i)
+    for (size_t i = 0; i < set.size(); ++i) {
       kernels::linear(set[i].x, set[i].M, set[i].ldx, set[i].W, set[i].bias, alone[i].data(), set[i].ldy);
+      const int64_t n = set[i].M * set[i].ldy;  // whole rows: the activation's bits do not depend on the cut
+      if (set[i].act == kernels::Activation::GeluNew) kernels::gelu_new(alone[i].data(), n);
+      if (set[i].act == kernels::Activation::Relu) kernels::relu(alone[i].data(), n);
+    }
     for (int64_t spin : {spin_us, int64_t{0}})
       for (int threads : {1, 2, 3}) {
         kernels::set_pool_spin_us(spin);
@@ -314,6 +320,7 @@ TEST_CASE("packed path: a set of products run as one job gives each product's bi
   std::vector<float> y_alone(40), y_set(40), q_alone(1000), q_set(1000);
   kernels::linear(x.data(), 1, F.view, nullptr, y_alone.data());
   kernels::linear(xs[0].data(), 1, set[0].W, biases[0].data(), q_alone.data());
+  kernels::relu(y_alone.data(), 40);
   kernels::LinearArgs mixed[2];
   mixed[0] = set[0];
   mixed[0].y = q_set.data();
@@ -323,6 +330,7 @@ TEST_CASE("packed path: a set of products run as one job gives each product's bi
   mixed[1].W = F.view;
   mixed[1].y = y_set.data();
   mixed[1].ldy = 40;
+  mixed[1].act = kernels::Activation::Relu;
   kernels::linear_set(mixed, 2);
   CHECK(same_bits(y_alone.data(), y_set.data(), 40));
   CHECK(same_bits(q_alone.data(), q_set.data(), 1000));

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "runtime/model/ops/elementwise.h"
 
 namespace hmoe {
 
@@ -50,13 +49,13 @@ void moe_experts(const MoeWeights& w, int64_t N, int64_t F, FfnActivation act, c
                      s.hidden.data() + r0 * F, F};
   }
   if (side) s.products[E] = {side->x, side->M, side->ldx, side->w1, side->b1, side->hidden, side->w1.rows};
-  kernels::linear_set(s.products.data(), static_cast<int64_t>(P));
-  auto activate = [](FfnActivation a, float* v, int64_t n) {
-    if (a == FfnActivation::GeluNew) gelu_new_inplace(v, n);
-    else relu_inplace(v, n);
+  // The activation inside the job: each thread applies it to the rows it computed.
+  auto kernel_act = [](FfnActivation a) {
+    return a == FfnActivation::GeluNew ? kernels::Activation::GeluNew : kernels::Activation::Relu;
   };
-  activate(act, s.hidden.data(), R * F);
-  if (side) activate(side->act, side->hidden, side->M * side->w1.rows);
+  for (size_t e = 0; e < E; ++e) s.products[e].act = kernel_act(act);
+  if (side) s.products[E].act = kernel_act(side->act);
+  kernels::linear_set(s.products.data(), static_cast<int64_t>(P));
   for (size_t e = 0; e < E; ++e) {
     const int64_t r = s.active[e], r0 = s.first[e], n = s.first[e + 1] - r0;
     s.products[e] = {s.hidden.data() + r0 * F, n, F, w.proj.slice(r, N), w.proj_bias ? w.proj_bias + r * d : nullptr,
