@@ -225,10 +225,18 @@ void linear_set(const LinearArgs* set, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const LinearArgs& a = set[i];
     linear(a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy);
-    if (a.act == Activation::None) continue;
-    for (int64_t m = 0; m < a.M; ++m)
-      a.act == Activation::GeluNew ? gelu_new(a.y + m * a.ldy, a.W.rows) : relu(a.y + m * a.ldy, a.W.rows);
+    apply_activation(a.act, a.y, a.M, a.ldy, a.W.rows, false);
   }
+}
+
+void apply_activation(Activation act, float* y, int64_t M, int64_t ldy, int64_t n, bool one_thread) {
+  if (act == Activation::None || M <= 0) return;
+  auto run = [act, one_thread](float* v, int64_t count) {
+    if (act == Activation::GeluNew) one_thread ? gelu_new_one_thread(v, count) : gelu_new(v, count);
+    else one_thread ? relu_one_thread(v, count) : relu(v, count);
+  };
+  if (ldy == n) return run(y, M * n);
+  for (int64_t m = 0; m < M; ++m) run(y + m * ldy, n);
 }
 
 // ------------------------------------------------------------------ activations

@@ -66,6 +66,11 @@ struct LinearArgs {
   Activation act = Activation::None;
 };
 
+// `act` over rows [0, M) of y, n values each, ldy apart. On the calling thread alone
+// when `one_thread` (a pool task: the pool does not nest); otherwise the pool splits a
+// large activation, all of y at once where its rows are contiguous.
+void apply_activation(Activation act, float* y, int64_t M, int64_t ldy, int64_t n, bool one_thread);
+
 // The n independent products of `set` (no output may overlap another's input or
 // output), each with the bits linear() gives it alone, then its activation. Where every
 // one takes the packed int8 path (q8_0 / q4_0 repacked at load), they run as one

@@ -16,7 +16,6 @@
 
 #include "quant/half.h"
 #include "runtime/kernels/packed_int8_simd.h"
-#include "runtime/kernels/row_ops.h"
 #include "runtime/kernels/thread_pool.h"
 
 namespace hmoe::kernels {
@@ -396,12 +395,8 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
       const int64_t g0 = 2 * (p0 - first[i]), g1 = std::min(p.geo.groups, 2 * (end - first[i]));
       simd_packed_groups(p, g0, g1);
       // The rows just computed, while they are in this thread's cache.
-      if (const Activation act = job.act[i]; act != Activation::None) {
-        const int64_t r0 = g0 * kPackedRows, n = std::min(p.rows, g1 * kPackedRows) - r0;
-        for (int64_t m = 0; m < p.xa->M; ++m)
-          act == Activation::GeluNew ? gelu_new_one_thread(p.y + m * p.ldy + r0, n)
-                                     : relu_one_thread(p.y + m * p.ldy + r0, n);
-      }
+      const int64_t r0 = g0 * kPackedRows;
+      apply_activation(job.act[i], p.y + r0, p.xa->M, p.ldy, std::min(p.rows, g1 * kPackedRows) - r0, true);
       p0 = end;
     }
   };

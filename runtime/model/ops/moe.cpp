@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace hmoe {
 
 void MoeScratch::reserve(int64_t T, int64_t d, int64_t f) {
@@ -50,11 +49,8 @@ void moe_experts(const MoeWeights& w, int64_t N, int64_t F, FfnActivation act, c
   }
   if (side) s.products[E] = {side->x, side->M, side->ldx, side->w1, side->b1, side->hidden, side->w1.rows};
   // The activation inside the job: each thread applies it to the rows it computed.
-  auto kernel_act = [](FfnActivation a) {
-    return a == FfnActivation::GeluNew ? kernels::Activation::GeluNew : kernels::Activation::Relu;
-  };
-  for (size_t e = 0; e < E; ++e) s.products[e].act = kernel_act(act);
-  if (side) s.products[E].act = kernel_act(side->act);
+  for (size_t e = 0; e < E; ++e) s.products[e].act = act;
+  if (side) s.products[E].act = side->act;
   kernels::linear_set(s.products.data(), static_cast<int64_t>(P));
   for (size_t e = 0; e < E; ++e) {
     const int64_t r = s.active[e], r0 = s.first[e], n = s.first[e + 1] - r0;

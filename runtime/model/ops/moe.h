@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/kernels/linear.h"
 #include "runtime/model/weights.h"
 
 namespace hmoe {
 
-enum class FfnActivation { GeluNew, Relu };
+// The experts' activation: what linear_set applies inside the products' job.
+using FfnActivation = kernels::Activation;
 
 // R = the (token, expert) pairs of a call, grouped by expert.
 struct MoeScratch {
