@@ -41,6 +41,8 @@ PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols) {
   g.q4 = t == DType::Q4_0;
   g.groups = (rows + kPackedRows - 1) / kPackedRows;
   g.nb = cols / kQuantBlock;
+  g.panels = (g.nb + kPackedPanelBlocks - 1) / kPackedPanelBlocks;
+  g.panel_nb = (g.nb + g.panels - 1) / g.panels;
   g.block_quant_bytes = packed_block_quant_bytes(g.q4);
   g.block_step = packed_block_step(g.q4);
   g.pair_bytes = g.nb * g.block_step;
@@ -52,43 +54,53 @@ int64_t packed_matrix_bytes(DType t, int64_t rows, int64_t cols) { return packed
 
 namespace {
 
-// Groups [g0, g1) of W into `out` (the first group's address); rows past W's last are
-// zero weights with zero scales (the last group's padding, and an odd count's padding
-// group, which completes the last pair).
-void pack_groups(const MatrixView& W, const PackedGeometry& g, uint8_t* out, int64_t g0, int64_t g1) {
+// Group gi of W, panel g (its blocks start at W's block b0) into gq / gs (the group's
+// first quants and scales in that panel); rows past W's last are zero weights with zero
+// scales (the last group's padding, and an odd count's padding group, which completes
+// the last pair).
+void pack_group_panel(const MatrixView& W, const PackedGeometry& g, int64_t b0, uint8_t* gq, uint16_t* gs,
+                      int64_t gi) {
   const int64_t subvecs = g.block_quant_bytes / 64;
-  for (int64_t gi = g0; gi < g1; ++gi) {
-    uint8_t* gq = out + g.quants_offset(gi);
-    uint16_t* gs = reinterpret_cast<uint16_t*>(out + g.scales_offset(gi));
-    for (int64_t j = 0; j < kPackedRows; ++j) {
-      const int64_t r = gi * kPackedRows + j;
-      const uint8_t* row = r < W.rows ? static_cast<const uint8_t*>(W.row_data(r)) : nullptr;
-      const uint16_t* sc = r < W.rows ? W.row_scales(r) : nullptr;
-      for (int64_t b = 0; b < g.nb; ++b) {
-        uint8_t* bq = gq + b * g.block_step + j * 4;
-        for (int64_t v = 0; v < subvecs; ++v) {
-          uint32_t w4;
-          if (g.q4) {
-            // Byte 4v+p of the file's block holds weights 4v+p (low nibble) and 16+4v+p
-            // (high nibble): exactly the packed byte. Padding rows: w = 0 twice (0x88).
-            if (row)
-              std::memcpy(&w4, row + b * 16 + v * 4, 4);
-            else
-              w4 = 0x88888888u;
+  for (int64_t j = 0; j < kPackedRows; ++j) {
+    const int64_t r = gi * kPackedRows + j;
+    const uint8_t* row = r < W.rows ? static_cast<const uint8_t*>(W.row_data(r)) : nullptr;
+    const uint16_t* sc = r < W.rows ? W.row_scales(r) : nullptr;
+    for (int64_t b = 0; b < g.nb; ++b) {
+      const int64_t fb = b0 + b;  // the block in W's row
+      uint8_t* bq = gq + b * g.block_step + j * 4;
+      for (int64_t v = 0; v < subvecs; ++v) {
+        uint32_t w4;
+        if (g.q4) {
+          // Byte 4v+p of the file's block holds weights 4v+p (low nibble) and 16+4v+p
+          // (high nibble): exactly the packed byte. Padding rows: w = 0 twice (0x88).
+          if (row)
+            std::memcpy(&w4, row + fb * 16 + v * 4, 4);
+          else
+            w4 = 0x88888888u;
+        } else {
+          // w + 128 = w XOR 0x80 as an unsigned byte. Padding rows: w = 0.
+          if (row) {
+            std::memcpy(&w4, row + fb * 32 + v * 4, 4);
+            w4 ^= 0x80808080u;
           } else {
-            // w + 128 = w XOR 0x80 as an unsigned byte. Padding rows: w = 0.
-            if (row) {
-              std::memcpy(&w4, row + b * 32 + v * 4, 4);
-              w4 ^= 0x80808080u;
-            } else {
-              w4 = 0x80808080u;
-            }
+            w4 = 0x80808080u;
           }
-          std::memcpy(bq + v * 64, &w4, 4);
         }
-        gs[b * g.scale_step() + j] = sc ? sc[b] : 0;
+        std::memcpy(bq + v * 64, &w4, 4);
       }
+      gs[b * g.scale_step() + j] = sc ? sc[fb] : 0;
     }
+  }
+}
+
+// Groups [g0, g1) of W, in every panel, into `out` (the first panel's first group).
+void pack_groups(const MatrixView& W, const PackedGeometry& whole, uint8_t* out, int64_t g0, int64_t g1) {
+  for (int64_t i = 0; i < whole.panels; ++i) {
+    const PackedGeometry g = whole.panel(i);
+    uint8_t* const panel = out + whole.panel_offset(i);
+    for (int64_t gi = g0; gi < g1; ++gi)
+      pack_group_panel(W, g, whole.panel_block0(i), panel + g.quants_offset(gi),
+                       reinterpret_cast<uint16_t*>(panel + g.scales_offset(gi)), gi);
   }
 }
 
@@ -329,55 +341,71 @@ struct WorkSplit {
   }
 };
 
-thread_local Int8Activations tl_acts;
-
 // The products of one job, their pairs numbered one after another.
 struct JobScratch {
-  std::vector<Int8Activations> acts;  // one buffer of codes per product, alive until the job ends
-  std::vector<PackedProblem> probs;
-  std::vector<Activation> act;  // probs[i]'s
-  // probs[i]'s pairs are [first_pair[i], first_pair[i + 1]) of the job's, its work
-  // [first_work[i], first_work[i + 1]), pair_work[i] per pair.
-  std::vector<int64_t> first_pair, first_work, pair_work;
+  std::vector<Int8Activations> acts;  // one buffer of codes per panel problem, alive until the job ends
+  std::vector<PackedProblem> probs;   // every product's panels, one product after another
+  // Product i: panels probs[first_prob[i], first_prob[i + 1]), pairs [first_pair[i],
+  // first_pair[i + 1]) of the job's, work [first_work[i], first_work[i + 1]),
+  // pair_work[i] per pair, activation act[i].
+  std::vector<int64_t> first_prob, first_pair, first_work, pair_work;
+  std::vector<Activation> act;
 };
 thread_local JobScratch tl_job;
 
-// The problem of one packed product (`packed`: packed_for(W), checked by the caller),
-// its inputs quantised into `xa`.
-PackedProblem packed_problem(const uint8_t* packed, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
-                             const float* bias, float* y, int64_t ldy, Int8Activations& xa) {
-  quantize_activations_int8(x, M, ldx, W.cols, &xa);
-  PackedProblem p;
-  p.groups = packed + kPackedHeaderBytes;
-  p.geo = packed_geometry(W.dtype, W.rows, W.cols);
-  p.rows = W.rows;
-  p.xa = &xa;
-  p.bias = bias;
-  p.y = y;
-  p.ldy = ldy;
-  return p;
+// The panel problems of one packed product (`packed`: packed_for(W), checked by the
+// caller) into out[0, panels), each panel's columns of the inputs quantised into
+// acts[i] (blocks are quantised alone: the same codes as the whole row's).
+void panel_problems(const uint8_t* packed, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
+                    const float* bias, float* y, int64_t ldy, Int8Activations* acts, PackedProblem* out) {
+  const PackedGeometry whole = packed_geometry(W.dtype, W.rows, W.cols);
+  for (int64_t i = 0; i < whole.panels; ++i) {
+    PackedProblem& p = out[i];
+    p = PackedProblem{};
+    p.geo = whole.panel(i);
+    p.groups = packed + kPackedHeaderBytes + whole.panel_offset(i);
+    quantize_activations_int8(x + whole.panel_block0(i) * kQuantBlock, M, ldx, p.geo.nb * kQuantBlock, &acts[i]);
+    p.rows = W.rows;
+    p.xa = &acts[i];
+    p.bias = i + 1 == whole.panels ? bias : nullptr;
+    p.y = y;
+    p.ldy = ldy;
+    p.carry = i > 0;
+  }
+}
+
+// Groups [g0, g1) of a product, panel after panel.
+void run_panels(const PackedProblem* panels, int64_t n, int64_t g0, int64_t g1) {
+  for (int64_t i = 0; i < n; ++i) simd_packed_groups(panels[i], g0, g1);
 }
 
 // The packed path for n products (one: packed_linear; several: linear_set), as one job.
 void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
   JobScratch& job = tl_job;  // the caller's: the tasks below read it from other threads
-  if (static_cast<int64_t>(job.acts.size()) < n) job.acts.resize(static_cast<size_t>(n));
-  job.probs.clear();
+  int64_t panels = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const LinearArgs& a = set[i];
+    if (!packed_for(a.W))
+      throw std::invalid_argument(std::string(caller) + ": product " + std::to_string(i) +
+                                  " has no repacked weights of its own");
+    if (a.M > 0) panels += packed_geometry(a.W.dtype, a.W.rows, a.W.cols).panels;
+  }
+  if (static_cast<int64_t>(job.acts.size()) < panels) job.acts.resize(static_cast<size_t>(panels));
+  job.probs.resize(static_cast<size_t>(panels));
   job.act.clear();
   job.pair_work.clear();
+  job.first_prob.assign(1, 0);
   job.first_pair.assign(1, 0);
   job.first_work.assign(1, 0);
   for (int64_t i = 0; i < n; ++i) {
     const LinearArgs& a = set[i];
-    const uint8_t* packed = packed_for(a.W);
-    if (!packed)
-      throw std::invalid_argument(std::string(caller) + ": product " + std::to_string(i) +
-                                  " has no repacked weights of its own");
     if (a.M <= 0) continue;
-    job.probs.push_back(
-        packed_problem(packed, a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, job.acts[static_cast<size_t>(i)]));
+    const int64_t k = job.first_prob.back();
+    panel_problems(packed_for(a.W), a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, &job.acts[static_cast<size_t>(k)],
+                   &job.probs[static_cast<size_t>(k)]);
+    const PackedGeometry g = packed_geometry(a.W.dtype, a.W.rows, a.W.cols);
+    job.first_prob.push_back(k + g.panels);
     job.act.push_back(a.act);
-    const PackedGeometry& g = job.probs.back().geo;
     // Work per pair grows with the inputs once they no longer ride along for free.
     job.pair_work.push_back(g.pair_bytes * std::max<int64_t>(1, a.M / 4));
     job.first_pair.push_back(job.first_pair.back() + g.pairs());
@@ -391,9 +419,10 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
     size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), p0) - first.begin() - 1);
     for (; p0 < p1; ++i) {
       const int64_t end = std::min(p1, first[i + 1]);
-      const PackedProblem& p = job.probs[i];
+      const PackedProblem* panels = &job.probs[static_cast<size_t>(job.first_prob[i])];
+      const PackedProblem& p = panels[0];
       const int64_t g0 = 2 * (p0 - first[i]), g1 = std::min(p.geo.groups, 2 * (end - first[i]));
-      simd_packed_groups(p, g0, g1);
+      run_panels(panels, job.first_prob[i + 1] - job.first_prob[i], g0, g1);
       // The rows just computed, while they are in this thread's cache.
       const int64_t r0 = g0 * kPackedRows;
       apply_activation(job.act[i], p.y + r0, p.xa->M, p.ldy, std::min(p.rows, g1 * kPackedRows) - r0, true);
@@ -438,8 +467,14 @@ void packed_linear_rows(const float* x, int64_t M, int64_t ldx, const MatrixView
   const uint8_t* packed = packed_for(W);
   if (!packed) throw std::invalid_argument("packed_linear_rows: the view has no repacked weights of its own");
   if (M <= 0 || r0 == r1) return;
-  const PackedProblem p = packed_problem(packed, x, M, ldx, W, bias, y, ldy, tl_acts);
-  simd_packed_groups(p, r0 / kPackedRows, (r1 + kPackedRows - 1) / kPackedRows);
+  // The caller's own buffers (this runs on the calling thread only).
+  thread_local std::vector<Int8Activations> acts;
+  thread_local std::vector<PackedProblem> panels;
+  const size_t n = static_cast<size_t>(packed_geometry(W.dtype, W.rows, W.cols).panels);
+  if (acts.size() < n) acts.resize(n);
+  panels.resize(n);
+  panel_problems(packed, x, M, ldx, W, bias, y, ldy, acts.data(), panels.data());
+  run_panels(panels.data(), static_cast<int64_t>(n), r0 / kPackedRows, (r1 + kPackedRows - 1) / kPackedRows);
 }
 
 }  // namespace hmoe::kernels

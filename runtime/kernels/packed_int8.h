@@ -13,8 +13,10 @@
 //
 // Layout of one matrix (`packed_matrix_bytes`), 64-byte aligned:
 //   header (64 bytes: which canonical matrix this is, checked before use)
+//   for each column panel (K/32 blocks cut into equal panels of at most
+//   kPackedPanelBlocks; one panel up to 768 columns):
 //   for each pair of groups of 16 rows (the last group padded with zero rows; an odd
-//   count gets a padding group of zero rows), for each of the K/32 blocks:
+//   count gets a padding group of zero rows), for each of the panel's blocks:
 //     the first group's quants, then the second group's, each:
 //       q8_0: 8 sub-vectors of 64 bytes; sub-vector v, bytes 4j..4j+3 = row j's weights
 //             4v..4v+3 of the block, each stored as w + 128 (w XOR 0x80: unsigned bytes,
@@ -24,7 +26,11 @@
 //             (the file's nibbles unchanged)
 //     then the first group's 16 f16 scales, then the second group's (64 bytes)
 // A pair is one contiguous stream, read front to back by the decode kernel, which
-// computes both groups at once: threads split a product by pairs. (Groups one after the
+// computes both groups at once: threads split a product by pairs, and a thread runs
+// its pairs panel after panel. (Panels keep the inputs a pair reads in the L1 cache:
+// its whole row of codes, read once per pair, was evicted by the 55 KB a q4_0 pair of
+// 3072 columns streams through it, and such products streamed up to 20% slower than
+// those of 768 columns on a Zen 5; bench/kernels/README.md.) (Groups one after the
 // other, each its quants then its scales, made a thread read two groups' quants and
 // scales as four streams at once, whose hardware prefetching fell behind: on a Zen 5,
 // 1.4x slower from memory; bench/kernels/README.md.)
@@ -35,7 +41,8 @@
 //     dot   = sum of w * code over the 32 columns, exact in int32
 //     s     = sw * sx                        (f32 multiply)
 //     acc   = acc + float(dot) * s           (f32 multiply, then f32 add; not fused)
-// in block order, and y = acc + bias. Every step is exact or a rounding of the same
+// in block order (over the panels one after another: a later panel's sums start from
+// the earlier panels', kept in y), and y = acc + bias. Every step is exact or a rounding of the same
 // values in the same order, so results do not depend on the target, the thread count,
 // the tile shape or the batch size.
 #pragma once
@@ -50,6 +57,9 @@ namespace hmoe::kernels {
 
 constexpr int64_t kPackedRows = 16;        // rows per group
 constexpr int64_t kPackedHeaderBytes = 64;
+// Columns are cut into equal panels of at most this many blocks of 32 (768 columns),
+// each stored whole (see the layout above) before the next.
+constexpr int64_t kPackedPanelBlocks = 24;
 
 // Bytes of one repacked matrix (header included), a multiple of 64; 0 for dtypes that
 // are not packed (anything but q8_0 / q4_0) or cols not a multiple of 32.

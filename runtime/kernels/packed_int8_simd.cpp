@@ -85,6 +85,17 @@ HWY_INLINE void StoreRows(const PackedProblem& p, const float* acc, int64_t m, i
   }
 }
 
+// A group's starting sums for input m: rows [r0, r0 + n) from y where the problem
+// carries the earlier panels' sums, else (and for padding rows) 0.
+HWY_INLINE void InitRows(const PackedProblem& p, float* acc, int64_t m, int64_t r0, int64_t n) {
+  int64_t i = 0;
+  if (p.carry) {
+    const float* y = p.y + m * p.ldy + r0;
+    for (; i < n; ++i) acc[i] = y[i];
+  }
+  for (; i < kRows; ++i) acc[i] = 0.f;
+}
+
 #if HMOE_PACKED_X86
 // ------------------------------------------------------------------ x86
 #if HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX3
@@ -113,12 +124,12 @@ struct Isa {
     return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xFFFF),
                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
   }
-  static HWY_INLINE VF ZeroF() { return _mm512_setzero_ps(); }
   static HWY_INLINE VF SetF(float v) { return _mm512_set1_ps(v); }
   static HWY_INLINE VF MulF(VF a, VF b) { return _mm512_mul_ps(a, b); }
   static HWY_INLINE VF AddF(VF a, VF b) { return _mm512_add_ps(a, b); }
   static HWY_INLINE VF ToF(VI a) { return _mm512_maskz_cvtepi32_ps(static_cast<__mmask16>(0xFFFF), a); }
   static HWY_INLINE void StoreF(float* p, VF v) { _mm512_storeu_ps(p, v); }
+  static HWY_INLINE VF LoadF(const float* p) { return _mm512_loadu_ps(p); }
 };
 #elif HWY_TARGET == HWY_AVX2
 struct Isa {
@@ -139,12 +150,12 @@ struct Isa {
   static HWY_INLINE VF Scales(const uint16_t* s) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
   }
-  static HWY_INLINE VF ZeroF() { return _mm256_setzero_ps(); }
   static HWY_INLINE VF SetF(float v) { return _mm256_set1_ps(v); }
   static HWY_INLINE VF MulF(VF a, VF b) { return _mm256_mul_ps(a, b); }
   static HWY_INLINE VF AddF(VF a, VF b) { return _mm256_add_ps(a, b); }
   static HWY_INLINE VF ToF(VI a) { return _mm256_cvtepi32_ps(a); }
   static HWY_INLINE void StoreF(float* p, VF v) { _mm256_storeu_ps(p, v); }
+  static HWY_INLINE VF LoadF(const float* p) { return _mm256_loadu_ps(p); }
 };
 #else  // SSE4, SSSE3
 struct Isa {
@@ -167,12 +178,12 @@ struct Isa {
     return _mm_setr_ps(quant::f16_to_f32(s[0]), quant::f16_to_f32(s[1]), quant::f16_to_f32(s[2]),
                        quant::f16_to_f32(s[3]));
   }
-  static HWY_INLINE VF ZeroF() { return _mm_setzero_ps(); }
   static HWY_INLINE VF SetF(float v) { return _mm_set1_ps(v); }
   static HWY_INLINE VF MulF(VF a, VF b) { return _mm_mul_ps(a, b); }
   static HWY_INLINE VF AddF(VF a, VF b) { return _mm_add_ps(a, b); }
   static HWY_INLINE VF ToF(VI a) { return _mm_cvtepi32_ps(a); }
   static HWY_INLINE void StoreF(float* p, VF v) { _mm_storeu_ps(p, v); }
+  static HWY_INLINE VF LoadF(const float* p) { return _mm_loadu_ps(p); }
 };
 #endif
 
@@ -183,15 +194,16 @@ constexpr int kParts = kRows / kLanes;
 
 // MT inputs (pointers to their codes, scales, sums at the group's first block) times
 // one part of a group (its first block's quants gq and scales gs, the next block's
-// `step` bytes further): acc[m] gets rows [part * kLanes, +kLanes) of input m.
+// `step` bytes further): out[m] gets rows [part * kLanes, +kLanes) of input m, their
+// sums started from init[m] (InitRows).
 // kVnni: Dot::Apply(acc, u8, s8) is vpdpbusd.
 template <bool kQ4, bool kVnni, class Dot, int MT>
 HWY_INLINE void PartTile(const uint8_t* HWY_RESTRICT gq, const uint16_t* HWY_RESTRICT gs, int64_t nb, int64_t step,
                          int part, const int8_t* const* xq, const float* const* xs, const int32_t* const* xsum,
-                         float* HWY_RESTRICT out) {
+                         const float* HWY_RESTRICT init, float* HWY_RESTRICT out) {
   const int64_t scale_step = step / 2;
   VF acc[MT];
-  for (int m = 0; m < MT; ++m) acc[m] = Isa::ZeroF();
+  for (int m = 0; m < MT; ++m) acc[m] = Isa::LoadF(init + m * kRows + part * kLanes);
   const uint8_t* q = gq + part * Isa::kBytes;
   for (int64_t b = 0; b < nb; ++b, q += step) {
     VI d[MT];
@@ -290,10 +302,10 @@ struct Dpbusd {
 template <bool kQ4>
 HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT pair, int64_t nb, const int8_t* HWY_RESTRICT x,
                                const float* HWY_RESTRICT xs, const int32_t* HWY_RESTRICT xsum,
-                               float* HWY_RESTRICT out) {
+                               const float* HWY_RESTRICT init, float* HWY_RESTRICT out) {
   constexpr int64_t kBlockBytes = packed_block_quant_bytes(kQ4);
   constexpr int64_t kStep = packed_block_step(kQ4);
-  VF acc_a = Isa::ZeroF(), acc_b = Isa::ZeroF();
+  VF acc_a = Isa::LoadF(init), acc_b = Isa::LoadF(init + kRows);
   const VI lo_mask = _mm512_set1_epi8(0x0F), hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
   // One group's block into two chains, c0 (low codes) and c1.
   const auto group_block = [&](const uint8_t* HWY_RESTRICT g, const int8_t* HWY_RESTRICT xb, VI& c0, VI& c1) {
@@ -337,6 +349,7 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
   const Int8Activations& xa = *p.xa;
   const int64_t M = xa.M, nb = g.nb;
   constexpr int kMT = 4;
+  HWY_ALIGN float init[kMT * kRows];
   HWY_ALIGN float out[kMT * kRows];
   // One group, every input, kMT inputs per pass over its bytes.
   auto one_group = [&](int64_t gi) {
@@ -352,14 +365,15 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
         xq[i] = xa.q.data() + (m + i) * xa.ld;
         xs[i] = xa.scale.data() + (m + i) * nb;
         xsum[i] = xa.sum.data() + (m + i) * nb;
+        InitRows(p, init + i * kRows, m + i, r0, n);
       }
       for (int part = 0; part < kParts; ++part) {
         if (mt == kMT)
-          PartTile<kQ4, kVnni, Dot, kMT>(gq, gs, nb, g.block_step, part, xq, xs, xsum, out);
+          PartTile<kQ4, kVnni, Dot, kMT>(gq, gs, nb, g.block_step, part, xq, xs, xsum, init, out);
         else if (mt == 2)
-          PartTile<kQ4, kVnni, Dot, 2>(gq, gs, nb, g.block_step, part, xq, xs, xsum, out);
+          PartTile<kQ4, kVnni, Dot, 2>(gq, gs, nb, g.block_step, part, xq, xs, xsum, init, out);
         else
-          PartTile<kQ4, kVnni, Dot, 1>(gq, gs, nb, g.block_step, part, xq, xs, xsum, out);
+          PartTile<kQ4, kVnni, Dot, 1>(gq, gs, nb, g.block_step, part, xq, xs, xsum, init, out);
       }
       for (int i = 0; i < mt; ++i) StoreRows(p, out + i * kRows, m + i, r0, n);
       m += mt;
@@ -370,10 +384,13 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
   if (kVnni && M == 1) {
     if ((gi & 1) && gi < g1) one_group(gi++);  // the second group of a pair: alone
     for (; gi + 2 <= g1; gi += 2) {
-      DecodePairVnni<kQ4>(g.quants(p.groups, gi), nb, xa.q.data(), xa.scale.data(), xa.sum.data(), out);
-      const int64_t r0 = gi * kRows;
-      StoreRows(p, out, 0, r0, std::min<int64_t>(kRows, p.rows - r0));
-      StoreRows(p, out + kRows, 0, r0 + kRows, std::min<int64_t>(kRows, p.rows - r0 - kRows));
+      const int64_t r0 = gi * kRows, na = std::min<int64_t>(kRows, p.rows - r0),
+                    nb_rows = std::min<int64_t>(kRows, p.rows - r0 - kRows);
+      InitRows(p, init, 0, r0, na);
+      InitRows(p, init + kRows, 0, r0 + kRows, nb_rows);
+      DecodePairVnni<kQ4>(g.quants(p.groups, gi), nb, xa.q.data(), xa.scale.data(), xa.sum.data(), init, out);
+      StoreRows(p, out, 0, r0, na);
+      StoreRows(p, out + kRows, 0, r0 + kRows, nb_rows);
     }
   }
 #endif
@@ -404,7 +421,7 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
     const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
     for (int64_t m = 0; m < xa.M; ++m) {
       const int8_t* x = xa.q.data() + m * xa.ld;
-      for (int j = 0; j < kRows; ++j) acc[j] = 0.f;
+      InitRows(p, acc, m, r0, n);
       for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* q = gq + b * g.block_step;
         for (int j = 0; j < kRows; ++j) {
@@ -455,6 +472,7 @@ void GroupsGeneric(const PackedProblem& p, int64_t g0, int64_t g1) {
   const Int8Activations& xa = *p.xa;
   const int64_t nb = g.nb;
   const int subvecs = g.q4 ? 4 : 8;
+  HWY_ALIGN float init[kRows];
   HWY_ALIGN float out[kRows];
   for (int64_t gi = g0; gi < g1; ++gi) {
     const uint8_t* gq = g.quants(p.groups, gi);
@@ -462,8 +480,9 @@ void GroupsGeneric(const PackedProblem& p, int64_t g0, int64_t g1) {
     const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
     for (int64_t m = 0; m < xa.M; ++m) {
       const int8_t* x = xa.q.data() + m * xa.ld;
+      InitRows(p, init, m, r0, n);
       for (int64_t part = 0; part < parts; ++part) {
-        auto acc = hn::Zero(df);
+        auto acc = hn::LoadU(df, init + part * lanes);
         for (int64_t b = 0; b < nb; ++b) {
           const uint8_t* q = gq + b * g.block_step + part * bytes;
           auto sum0 = hn::Zero(di32), sum1 = hn::Zero(di32);
@@ -527,6 +546,7 @@ __attribute__((target("arch=armv8.2-a+dotprod+crypto"))) HWY_NOINLINE void Group
   const Int8Activations& xa = *p.xa;
   const int64_t nb = g.nb;
   const int subvecs = g.q4 ? 4 : 8;
+  HWY_ALIGN float init[kRows];
   HWY_ALIGN float out[kRows];
   const uint8x16_t flip = vdupq_n_u8(0x80), low = vdupq_n_u8(0x0F);
   for (int64_t gi = g0; gi < g1; ++gi) {
@@ -535,8 +555,9 @@ __attribute__((target("arch=armv8.2-a+dotprod+crypto"))) HWY_NOINLINE void Group
     const int64_t r0 = gi * kRows, n = std::min<int64_t>(kRows, p.rows - r0);
     for (int64_t m = 0; m < xa.M; ++m) {
       const int8_t* x = xa.q.data() + m * xa.ld;
+      InitRows(p, init, m, r0, n);
       for (int part = 0; part < 4; ++part) {
-        float32x4_t acc = vdupq_n_f32(0.f);
+        float32x4_t acc = vld1q_f32(init + part * 4);
         for (int64_t b = 0; b < nb; ++b) {
           const uint8_t* q = gq + b * g.block_step + part * 16;
           int32x4_t sum = vdupq_n_s32(g.q4 ? -8 * xa.sum[m * nb + b] : 0);

@@ -1,25 +1,43 @@
 // Internal interface between the packed path's front end (packed_int8.cpp) and its
 // Highway kernels (packed_int8_simd.cpp, compiled once per SIMD target).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "runtime/kernels/packed_int8.h"
 
 namespace hmoe::kernels {
 
-// Where things are in a repacked matrix (packed_int8.h has the layout): group g's
-// quants of block b at quants(first, g) + b * block_step, its 16 scales at
-// scales(first, g) + b * scale_step().
+// Where things are in a repacked matrix (packed_int8.h has the layout): the matrix is
+// `panels` column panels one after another; in a panel's geometry (panel(i), whose
+// first group lies panel_offset(i) bytes after the matrix's), group g's quants of block
+// b at quants(first, g) + b * block_step, its 16 scales at scales(first, g) + b *
+// scale_step(). The kernels see one panel at a time.
 struct PackedGeometry {
   bool q4 = false;
   int64_t groups = 0;             // groups of kPackedRows rows (an odd count has a padding group after)
-  int64_t nb = 0;                 // blocks of 32 per row
+  int64_t nb = 0;                 // blocks of 32 per row (of the panel, in a panel's geometry)
+  int64_t panels = 1;             // column panels
+  int64_t panel_nb = 0;           // blocks of every panel but the last (which may have fewer)
   int64_t block_quant_bytes = 0;  // 512 (q8_0) or 256 (q4_0): one block of a group
   int64_t block_step = 0;         // one block of a pair: both groups' quants, then both groups' scales
-  int64_t pair_bytes = 0;         // nb * block_step
+  int64_t pair_bytes = 0;         // nb * block_step: a pair's bytes over every panel
   int64_t matrix_bytes = 0;       // header + pairs (0: not packable)
 
   int64_t pairs() const { return (groups + 1) / 2; }
+  // Panel i's first block, and where its first group lies from the matrix's.
+  int64_t panel_block0(int64_t i) const { return i * panel_nb; }
+  int64_t panel_offset(int64_t i) const { return pairs() * panel_block0(i) * block_step; }
+  // Panel i alone, as a matrix of its columns.
+  PackedGeometry panel(int64_t i) const {
+    PackedGeometry p = *this;
+    p.nb = std::min(panel_nb, nb - panel_block0(i));
+    p.panels = 1;
+    p.panel_nb = p.nb;
+    p.pair_bytes = p.nb * block_step;
+    p.matrix_bytes = 0;
+    return p;
+  }
   // Bytes from the first group to group g's first quants / scales.
   int64_t quants_offset(int64_t g) const { return (g >> 1) * pair_bytes + (g & 1) * block_quant_bytes; }
   int64_t scales_offset(int64_t g) const {
@@ -38,15 +56,19 @@ constexpr int64_t packed_block_quant_bytes(bool q4) { return q4 ? 256 : 512; }
 constexpr int64_t packed_block_step(bool q4) { return 2 * packed_block_quant_bytes(q4) + 2 * kPackedRows * 2; }
 PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols);
 
-// One product on the packed path, its inputs already quantised.
+// One panel of a product on the packed path, its inputs (that panel's columns) already
+// quantised. carry: each row's sum starts from the value in y (the earlier panels'
+// sum, stored without bias) instead of 0, so a row's blocks are summed in one sequence
+// over the panels, as the reference sums them; bias: the last panel's only.
 struct PackedProblem {
-  const uint8_t* groups = nullptr;  // the first group (after the header)
-  PackedGeometry geo;
+  const uint8_t* groups = nullptr;  // the panel's first group
+  PackedGeometry geo;               // the panel's
   int64_t rows = 0;
   const Int8Activations* xa = nullptr;
   const float* bias = nullptr;
   float* y = nullptr;
   int64_t ldy = 0;
+  bool carry = false;
 };
 
 // Rows of groups [g0, g1) for every input.

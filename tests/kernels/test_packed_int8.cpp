@@ -66,7 +66,8 @@ struct ThreadsGuard {
 }  // namespace
 
 TEST_CASE("packed path equals its scalar reference bit for bit on every target, shape and batch") {
-  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {16, 64}, {17, 128}, {37, 256}, {50, 768}, {64, 3072}};
+  const int64_t shapes[][2] = {{1, 32}, {5, 96}, {16, 64}, {17, 128}, {37, 256}, {50, 768},
+                                 {20, 800}, {33, 1600}, {64, 3072}};  // 1, 2, 3, 4 column panels
   for_each_target([&](const std::string& target) {
     uint32_t seed = 7;
     for (DType t : {DType::Q8_0, DType::Q4_0})
@@ -194,12 +195,13 @@ TEST_CASE("packed views: slices of a stacked tensor, and views that are not the 
 TEST_CASE("packed path: any thread count gives the bits of one thread, every row written") {
   ThreadsGuard guard;
   for (DType t : {DType::Q8_0, DType::Q4_0})
-    for (int64_t rows : {1000, 250}) {  // 62.5 and 15.6 groups: uneven splits
-      const auto W = test::random_matrix(t, rows, 768, 21);
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1000, 768}, {250, 768}, {250, 1600}}) {
+      // 62.5 and 15.6 groups: uneven splits; 1600 columns: 3 column panels
+      const auto W = test::random_matrix(t, rows, cols, 21);
       kernels::PackedStore store;
       const kernels::MatrixView v = store.add(W.view);
       for (int64_t M : {1, 7}) {
-        const auto x = test::random_vector(M * 768, 22);
+        const auto x = test::random_vector(M * cols, 22);
         std::vector<float> y1(M * rows);
         omp_set_num_threads(1);
         kernels::linear(x.data(), M, v, nullptr, y1.data());
@@ -213,7 +215,7 @@ TEST_CASE("packed path: any thread count gives the bits of one thread, every row
             const bool awake = kernels::pool_helpers_awake();
             kernels::linear(x.data(), M, v, nullptr, yn.data());
             kernels::set_pool_spin_us(spin_us);
-            INFO(dtype_name(t), " rows=", rows, " M=", M, " threads=", threads, " spin=", spin,
+            INFO(dtype_name(t), " rows=", rows, " cols=", cols, " M=", M, " threads=", threads, " spin=", spin,
                  " helpers awake=", awake);
             CHECK(same_bits(y1.data(), yn.data(), y1.size()));
           }
@@ -222,33 +224,34 @@ TEST_CASE("packed path: any thread count gives the bits of one thread, every row
 }
 
 TEST_CASE("packed path: a product computed in row ranges gives the whole product's bits") {
-  for (DType t : {DType::Q8_0, DType::Q4_0}) {
-    const auto W = test::random_matrix(t, 72, 96, 23);  // 4.5 groups of rows
-    kernels::PackedStore store;
-    const kernels::MatrixView v = store.add(W.view);
-    const auto bias = test::random_vector(72, 24);
-    for (int64_t M : {1, 5}) {
-      const auto x = test::random_vector(M * 96, 25);
-      std::vector<float> whole(M * 72);
-      kernels::linear(x.data(), M, v, bias.data(), whole.data());
-      // Ranges that start on either group of a pair (groups are read two by two), end
-      // inside one, or hold the last group with its padding.
-      using Cut = std::vector<std::pair<int64_t, int64_t>>;
-      for (const Cut& cut : {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}) {
-        std::vector<float> parts(M * 72, -1.f);
-        for (auto [r0, r1] : cut)
-          kernels::packed_linear_rows(x.data(), M, 96, v, bias.data(), parts.data(), 72, r0, r1);
-        INFO(dtype_name(t), " M=", M, " first cut ", cut[1].first);
-        CHECK(same_bits(whole.data(), parts.data(), whole.size()));
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    for (int64_t K : {96, 1600}) {  // 1600: three column panels
+      const auto W = test::random_matrix(t, 72, K, 23);  // 4.5 groups of rows
+      kernels::PackedStore store;
+      const kernels::MatrixView v = store.add(W.view);
+      const auto bias = test::random_vector(72, 24);
+      for (int64_t M : {1, 5}) {
+        const auto x = test::random_vector(M * K, 25);
+        std::vector<float> whole(M * 72);
+        kernels::linear(x.data(), M, v, bias.data(), whole.data());
+        // Ranges that start on either group of a pair (groups are read two by two), end
+        // inside one, or hold the last group with its padding.
+        using Cut = std::vector<std::pair<int64_t, int64_t>>;
+        for (const Cut& cut : {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}) {
+          std::vector<float> parts(M * 72, -1.f);
+          for (auto [r0, r1] : cut)
+            kernels::packed_linear_rows(x.data(), M, K, v, bias.data(), parts.data(), 72, r0, r1);
+          INFO(dtype_name(t), " K=", K, " M=", M, " first cut ", cut[1].first);
+          CHECK(same_bits(whole.data(), parts.data(), whole.size()));
+        }
       }
+      std::vector<float> y(72);
+      const auto x = test::random_vector(K, 26);
+      CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, K, v, nullptr, y.data(), 72, 8, 32),
+                      std::invalid_argument);  // not on a group
+      CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, K, W.view, nullptr, y.data(), 72, 0, 16),
+                      std::invalid_argument);  // no repacked copy
     }
-    std::vector<float> y(72);
-    const auto x = test::random_vector(96, 26);
-    CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, 96, v, nullptr, y.data(), 72, 8, 32),
-                    std::invalid_argument);  // not on a group
-    CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, 96, W.view, nullptr, y.data(), 72, 0, 16),
-                    std::invalid_argument);  // no repacked copy
-  }
 }
 
 TEST_CASE("packed path: a set of products run as one job gives each product's bits alone, then its activation") {
@@ -263,7 +266,8 @@ TEST_CASE("packed path: a set of products run as one job gives each product's bi
                                    {DType::Q4_0, 250, 768, 1, false},
                                    {DType::Q8_0, 72, 96, 0, true},
                                    {DType::Q4_0, 3072, 128, 3, true},
-                                   {DType::Q8_0, 16, 3072, 1, false}};
+                                   {DType::Q8_0, 16, 3072, 1, false},
+                                   {DType::Q4_0, 250, 1600, 2, true}};
   std::vector<test::EncodedMatrix> mats;
   std::vector<kernels::PackedStore> stores(specs.size());
   std::vector<kernels::LinearArgs> set;
