@@ -355,9 +355,10 @@ thread_local JobScratch tl_job;
 
 // The panel problems of one packed product (`packed`: packed_for(W), checked by the
 // caller) into out[0, panels), each panel's columns of the inputs quantised into
-// acts[i] (blocks are quantised alone: the same codes as the whole row's).
-void panel_problems(const uint8_t* packed, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
-                    const float* bias, float* y, int64_t ldy, Int8Activations* acts, PackedProblem* out) {
+// acts[i] (blocks are quantised alone: the same codes as the whole row's). Returns the
+// whole matrix's geometry.
+PackedGeometry panel_problems(const uint8_t* packed, const float* x, int64_t M, int64_t ldx, const MatrixView& W,
+                              const float* bias, float* y, int64_t ldy, Int8Activations* acts, PackedProblem* out) {
   const PackedGeometry whole = packed_geometry(W.dtype, W.rows, W.cols);
   for (int64_t i = 0; i < whole.panels; ++i) {
     PackedProblem& p = out[i];
@@ -372,6 +373,7 @@ void panel_problems(const uint8_t* packed, const float* x, int64_t M, int64_t ld
     p.ldy = ldy;
     p.carry = i > 0;
   }
+  return whole;
 }
 
 // Groups [g0, g1) of a product, panel after panel.
@@ -401,9 +403,10 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
     const LinearArgs& a = set[i];
     if (a.M <= 0) continue;
     const int64_t k = job.first_prob.back();
-    panel_problems(packed_for(a.W), a.x, a.M, a.ldx, a.W, a.bias, a.y, a.ldy, &job.acts[static_cast<size_t>(k)],
-                   &job.probs[static_cast<size_t>(k)]);
-    const PackedGeometry g = packed_geometry(a.W.dtype, a.W.rows, a.W.cols);
+    // a.W.packed: packed_for(a.W), checked above.
+    const PackedGeometry g = panel_problems(static_cast<const uint8_t*>(a.W.packed), a.x, a.M, a.ldx, a.W, a.bias,
+                                            a.y, a.ldy, &job.acts[static_cast<size_t>(k)],
+                                            &job.probs[static_cast<size_t>(k)]);
     job.first_prob.push_back(k + g.panels);
     job.act.push_back(a.act);
     // Work per pair grows with the inputs once they no longer ride along for free.
@@ -419,10 +422,10 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
     size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), p0) - first.begin() - 1);
     for (; p0 < p1; ++i) {
       const int64_t end = std::min(p1, first[i + 1]);
-      const PackedProblem* panels = &job.probs[static_cast<size_t>(job.first_prob[i])];
-      const PackedProblem& p = panels[0];
+      const PackedProblem* product = &job.probs[static_cast<size_t>(job.first_prob[i])];
+      const PackedProblem& p = product[0];
       const int64_t g0 = 2 * (p0 - first[i]), g1 = std::min(p.geo.groups, 2 * (end - first[i]));
-      run_panels(panels, job.first_prob[i + 1] - job.first_prob[i], g0, g1);
+      run_panels(product, job.first_prob[i + 1] - job.first_prob[i], g0, g1);
       // The rows just computed, while they are in this thread's cache.
       const int64_t r0 = g0 * kPackedRows;
       apply_activation(job.act[i], p.y + r0, p.xa->M, p.ldy, std::min(p.rows, g1 * kPackedRows) - r0, true);

@@ -42,9 +42,9 @@
 //     s     = sw * sx                        (f32 multiply)
 //     acc   = acc + float(dot) * s           (f32 multiply, then f32 add; not fused)
 // in block order (over the panels one after another: a later panel's sums start from
-// the earlier panels', kept in y), and y = acc + bias. Every step is exact or a rounding of the same
-// values in the same order, so results do not depend on the target, the thread count,
-// the tile shape or the batch size.
+// the earlier panels', kept in y), and y = acc + bias. Every step is exact or a rounding
+// of the same values in the same order, so results do not depend on the target, the
+// thread count, the tile shape or the batch size.
 #pragma once
 #include <cstdint>
 #include <memory>
