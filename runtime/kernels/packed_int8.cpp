@@ -46,6 +46,7 @@ PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols) {
   g.block_quant_bytes = packed_block_quant_bytes(g.q4);
   g.block_step = packed_block_step(g.q4);
   g.pair_bytes = g.nb * g.block_step;
+  g.full_pair_bytes = g.pair_bytes;
   g.matrix_bytes = kPackedHeaderBytes + g.pairs() * g.pair_bytes;
   return g;
 }
@@ -93,14 +94,13 @@ void pack_group_panel(const MatrixView& W, const PackedGeometry& g, int64_t b0, 
   }
 }
 
-// Groups [g0, g1) of W, in every panel, into `out` (the first panel's first group).
+// Groups [g0, g1) of W, in every panel, into `out` (the matrix's first group).
 void pack_groups(const MatrixView& W, const PackedGeometry& whole, uint8_t* out, int64_t g0, int64_t g1) {
   for (int64_t i = 0; i < whole.panels; ++i) {
     const PackedGeometry g = whole.panel(i);
-    uint8_t* const panel = out + whole.panel_offset(i);
     for (int64_t gi = g0; gi < g1; ++gi)
-      pack_group_panel(W, g, whole.panel_block0(i), panel + g.quants_offset(gi),
-                       reinterpret_cast<uint16_t*>(panel + g.scales_offset(gi)), gi);
+      pack_group_panel(W, g, g.block0, out + g.quants_offset(gi),
+                       reinterpret_cast<uint16_t*>(out + g.scales_offset(gi)), gi);
   }
 }
 
@@ -364,8 +364,8 @@ PackedGeometry panel_problems(const uint8_t* packed, const float* x, int64_t M, 
     PackedProblem& p = out[i];
     p = PackedProblem{};
     p.geo = whole.panel(i);
-    p.groups = packed + kPackedHeaderBytes + whole.panel_offset(i);
-    quantize_activations_int8(x + whole.panel_block0(i) * kQuantBlock, M, ldx, p.geo.nb * kQuantBlock, &acts[i]);
+    p.groups = packed + kPackedHeaderBytes;
+    quantize_activations_int8(x + p.geo.block0 * kQuantBlock, M, ldx, p.geo.nb * kQuantBlock, &acts[i]);
     p.rows = W.rows;
     p.xa = &acts[i];
     p.bias = i + 1 == whole.panels ? bias : nullptr;
@@ -376,9 +376,16 @@ PackedGeometry panel_problems(const uint8_t* packed, const float* x, int64_t M, 
   return whole;
 }
 
-// Groups [g0, g1) of a product, panel after panel.
+// Groups [g0, g1) of a product: band after band, each panel after panel, in the order
+// they lie in memory (a band's rows sum panel after panel, as the reference sums them).
 void run_panels(const PackedProblem* panels, int64_t n, int64_t g0, int64_t g1) {
-  for (int64_t i = 0; i < n; ++i) simd_packed_groups(panels[i], g0, g1);
+  if (n == 1) return simd_packed_groups(panels[0], g0, g1);
+  constexpr int64_t kBandGroups = 2 * kPackedBandPairs;
+  for (int64_t b0 = g0; b0 < g1;) {
+    const int64_t b1 = std::min(g1, (b0 / kBandGroups + 1) * kBandGroups);
+    for (int64_t i = 0; i < n; ++i) simd_packed_groups(panels[i], b0, b1);
+    b0 = b1;
+  }
 }
 
 // The packed path for n products (one: packed_linear; several: linear_set), as one job.
@@ -436,12 +443,16 @@ void run_packed_job(const LinearArgs* set, int64_t n, const char* caller) {
                           ? static_cast<int>(std::min<int64_t>({pool_threads(), total / kMinBytesPerThread, pairs}))
                           : 1;
   if (threads <= 1) return run_pairs(0, pairs);
-  // The pair boundary nearest to a point of work.
+  // The pair boundary nearest to a point of work; in a product of several panels, the
+  // nearest band boundary (a thread's share is then one stream through memory).
   auto pair_at = [&job, pairs, total](int64_t w) {
     if (w >= total) return pairs;
     const std::vector<int64_t>& first = job.first_work;
     const size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), w) - first.begin() - 1);
-    return job.first_pair[i] + (w - first[i] + job.pair_work[i] / 2) / job.pair_work[i];
+    const int64_t unit = job.first_prob[i + 1] - job.first_prob[i] > 1 ? kPackedBandPairs : 1;
+    const int64_t unit_work = job.pair_work[i] * unit;
+    const int64_t p = (w - first[i] + unit_work / 2) / unit_work * unit;
+    return job.first_pair[i] + std::min(p, job.first_pair[i + 1] - job.first_pair[i]);
   };
   const WorkSplit split(total, threads, pool_helpers_awake());
   parallel_for(split.tasks(), threads, [&](int64_t t, int) {

@@ -13,10 +13,12 @@
 //
 // Layout of one matrix (`packed_matrix_bytes`), 64-byte aligned:
 //   header (64 bytes: which canonical matrix this is, checked before use)
+//   for each band of kPackedBandPairs pairs of groups of 16 rows (the last band may
+//   hold fewer; the last group padded with zero rows; an odd count gets a padding group
+//   of zero rows):
 //   for each column panel (K/32 blocks cut into equal panels of at most
 //   kPackedPanelBlocks; one panel up to 768 columns):
-//   for each pair of groups of 16 rows (the last group padded with zero rows; an odd
-//   count gets a padding group of zero rows), for each of the panel's blocks:
+//   for each of the band's pairs, for each of the panel's blocks:
 //     the first group's quants, then the second group's, each:
 //       q8_0: 8 sub-vectors of 64 bytes; sub-vector v, bytes 4j..4j+3 = row j's weights
 //             4v..4v+3 of the block, each stored as w + 128 (w XOR 0x80: unsigned bytes,
@@ -25,15 +27,21 @@
 //             in the low nibble, weight 16+4v+p in the high nibble, each as w + 8
 //             (the file's nibbles unchanged)
 //     then the first group's 16 f16 scales, then the second group's (64 bytes)
-// A pair is one contiguous stream, read front to back by the decode kernel, which
-// computes both groups at once: threads split a product by pairs, and a thread runs
-// its pairs panel after panel. (Panels keep the inputs a pair reads in the L1 cache:
-// its whole row of codes, read once per pair, was evicted by the 55 KB a q4_0 pair of
-// 3072 columns streams through it, and such products streamed up to 20% slower than
-// those of 768 columns on a Zen 5; bench/kernels/README.md.) (Groups one after the
-// other, each its quants then its scales, made a thread read two groups' quants and
-// scales as four streams at once, whose hardware prefetching fell behind: on a Zen 5,
-// 1.4x slower from memory; bench/kernels/README.md.)
+// A matrix of one panel (up to 768 columns) is thus its pairs one after another.
+// A pair's blocks of a panel are one contiguous stream, read front to back by the
+// decode kernel, which computes both groups at once. Threads split a product by pairs
+// (by whole bands where it has several panels), and a thread runs its pairs band after
+// band, each band panel after panel: one stream through memory from its first band to
+// its last. (Panels keep the inputs a pair reads in the L1 cache: its whole row of
+// codes, read once per pair, was evicted by the 55 KB a q4_0 pair of 3072 columns
+// streams through it, and such products streamed up to 20% slower than those of 768
+// columns on a Zen 5. Bands keep a thread's share of such a product one stream: with
+// each panel stored whole, a thread's share of a 768x3072 product at two threads was
+// four runs through memory, and streamed 0.7-0.8x as fast as a 3072x768 one;
+// bench/kernels/README.md.) (Groups one after the other, each its quants then its
+// scales, made a thread read two groups' quants and scales as four streams at once,
+// whose hardware prefetching fell behind: on a Zen 5, 1.4x slower from memory;
+// bench/kernels/README.md.)
 //
 // Arithmetic (the same on every SIMD target, bit for bit, and in the scalar reference):
 // inputs are quantised once per product to int8 per block of 32 (codes in [-127, 127],
@@ -57,9 +65,13 @@ namespace hmoe::kernels {
 
 constexpr int64_t kPackedRows = 16;        // rows per group
 constexpr int64_t kPackedHeaderBytes = 64;
-// Columns are cut into equal panels of at most this many blocks of 32 (768 columns),
-// each stored whole (see the layout above) before the next.
+// Columns are cut into equal panels of at most this many blocks of 32 (768 columns);
+// a band holds its pairs' blocks of one panel, then of the next (the layout above).
 constexpr int64_t kPackedPanelBlocks = 24;
+// Pairs of row groups per band (128 rows): a q4_0 band of 3072 columns is 221 KB, a
+// q8_0 one 418 KB, so a thread's share of a product is whole bands at the sizes decode
+// splits, and a pair's inputs stay in L1 while the band's pairs run over one panel.
+constexpr int64_t kPackedBandPairs = 4;
 
 // Bytes of one repacked matrix (header included), a multiple of 64; 0 for dtypes that
 // are not packed (anything but q8_0 / q4_0) or cols not a multiple of 32.

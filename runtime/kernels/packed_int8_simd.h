@@ -8,11 +8,12 @@
 
 namespace hmoe::kernels {
 
-// Where things are in a repacked matrix (packed_int8.h has the layout): the matrix is
-// `panels` column panels one after another; in a panel's geometry (panel(i), whose
-// first group lies panel_offset(i) bytes after the matrix's), group g's quants of block
-// b at quants(first, g) + b * block_step, its 16 scales at scales(first, g) + b *
-// scale_step(). The kernels see one panel at a time.
+// Where things are in a repacked matrix (packed_int8.h has the layout): bands of
+// kPackedBandPairs pairs one after another, each holding its pairs' blocks of every
+// column panel, panel after panel. In a panel's geometry (panel(i)), group g's quants
+// of block b lie at quants(first, g) + b * block_step and its 16 scales at
+// scales(first, g) + b * scale_step(), `first` being the matrix's first group for every
+// panel. The kernels see one panel at a time.
 struct PackedGeometry {
   bool q4 = false;
   int64_t groups = 0;             // groups of kPackedRows rows (an odd count has a padding group after)
@@ -21,27 +22,38 @@ struct PackedGeometry {
   int64_t panel_nb = 0;           // blocks of every panel but the last (which may have fewer)
   int64_t block_quant_bytes = 0;  // 512 (q8_0) or 256 (q4_0): one block of a group
   int64_t block_step = 0;         // one block of a pair: both groups' quants, then both groups' scales
-  int64_t pair_bytes = 0;         // nb * block_step: a pair's bytes over every panel
+  int64_t pair_bytes = 0;         // nb * block_step: a pair's bytes (of the panel, in a panel's geometry)
+  int64_t full_pair_bytes = 0;    // a pair's bytes over every panel
+  int64_t block0 = 0;             // the panel's first block (0 for the whole matrix)
   int64_t matrix_bytes = 0;       // header + pairs (0: not packable)
 
   int64_t pairs() const { return (groups + 1) / 2; }
-  // Panel i's first block, and where its first group lies from the matrix's.
+  // Panel i's first block.
   int64_t panel_block0(int64_t i) const { return i * panel_nb; }
-  int64_t panel_offset(int64_t i) const { return pairs() * panel_block0(i) * block_step; }
   // Panel i alone, as a matrix of its columns.
   PackedGeometry panel(int64_t i) const {
     PackedGeometry p = *this;
-    p.nb = std::min(panel_nb, nb - panel_block0(i));
+    p.block0 = panel_block0(i);
+    p.nb = std::min(panel_nb, nb - p.block0);
     p.panels = 1;
     p.panel_nb = p.nb;
     p.pair_bytes = p.nb * block_step;
     p.matrix_bytes = 0;
     return p;
   }
+  // Bytes from the matrix's first group to pair j's first block in this panel: past the
+  // whole bands before it, then past the earlier panels' blocks of its band's pairs
+  // (the last band may hold fewer), then past the band's earlier pairs in this panel.
+  // For a matrix of one panel, j * pair_bytes.
+  int64_t pair_offset(int64_t j) const {
+    const int64_t band = j / kPackedBandPairs, first = band * kPackedBandPairs;
+    const int64_t in_band = std::min(kPackedBandPairs, pairs() - first);
+    return first * full_pair_bytes + in_band * block0 * block_step + (j - first) * pair_bytes;
+  }
   // Bytes from the first group to group g's first quants / scales.
-  int64_t quants_offset(int64_t g) const { return (g >> 1) * pair_bytes + (g & 1) * block_quant_bytes; }
+  int64_t quants_offset(int64_t g) const { return pair_offset(g >> 1) + (g & 1) * block_quant_bytes; }
   int64_t scales_offset(int64_t g) const {
-    return (g >> 1) * pair_bytes + 2 * block_quant_bytes + (g & 1) * kPackedRows * 2;
+    return pair_offset(g >> 1) + 2 * block_quant_bytes + (g & 1) * kPackedRows * 2;
   }
   const uint8_t* quants(const uint8_t* first, int64_t g) const { return first + quants_offset(g); }
   const uint16_t* scales(const uint8_t* first, int64_t g) const {
@@ -61,7 +73,7 @@ PackedGeometry packed_geometry(DType t, int64_t rows, int64_t cols);
 // sum, stored without bias) instead of 0, so a row's blocks are summed in one sequence
 // over the panels, as the reference sums them; bias: the last panel's only.
 struct PackedProblem {
-  const uint8_t* groups = nullptr;  // the panel's first group
+  const uint8_t* groups = nullptr;  // the matrix's first group
   PackedGeometry geo;               // the panel's
   int64_t rows = 0;
   const Int8Activations* xa = nullptr;

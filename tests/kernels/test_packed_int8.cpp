@@ -67,7 +67,8 @@ struct ThreadsGuard {
 
 TEST_CASE("packed path equals its scalar reference bit for bit on every target, shape and batch") {
   const int64_t shapes[][2] = {{1, 32}, {5, 96}, {16, 64}, {17, 128}, {37, 256}, {50, 768},
-                                 {20, 800}, {33, 1600}, {64, 3072}};  // 1, 2, 3, 4 column panels
+                                 {20, 800}, {33, 1600}, {64, 3072},  // 1, 2, 3, 4 column panels
+                                 {200, 1600}, {160, 3072}};          // bands of 4 + 3 and 4 + 1 pairs
   for_each_target([&](const std::string& target) {
     uint32_t seed = 7;
     for (DType t : {DType::Q8_0, DType::Q4_0})
@@ -224,32 +225,42 @@ TEST_CASE("packed path: any thread count gives the bits of one thread, every row
 }
 
 TEST_CASE("packed path: a product computed in row ranges gives the whole product's bits") {
+  using Cut = std::vector<std::pair<int64_t, int64_t>>;
+  struct Case {
+    int64_t rows, K;
+    std::vector<Cut> cuts;
+  };
+  // Ranges that start on either group of a pair (groups are read two by two), end
+  // inside one, or hold the last group with its padding; 1600 columns: three column
+  // panels; 200 rows: two bands (128 rows, then 72), cut inside and across them.
+  const std::vector<Case> cases = {
+      {72, 96, {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}},
+      {72, 1600, {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}},
+      {200, 1600, {Cut{{0, 112}, {112, 144}, {144, 200}}, Cut{{0, 128}, {128, 192}, {192, 200}}}}};
   for (DType t : {DType::Q8_0, DType::Q4_0})
-    for (int64_t K : {96, 1600}) {  // 1600: three column panels
-      const auto W = test::random_matrix(t, 72, K, 23);  // 4.5 groups of rows
+    for (const Case& c : cases) {
+      const int64_t rows = c.rows, K = c.K;
+      const auto W = test::random_matrix(t, rows, K, 23);
       kernels::PackedStore store;
       const kernels::MatrixView v = store.add(W.view);
-      const auto bias = test::random_vector(72, 24);
+      const auto bias = test::random_vector(rows, 24);
       for (int64_t M : {1, 5}) {
         const auto x = test::random_vector(M * K, 25);
-        std::vector<float> whole(M * 72);
+        std::vector<float> whole(M * rows);
         kernels::linear(x.data(), M, v, bias.data(), whole.data());
-        // Ranges that start on either group of a pair (groups are read two by two), end
-        // inside one, or hold the last group with its padding.
-        using Cut = std::vector<std::pair<int64_t, int64_t>>;
-        for (const Cut& cut : {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}) {
-          std::vector<float> parts(M * 72, -1.f);
+        for (const Cut& cut : c.cuts) {
+          std::vector<float> parts(M * rows, -1.f);
           for (auto [r0, r1] : cut)
-            kernels::packed_linear_rows(x.data(), M, K, v, bias.data(), parts.data(), 72, r0, r1);
-          INFO(dtype_name(t), " K=", K, " M=", M, " first cut ", cut[1].first);
+            kernels::packed_linear_rows(x.data(), M, K, v, bias.data(), parts.data(), rows, r0, r1);
+          INFO(dtype_name(t), " rows=", rows, " K=", K, " M=", M, " first cut ", cut[1].first);
           CHECK(same_bits(whole.data(), parts.data(), whole.size()));
         }
       }
-      std::vector<float> y(72);
+      std::vector<float> y(rows);
       const auto x = test::random_vector(K, 26);
-      CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, K, v, nullptr, y.data(), 72, 8, 32),
+      CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, K, v, nullptr, y.data(), rows, 8, 32),
                       std::invalid_argument);  // not on a group
-      CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, K, W.view, nullptr, y.data(), 72, 0, 16),
+      CHECK_THROWS_AS(kernels::packed_linear_rows(x.data(), 1, K, W.view, nullptr, y.data(), rows, 0, 16),
                       std::invalid_argument);  // no repacked copy
     }
 }
