@@ -41,10 +41,14 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
     for (int64_t r = lo; r <= hi; ++r) bucket[r - lo] = relative_position_bucket(r, *bias);
   }
   // One task per (query, head); the pool's threads share them once there is enough work
-  // (prefill; decode past ~80 keys at GPT-2-small's 12 heads of 64). Each task computes
-  // its head the same way on any thread.
+  // (prefill), or enough of the cache to read (decode past 5 keys at GPT-2-small's 12
+  // heads of 64): a decode token's weights push the cache out of the CPU's caches, and a
+  // thread reading it from memory alone kept the other idle for 5% of a 2-thread token
+  // at GPT-2-small dims, 14% at switch-base-8's (perf). Each task computes its head the
+  // same way on any thread.
   const int64_t work = T * nh * n_keys * hd;
-  const int threads = work >= (1 << 16) ? kernels::pool_threads() : 1;
+  const int64_t cache_bytes = 2 * n_keys * nh * hd * static_cast<int64_t>(sizeof(float));
+  const int threads = work >= (1 << 16) || cache_bytes >= (32 << 10) ? kernels::pool_threads() : 1;
   std::vector<std::vector<float>> scores(static_cast<size_t>(threads), std::vector<float>(n_keys));
   std::vector<std::vector<float>> biases(bias ? static_cast<size_t>(threads) : 0, std::vector<float>(n_keys));
   kernels::parallel_for(T * nh, threads, [&](int64_t task, int worker) {
