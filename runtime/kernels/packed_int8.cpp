@@ -376,14 +376,32 @@ PackedGeometry panel_problems(const uint8_t* packed, const float* x, int64_t M, 
   return whole;
 }
 
+// Asks for a panel's input codes, scales and sums ahead of their use.
+void prefetch_inputs(const Int8Activations& xa) {
+  const int64_t nb = xa.cols / kQuantBlock;
+  for (int64_t o = 0; o < xa.M * xa.ld; o += 64) __builtin_prefetch(xa.q.data() + o);
+  for (int64_t o = 0; o < xa.M * nb; o += 16) {
+    __builtin_prefetch(xa.scale.data() + o);
+    __builtin_prefetch(xa.sum.data() + o);
+  }
+}
+
 // Groups [g0, g1) of a product: band after band, each panel after panel, in the order
 // they lie in memory (a band's rows sum panel after panel, as the reference sums them).
+// The next panel's inputs are asked for as each panel starts: a q8_0 band of 3072
+// columns streams 416 KB before a panel's inputs come round again, far enough to push
+// them out of the nearer caches; without the prefetch, q8_0 decode at switch-base-8
+// dims and one thread ran 0.94-0.98x as fast as with panels stored whole (in-process
+// A/B, four runs), with it 0.97-1.02x.
 void run_panels(const PackedProblem* panels, int64_t n, int64_t g0, int64_t g1) {
   if (n == 1) return simd_packed_groups(panels[0], g0, g1);
   constexpr int64_t kBandGroups = 2 * kPackedBandPairs;
   for (int64_t b0 = g0; b0 < g1;) {
     const int64_t b1 = std::min(g1, (b0 / kBandGroups + 1) * kBandGroups);
-    for (int64_t i = 0; i < n; ++i) simd_packed_groups(panels[i], b0, b1);
+    for (int64_t i = 0; i < n; ++i) {
+      prefetch_inputs(*panels[i + 1 < n ? i + 1 : 0].xa);
+      simd_packed_groups(panels[i], b0, b1);
+    }
     b0 = b1;
   }
 }
