@@ -44,7 +44,8 @@ struct PackedGeometry {
   // Bytes from the matrix's first group to pair j's first block in this panel: past the
   // whole bands before it, then past the earlier panels' blocks of its band's pairs
   // (the last band may hold fewer), then past the band's earlier pairs in this panel.
-  // For a matrix of one panel, j * pair_bytes.
+  // For a matrix of one panel, j * pair_bytes. Only a panel's geometry (panel(i), or a
+  // matrix of one panel) addresses pairs: the whole geometry of several panels does not.
   int64_t pair_offset(int64_t j) const {
     const int64_t band = j / kPackedBandPairs, first = band * kPackedBandPairs;
     const int64_t in_band = std::min(kPackedBandPairs, pairs() - first);
