@@ -79,7 +79,7 @@ TEST_CASE("attention with a position bias adds the bias of each head's bucket be
   t[1] = std::log(3.f);  // bucket 1: key 1 before the query (causal)
   const PositionBias pb{t.data(), 32, 128, false};
   float out = 0;
-  attend(q, 1, 1, /*q_pos0=*/1, KvView{k, v, 1}, 2, /*causal=*/true, AttentionHeads{1, 1, 1.f}, &pb, &out, 1);
+  attend(q, 1, 1, /*q_pos0=*/1, KvView{k, v, 1, 1}, 2, /*causal=*/true, AttentionHeads{1, 1, 1.f}, &pb, &out, 1);
   // Key 0 is one position back (bucket 1, weight 3), key 1 is the query's own (bucket 0, weight 1).
   CHECK(out == doctest::Approx((3 * 10.f + 1 * 20.f) / 4));
 }

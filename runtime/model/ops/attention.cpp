@@ -61,8 +61,8 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
       for (int64_t j = 0; j < n; ++j) br[j] = bias->table[bucket[j - pos - lo] * nh + h];
       row_bias = br;
     }
-    kernels::attention_head(q + t * ldq + h * hd, kv.k + h * hd, kv.v + h * hd, kv.ld, n, hd, scale,
-                            out + t * ldo + h * hd, scores[static_cast<size_t>(worker)].data(), row_bias);
+    kernels::attention_head(q + t * ldq + h * hd, kv.k + h * kv.head_stride, kv.v + h * kv.head_stride, kv.ld, n,
+                            hd, scale, out + t * ldo + h * hd, scores[static_cast<size_t>(worker)].data(), row_bias);
   });
 }
 

@@ -13,12 +13,20 @@ struct AttentionHeads {
   float scale = 1.f;  // GPT-2: 1/sqrt(head_dim); T5: 1 (folded into the weights)
 };
 
-// Keys and values of positions [0, n): row j of each holds the heads side by side,
-// head h at [h * head_dim, (h + 1) * head_dim).
+// Keys and values of positions [0, n): head h's key j at k + h * head_stride + j * ld
+// (its head_dim floats side by side), and the same for v.
+//
+// The caches a decode step reads are head-major (ld = head_dim, head_stride = its
+// capacity times head_dim): each head's keys lie one after another, a run the hardware
+// prefetchers follow. Stored token-major (a row of every head per key, ld = n_head *
+// head_dim), a head reads 256 bytes every 3-6 KB, a new 4 KiB page for almost every key,
+// and its attention from memory ran at half the streaming speed (bench/README.md).
+// Prefill's view of its own keys (the encoder, rows of the qkv product) is token-major.
 struct KvView {
   const float* k = nullptr;
   const float* v = nullptr;
-  int64_t ld = 0;  // floats between rows
+  int64_t ld = 0;           // floats between one key's row of a head and the next key's
+  int64_t head_stride = 0;  // floats between head h's first key and head h + 1's
 };
 
 // T5's relative position bias: score(h, i, j) += table[bucket(j - i), h].

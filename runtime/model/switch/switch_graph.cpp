@@ -51,10 +51,17 @@ void SwitchGraph::encode(const int32_t* ids, int64_t T) {
   rms_norm(act_.residual.data(), T, d, w_.enc.norm, hp.layer_norm_epsilon, enc_out_.data());
   // Each decoder block's cross-attention keys and values, once per input.
   const int64_t L = hp.n_decoder_layer;
+  const int64_t nh = hp.n_head, hd = hp.d_kv;
   cross_kv_.resize(static_cast<size_t>(L * T * 2 * inner_));
-  for (int64_t i = 0; i < L; ++i)
-    kernels::linear(enc_out_.data(), T, w_.dec.blocks[static_cast<size_t>(i)].cross_kv, nullptr,
-                    cross_kv_.data() + i * T * 2 * inner_);
+  cross_rows_.resize(static_cast<size_t>(T * 2 * inner_));
+  for (int64_t i = 0; i < L; ++i) {
+    kernels::linear(enc_out_.data(), T, w_.dec.blocks[static_cast<size_t>(i)].cross_kv, nullptr, cross_rows_.data());
+    // Row t holds every head's key, then every head's value; the cache, head by head.
+    float* block = cross_kv_.data() + i * T * 2 * inner_;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t kv = 0; kv < 2 * nh; ++kv)
+        std::copy_n(cross_rows_.data() + t * 2 * inner_ + kv * hd, hd, block + (kv * T + t) * hd);
+  }
   n_encoded_ = T;
 }
 
@@ -92,19 +99,24 @@ void SwitchGraph::self_attention(const SwitchBlock& b, int64_t T, int64_t q_pos0
   float* h = act_.residual.data();
   rms_norm(h, T, d, b.ln_self, hp.layer_norm_epsilon, act_.normed.data());
   kernels::linear(act_.normed.data(), T, b.qkv, nullptr, act_.qkv.data());
-  KvView kv{act_.qkv.data() + inner_, act_.qkv.data() + 2 * inner_, w3};  // this call's keys: the encoder
+  const int64_t nh = hp.n_head, hd = hp.d_kv;
+  // This call's keys (the encoder): the qkv product's rows, token-major.
+  KvView kv{act_.qkv.data() + inner_, act_.qkv.data() + 2 * inner_, w3, hd};
   int64_t n_keys = T;
-  if (k_cache) {  // the decoder keeps its keys and values for the tokens that follow
-    for (int64_t t = 0; t < T; ++t) {
-      std::copy_n(act_.qkv.data() + t * w3 + inner_, inner_, k_cache + (q_pos0 + t) * inner_);
-      std::copy_n(act_.qkv.data() + t * w3 + 2 * inner_, inner_, v_cache + (q_pos0 + t) * inner_);
-    }
-    kv = KvView{k_cache, v_cache, inner_};
+  if (k_cache) {  // the decoder keeps its keys and values for the tokens that follow, head-major
+    const int64_t head_stride = n_ctx_ * hd;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < nh; ++i) {
+        const float* row = act_.qkv.data() + t * w3 + i * hd;
+        std::copy_n(row + inner_, hd, k_cache + i * head_stride + (q_pos0 + t) * hd);
+        std::copy_n(row + 2 * inner_, hd, v_cache + i * head_stride + (q_pos0 + t) * hd);
+      }
+    kv = KvView{k_cache, v_cache, hd, head_stride};
     n_keys = q_pos0 + T;
   }
   // Every block of a stack uses block 0's table.
   const PositionBias& bias = causal ? dec_bias_ : enc_bias_;
-  const AttentionHeads heads{hp.n_head, hp.d_kv, 1.f};  // T5 does not scale the scores
+  const AttentionHeads heads{nh, hd, 1.f};  // T5 does not scale the scores
   attend(act_.qkv.data(), w3, T, q_pos0, kv, n_keys, causal, heads, &bias, act_.heads.data(), inner_);
   kernels::linear(act_.heads.data(), T, b.attn_out, nullptr, act_.sublayer.data());
   for (int64_t i = 0; i < T * d; ++i) h[i] += act_.sublayer[i];
@@ -116,10 +128,11 @@ void SwitchGraph::cross_attention(const SwitchBlock& b, int64_t block, int64_t T
   float* h = act_.residual.data();
   rms_norm(h, T, d, b.ln_cross, hp.layer_norm_epsilon, act_.normed.data());
   kernels::linear(act_.normed.data(), T, b.cross_q, nullptr, act_.qkv.data());
+  const int64_t hd = hp.d_kv;
   const float* kv = cross_kv_.data() + block * S * 2 * inner_;
-  const AttentionHeads heads{hp.n_head, hp.d_kv, 1.f};
+  const AttentionHeads heads{hp.n_head, hd, 1.f};
   // No position bias, no mask: every query sees the whole input.
-  attend(act_.qkv.data(), inner_, T, 0, KvView{kv, kv + inner_, 2 * inner_}, S, /*causal=*/false, heads, nullptr,
+  attend(act_.qkv.data(), inner_, T, 0, KvView{kv, kv + S * inner_, hd, S * hd}, S, /*causal=*/false, heads, nullptr,
          act_.heads.data(), inner_);
   kernels::linear(act_.heads.data(), T, b.cross_out, nullptr, act_.sublayer.data());
   for (int64_t i = 0; i < T * d; ++i) h[i] += act_.sublayer[i];
