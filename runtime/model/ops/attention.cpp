@@ -33,8 +33,10 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
             const AttentionHeads& heads, const PositionBias* bias, float* out, int64_t ldo) {
   const int64_t nh = heads.n_head, hd = heads.head_dim;
   const float scale = heads.scale;
-  // Buckets of every relative position the call meets, key - query in [lo, hi].
-  std::vector<int64_t> bucket;
+  // Buckets of every relative position the call meets, key - query in [lo, hi]. This and
+  // the tasks' buffers below are their threads' own, kept from call to call: a decode
+  // step allocates nothing once they have grown.
+  thread_local std::vector<int64_t> bucket;
   const int64_t lo = -(q_pos0 + T - 1), hi = n_keys - 1;
   if (bias) {
     bucket.resize(static_cast<size_t>(hi - lo + 1));
@@ -49,20 +51,25 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
   const int64_t work = T * nh * n_keys * hd;
   const int64_t cache_bytes = 2 * n_keys * nh * hd * static_cast<int64_t>(sizeof(float));
   const int threads = work >= (1 << 16) || cache_bytes >= (32 << 10) ? kernels::pool_threads() : 1;
-  std::vector<std::vector<float>> scores(static_cast<size_t>(threads), std::vector<float>(n_keys));
-  std::vector<std::vector<float>> biases(bias ? static_cast<size_t>(threads) : 0, std::vector<float>(n_keys));
-  kernels::parallel_for(T * nh, threads, [&](int64_t task, int worker) {
+  // The caller's buckets: inside a task running on a helper, `bucket` names the helper's.
+  const int64_t* buckets = bucket.data();
+  kernels::parallel_for(T * nh, threads, [&](int64_t task, int) {
+    thread_local std::vector<float> scores, biases;
+    if (static_cast<int64_t>(scores.size()) < n_keys) {
+      scores.resize(static_cast<size_t>(n_keys));
+      biases.resize(static_cast<size_t>(n_keys));
+    }
     const int64_t t = task / nh, h = task % nh;
     const int64_t pos = q_pos0 + t;
     const int64_t n = causal ? pos + 1 : n_keys;
     const float* row_bias = nullptr;
     if (bias) {
-      float* br = biases[static_cast<size_t>(worker)].data();
-      for (int64_t j = 0; j < n; ++j) br[j] = bias->table[bucket[j - pos - lo] * nh + h];
+      float* br = biases.data();
+      for (int64_t j = 0; j < n; ++j) br[j] = bias->table[buckets[j - pos - lo] * nh + h];
       row_bias = br;
     }
     kernels::attention_head(q + t * ldq + h * hd, kv.k + h * kv.head_stride, kv.v + h * kv.head_stride, kv.ld, n,
-                            hd, scale, out + t * ldo + h * hd, scores[static_cast<size_t>(worker)].data(), row_bias);
+                            hd, scale, out + t * ldo + h * hd, scores.data(), row_bias);
   });
 }
 
