@@ -157,13 +157,29 @@ void SwitchGraph::feed_forward(const SwitchBlock& b, int64_t T) {
   route_tokens_top1_capacity(act_.router_logits.data(), T, N, hp.expert_capacity, r);
   float* out = act_.moe_out.data();
   std::fill(out, out + T * d, 0.f);
+  const bool hyper = b.slot >= 0 && hyper_mode_ != HyperMode::Off;
+  // Decode with a cached, repacked HyperExpert: its two products ride in the expert's
+  // jobs, as GPT-2's do (its time, then, is the lookup and the add).
+  SideFfn side;
+  bool with_side = false;
+  double side_seconds = 0;
+  if (hyper && hyper_mode_ == HyperMode::Table) {
+    const auto t0 = std::chrono::steady_clock::now();
+    with_side = act_.hyper.prepare_side(*model_->hyper_cache(), b.slot, r.patterns.data(), x, T, &side);
+    side_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   moe_experts(b.moe, N, hp.d_ff, FfnActivation::Relu, x, T, d, r.experts.data(), r.gates.data(), 1, out,
-              act_.experts);
+              act_.experts, with_side ? &side : nullptr);
   // A token over capacity passes its normed input through, scaled by its probability.
   for (int64_t t = 0; t < T; ++t)
     if (r.experts[t] < 0)
       for (int64_t c = 0; c < d; ++c) out[t * d + c] = r.gates[t] * x[t * d + c];
-  if (b.slot >= 0 && hyper_mode_ != HyperMode::Off) {
+  if (with_side) {
+    const auto t0 = std::chrono::steady_clock::now();
+    act_.hyper.finish_side(out);
+    counters.hyper_groups += 1;
+    counters.hyper_seconds += side_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } else if (hyper) {
     const auto t0 = std::chrono::steady_clock::now();
     const uint64_t groups_before = act_.hyper.groups();
     if (hyper_mode_ == HyperMode::Table) {
