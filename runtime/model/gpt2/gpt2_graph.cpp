@@ -1,10 +1,10 @@
 #include "runtime/model/gpt2/gpt2_graph.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "runtime/model/gpt2/gpt2_arch.h"
+#include "runtime/model/hyper_layer.h"
 #include "runtime/model/ops/attention.h"
 #include "runtime/model/ops/finite.h"
 #include "runtime/model/ops/norms.h"
@@ -83,41 +83,14 @@ void Gpt2Graph::moe(int64_t l, int64_t T) {
   route_tokens_top_k(act_.router_logits.data(), T, N, k, act_.routing);
 
   std::fill(act_.moe_out.begin(), act_.moe_out.begin() + T * d, 0.f);
-  const bool hyper = hp.use_hypernet && hyper_mode_ != HyperMode::Off;
-  const uint64_t* patterns = act_.routing.patterns.data();
-  // Decode with a cached, repacked HyperExpert: its two products ride in the experts'
-  // jobs. The HyperExpert's own time (counters) then holds only the lookup and the add;
-  // its products show in the token's time (hmoe bench: cached against moe).
-  SideFfn side;
-  bool with_side = false;
-  double side_seconds = 0;
-  if (hyper && hyper_mode_ == HyperMode::Table) {
-    const auto t0 = std::chrono::steady_clock::now();
-    with_side = act_.hyper.prepare_side(*model_->hyper_cache(), l, patterns, x, T, &side);
-    side_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
+  // With its products in the experts' jobs, a HyperExpert's own time (counters) holds
+  // only the lookup and the add; its products show in the token's time (hmoe bench:
+  // cached against moe).
+  HyperLayerStep hyper(*model_, hp.use_hypernet ? hyper_mode_ : HyperMode::Off, act_.hyper, counters);
+  const SideFfn* side = hyper.begin(l, act_.routing.patterns.data(), x, T);
   moe_experts(L.moe, N, hp.ffn_dim(), FfnActivation::GeluNew, x, T, d, act_.routing.experts.data(),
-              act_.routing.gates.data(), k, act_.moe_out.data(), act_.experts, with_side ? &side : nullptr);
-
-  if (with_side) {
-    const auto t0 = std::chrono::steady_clock::now();
-    act_.hyper.finish_side(act_.moe_out.data());
-    counters.hyper_groups += 1;
-    counters.hyper_seconds +=
-        side_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } else if (hyper) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const uint64_t groups_before = act_.hyper.groups();
-    if (hyper_mode_ == HyperMode::Table) {
-      act_.hyper.apply_cached(*model_->hyper_cache(), l, patterns, x, T, act_.moe_out.data());
-    } else {
-      const ModelWeightsBase& wb = model_->weights();
-      act_.hyper.apply_per_token(wb.hyper_dims, wb.hyper_slots[static_cast<size_t>(l)],
-                                 model_->hyper_cache()->layout(), patterns, x, T, act_.moe_out.data());
-    }
-    counters.hyper_groups += act_.hyper.groups() - groups_before;
-    counters.hyper_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
+              act_.routing.gates.data(), k, act_.moe_out.data(), act_.experts, side);
+  hyper.finish(act_.moe_out.data());
   for (int64_t i = 0; i < T * d; ++i) h[i] += act_.moe_out[i];
 }
 

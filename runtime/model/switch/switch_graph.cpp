@@ -1,9 +1,9 @@
 #include "runtime/model/switch/switch_graph.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
+#include "runtime/model/hyper_layer.h"
 #include "runtime/model/ops/elementwise.h"
 #include "runtime/model/ops/finite.h"
 #include "runtime/model/ops/norms.h"
@@ -157,41 +157,15 @@ void SwitchGraph::feed_forward(const SwitchBlock& b, int64_t T) {
   route_tokens_top1_capacity(act_.router_logits.data(), T, N, hp.expert_capacity, r);
   float* out = act_.moe_out.data();
   std::fill(out, out + T * d, 0.f);
-  const bool hyper = b.slot >= 0 && hyper_mode_ != HyperMode::Off;
-  // Decode with a cached, repacked HyperExpert: its two products ride in the expert's
-  // jobs, as GPT-2's do (its time, then, is the lookup and the add).
-  SideFfn side;
-  bool with_side = false;
-  double side_seconds = 0;
-  if (hyper && hyper_mode_ == HyperMode::Table) {
-    const auto t0 = std::chrono::steady_clock::now();
-    with_side = act_.hyper.prepare_side(*model_->hyper_cache(), b.slot, r.patterns.data(), x, T, &side);
-    side_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
+  HyperLayerStep hyper(*model_, b.slot >= 0 ? hyper_mode_ : HyperMode::Off, act_.hyper, counters);
+  const SideFfn* side = hyper.begin(b.slot, r.patterns.data(), x, T);
   moe_experts(b.moe, N, hp.d_ff, FfnActivation::Relu, x, T, d, r.experts.data(), r.gates.data(), 1, out,
-              act_.experts, with_side ? &side : nullptr);
+              act_.experts, side);
   // A token over capacity passes its normed input through, scaled by its probability.
   for (int64_t t = 0; t < T; ++t)
     if (r.experts[t] < 0)
       for (int64_t c = 0; c < d; ++c) out[t * d + c] = r.gates[t] * x[t * d + c];
-  if (with_side) {
-    const auto t0 = std::chrono::steady_clock::now();
-    act_.hyper.finish_side(out);
-    counters.hyper_groups += 1;
-    counters.hyper_seconds += side_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } else if (hyper) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const uint64_t groups_before = act_.hyper.groups();
-    if (hyper_mode_ == HyperMode::Table) {
-      act_.hyper.apply_cached(*model_->hyper_cache(), b.slot, r.patterns.data(), x, T, out);
-    } else {
-      const ModelWeightsBase& wb = model_->weights();
-      act_.hyper.apply_per_token(wb.hyper_dims, wb.hyper_slots[static_cast<size_t>(b.slot)],
-                                 model_->hyper_cache()->layout(), r.patterns.data(), x, T, out);
-    }
-    counters.hyper_groups += act_.hyper.groups() - groups_before;
-    counters.hyper_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
+  hyper.finish(out);
   for (int64_t i = 0; i < T * d; ++i) h[i] += out[i];
 }
 
