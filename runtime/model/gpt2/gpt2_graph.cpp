@@ -59,12 +59,11 @@ void Gpt2Graph::attention(int64_t l, int64_t T, int64_t n_past) {
   float* kc = k_cache_.data() + l * n_ctx_ * d;
   float* vc = v_cache_.data() + l * n_ctx_ * d;
   const int64_t head_stride = n_ctx_ * hd;
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < hp.n_head; ++i) {
-      const float* row = act_.qkv.data() + t * 3 * d + i * hd;
-      std::copy_n(row + d, hd, kc + i * head_stride + (n_past + t) * hd);
-      std::copy_n(row + 2 * d, hd, vc + i * head_stride + (n_past + t) * hd);
-    }
+  for (int64_t t = 0; t < T; ++t) {
+    const float* row = act_.qkv.data() + t * 3 * d;
+    store_heads(row + d, hp.n_head, hd, n_past + t, head_stride, kc);
+    store_heads(row + 2 * d, hp.n_head, hd, n_past + t, head_stride, vc);
+  }
   const AttentionHeads heads{hp.n_head, hd, 1.f / std::sqrt(static_cast<float>(hd))};
   attend(act_.qkv.data(), 3 * d, T, n_past, KvView{kc, vc, hd, head_stride}, n_past + T, /*causal=*/true, heads,
          nullptr, act_.heads.data(), d);

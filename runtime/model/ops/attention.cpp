@@ -29,6 +29,10 @@ int64_t relative_position_bucket(int64_t rel, const PositionBias& pb) {
   return base + std::min<int64_t>(nb - 1, exact + static_cast<int64_t>(scaled));
 }
 
+void store_heads(const float* row, int64_t n_head, int64_t head_dim, int64_t pos, int64_t head_stride, float* cache) {
+  for (int64_t h = 0; h < n_head; ++h) std::copy_n(row + h * head_dim, head_dim, cache + h * head_stride + pos * head_dim);
+}
+
 void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView& kv, int64_t n_keys, bool causal,
             const AttentionHeads& heads, const PositionBias* bias, float* out, int64_t ldo) {
   const int64_t nh = heads.n_head, hd = heads.head_dim;

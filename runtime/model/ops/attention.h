@@ -29,6 +29,11 @@ struct KvView {
   int64_t head_stride = 0;  // floats between head h's first key and head h + 1's
 };
 
+// Stores one position's row of n_head heads side by side (head_dim floats each, as a
+// product gives them) into a head-major cache: head h's at cache + h * head_stride +
+// pos * head_dim.
+void store_heads(const float* row, int64_t n_head, int64_t head_dim, int64_t pos, int64_t head_stride, float* cache);
+
 // T5's relative position bias: score(h, i, j) += table[bucket(j - i), h].
 struct PositionBias {
   const float* table = nullptr;  // [num_buckets, n_head]

@@ -56,11 +56,10 @@ void SwitchGraph::encode(const int32_t* ids, int64_t T) {
   cross_rows_.resize(static_cast<size_t>(T * 2 * inner_));
   for (int64_t i = 0; i < L; ++i) {
     kernels::linear(enc_out_.data(), T, w_.dec.blocks[static_cast<size_t>(i)].cross_kv, nullptr, cross_rows_.data());
-    // Row t holds every head's key, then every head's value; the cache, head by head.
+    // Row t holds every head's key, then every head's value: 2 * n_head heads of a
+    // head-major cache whose values follow its keys.
     float* block = cross_kv_.data() + i * T * 2 * inner_;
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t kv = 0; kv < 2 * nh; ++kv)
-        std::copy_n(cross_rows_.data() + t * 2 * inner_ + kv * hd, hd, block + (kv * T + t) * hd);
+    for (int64_t t = 0; t < T; ++t) store_heads(cross_rows_.data() + t * 2 * inner_, 2 * nh, hd, t, T * hd, block);
   }
   n_encoded_ = T;
 }
@@ -105,12 +104,11 @@ void SwitchGraph::self_attention(const SwitchBlock& b, int64_t T, int64_t q_pos0
   int64_t n_keys = T;
   if (k_cache) {  // the decoder keeps its keys and values for the tokens that follow, head-major
     const int64_t head_stride = n_ctx_ * hd;
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t i = 0; i < nh; ++i) {
-        const float* row = act_.qkv.data() + t * w3 + i * hd;
-        std::copy_n(row + inner_, hd, k_cache + i * head_stride + (q_pos0 + t) * hd);
-        std::copy_n(row + 2 * inner_, hd, v_cache + i * head_stride + (q_pos0 + t) * hd);
-      }
+    for (int64_t t = 0; t < T; ++t) {
+      const float* row = act_.qkv.data() + t * w3;
+      store_heads(row + inner_, nh, hd, q_pos0 + t, head_stride, k_cache);
+      store_heads(row + 2 * inner_, nh, hd, q_pos0 + t, head_stride, v_cache);
+    }
     kv = KvView{k_cache, v_cache, hd, head_stride};
     n_keys = q_pos0 + T;
   }
