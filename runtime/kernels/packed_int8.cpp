@@ -386,14 +386,25 @@ void prefetch_inputs(const Int8Activations& xa) {
   }
 }
 
-// Groups [g0, g1) of a product: band after band, each panel after panel, in the order
-// they lie in memory (a band's rows sum panel after panel, as the reference sums them).
-// The next panel's inputs are asked for as each panel starts: a q8_0 band of 3072
-// columns streams 416 KB before a panel's inputs come round again, far enough to push
-// them out of the nearer caches; without the prefetch, q8_0 decode at switch-base-8
-// dims and one thread ran 0.94-0.98x as fast as with panels stored whole (in-process
-// A/B, four runs), with it 0.97-1.02x.
-void run_panels(const PackedProblem* panels, int64_t n, int64_t g0, int64_t g1) {
+// A thread's groups of one product, one input, are read as two streams side by side
+// (its range's first half beside its second) once each half is at least this long. On
+// a Zen 5 one core then keeps more of its reads in flight: the decode kernel's loop over
+// long ranges read 1.06-1.19x faster from memory in a microbenchmark, and decode
+// tokens/s rose 1.07x (q4_0) and 1.12x (q8_0) at one thread, 1.02x and 1.10x at two, at
+// GPT-2-small dims (bench/kernels/README.md, "Two streams per thread"). Shorter halves
+// lose: each stream start is a new ramp for the prefetchers (halves of 55 KB read
+// 0.86-0.92x as fast as one stream), and with 128 KiB halves allowed decode was 1-2%
+// slower than with this bound.
+constexpr int64_t kTwoStreamBytes = 256 << 10;
+
+// Groups [g0, g1) of a product of n panels as one stream: band after band, each panel
+// after panel, in the order they lie in memory (a band's rows sum panel after panel, as
+// the reference sums them). The next panel's inputs are asked for as each panel starts:
+// a q8_0 band of 3072 columns streams 416 KB before a panel's inputs come round again,
+// far enough to push them out of the nearer caches; without the prefetch, q8_0 decode at
+// switch-base-8 dims and one thread ran 0.94-0.98x as fast as with panels stored whole
+// (in-process A/B, four runs), with it 0.97-1.02x.
+void run_panels_one_stream(const PackedProblem* panels, int64_t n, int64_t g0, int64_t g1) {
   if (n == 1) return simd_packed_groups(panels[0], g0, g1);
   constexpr int64_t kBandGroups = 2 * kPackedBandPairs;
   for (int64_t b0 = g0; b0 < g1;) {
@@ -404,6 +415,31 @@ void run_panels(const PackedProblem* panels, int64_t n, int64_t g0, int64_t g1) 
     }
     b0 = b1;
   }
+}
+
+// Groups [g0, g1) of a product of n panels: as two streams (kTwoStreamBytes) where the
+// range is long enough and starts on a unit (a pair; a band where there are several
+// panels, so that each stream runs band after band through memory as above), the
+// units of its first half beside those of its second; the rest as one stream. The
+// same sums in the same order either way.
+void run_panels(const PackedProblem* panels, int64_t n, int64_t g0, int64_t g1) {
+  const PackedGeometry& geo = panels[0].geo;
+  const int64_t unit = n == 1 ? 2 : 2 * kPackedBandPairs;  // in groups
+  const int64_t unit_bytes = n == 1 ? geo.pair_bytes : kPackedBandPairs * geo.full_pair_bytes;
+  const int64_t half = (g1 - g0) / unit / 2;  // units per stream
+  if (panels[0].xa->M != 1 || g0 % unit != 0 || half * unit_bytes < kTwoStreamBytes)
+    return run_panels_one_stream(panels, n, g0, g1);
+  const int64_t mid = g0 + half * unit, end = mid + half * unit;
+  if (n == 1) {
+    simd_packed_groups_two(panels[0], g0, mid, mid, end);
+  } else {
+    for (int64_t a = g0, b = mid; a < mid; a += unit, b += unit)
+      for (int64_t i = 0; i < n; ++i) {
+        prefetch_inputs(*panels[i + 1 < n ? i + 1 : 0].xa);
+        simd_packed_groups_two(panels[i], a, a + unit, b, b + unit);
+      }
+  }
+  run_panels_one_stream(panels, n, end, g1);
 }
 
 // The packed path for n products (one: packed_linear; several: linear_set), as one job.

@@ -287,9 +287,12 @@ struct Dpbusd {
 #endif
 
 #if HWY_TARGET == HWY_AVX3_DL
-// Decode (one input) on the two groups of a pair at once with vpdpbusd: the pair's
-// blocks lie one after another (both groups' quants, then both groups' scales), so a
-// thread reads one stream front to back; each group has two independent vpdpbusd chains
+// Decode (one input) on the two groups of a pair at once with vpdpbusd, for S pairs
+// side by side (S = 2: two streams, from two ranges far apart; see run_panels in
+// packed_int8.cpp): a pair's blocks lie one after another (both groups' quants, then
+// both groups' scales), so each pair is one stream read front to back, and every pair
+// gets the same operations in the same order whatever S is (the same bits). Each group
+// has two independent vpdpbusd chains
 // (its latency would otherwise bound a single chain). q4: the high nibbles are taken in
 // place, masked but not shifted (16 times their value), into a chain of their own, which
 // is divided by 16 (exactly: every term is a multiple of 16) once per block.
@@ -299,13 +302,17 @@ struct Dpbusd {
 // serves both) streamed q8_0 10-16% slower from memory on a Zen 5, whose prefetchers
 // follow ascending runs of lines; in that order q8_0 also needs no software prefetch
 // (bench/kernels/README.md).
-template <bool kQ4>
-HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT pair, int64_t nb, const int8_t* HWY_RESTRICT x,
-                               const float* HWY_RESTRICT xs, const int32_t* HWY_RESTRICT xsum,
-                               const float* HWY_RESTRICT init, float* HWY_RESTRICT out) {
+template <bool kQ4, int S>
+HWY_INLINE void DecodePairsVnni(const uint8_t* const* HWY_RESTRICT pairs, int64_t nb, const int8_t* HWY_RESTRICT x,
+                                const float* HWY_RESTRICT xs, const int32_t* HWY_RESTRICT xsum,
+                                const float* HWY_RESTRICT init, float* HWY_RESTRICT out) {
   constexpr int64_t kBlockBytes = packed_block_quant_bytes(kQ4);
   constexpr int64_t kStep = packed_block_step(kQ4);
-  VF acc_a = Isa::LoadF(init), acc_b = Isa::LoadF(init + kRows);
+  VF acc_a[S], acc_b[S];
+  for (int s = 0; s < S; ++s) {
+    acc_a[s] = Isa::LoadF(init + 2 * s * kRows);
+    acc_b[s] = Isa::LoadF(init + (2 * s + 1) * kRows);
+  }
   const VI lo_mask = _mm512_set1_epi8(0x0F), hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
   // One group's block into two chains, c0 (low codes) and c1.
   const auto group_block = [&](const uint8_t* HWY_RESTRICT g, const int8_t* HWY_RESTRICT xb, VI& c0, VI& c1) {
@@ -325,21 +332,25 @@ HWY_INLINE void DecodePairVnni(const uint8_t* HWY_RESTRICT pair, int64_t nb, con
       c1 = _mm512_maskz_srai_epi32(static_cast<__mmask16>(0xFFFF), c1, 4);
     }
   };
-  const uint8_t* q = pair;
-  for (int64_t b = 0; b < nb; ++b, q += kStep) {
-    const uint16_t* sc = reinterpret_cast<const uint16_t*>(q + 2 * kBlockBytes);
+  for (int64_t b = 0; b < nb; ++b) {
     const int8_t* xb = x + b * 32;
-    VI a0 = Isa::Set(0), a1 = Isa::Set(0), b0 = Isa::Set(0), b1 = Isa::Set(0);
-    group_block(q, xb, a0, a1);
-    group_block(q + kBlockBytes, xb, b0, b1);
     const VI off = Isa::Set((kQ4 ? -8 : -128) * xsum[b]);
-    const VI da = Isa::Add32(Isa::Add32(a0, a1), off), db = Isa::Add32(Isa::Add32(b0, b1), off);
     const VF sx = Isa::SetF(xs[b]);
-    acc_a = Isa::AddF(acc_a, Isa::MulF(Isa::ToF(da), Isa::MulF(Isa::Scales(sc), sx)));
-    acc_b = Isa::AddF(acc_b, Isa::MulF(Isa::ToF(db), Isa::MulF(Isa::Scales(sc + kRows), sx)));
+    for (int s = 0; s < S; ++s) {
+      const uint8_t* q = pairs[s] + b * kStep;
+      const uint16_t* sc = reinterpret_cast<const uint16_t*>(q + 2 * kBlockBytes);
+      VI a0 = Isa::Set(0), a1 = Isa::Set(0), b0 = Isa::Set(0), b1 = Isa::Set(0);
+      group_block(q, xb, a0, a1);
+      group_block(q + kBlockBytes, xb, b0, b1);
+      const VI da = Isa::Add32(Isa::Add32(a0, a1), off), db = Isa::Add32(Isa::Add32(b0, b1), off);
+      acc_a[s] = Isa::AddF(acc_a[s], Isa::MulF(Isa::ToF(da), Isa::MulF(Isa::Scales(sc), sx)));
+      acc_b[s] = Isa::AddF(acc_b[s], Isa::MulF(Isa::ToF(db), Isa::MulF(Isa::Scales(sc + kRows), sx)));
+    }
   }
-  Isa::StoreF(out, acc_a);
-  Isa::StoreF(out + kRows, acc_b);
+  for (int s = 0; s < S; ++s) {
+    Isa::StoreF(out + 2 * s * kRows, acc_a[s]);
+    Isa::StoreF(out + (2 * s + 1) * kRows, acc_b[s]);
+  }
 }
 #endif
 
@@ -388,7 +399,8 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
                     nb_rows = std::min<int64_t>(kRows, p.rows - r0 - kRows);
       InitRows(p, init, 0, r0, na);
       InitRows(p, init + kRows, 0, r0 + kRows, nb_rows);
-      DecodePairVnni<kQ4>(g.quants(p.groups, gi), nb, xa.q.data(), xa.scale.data(), xa.sum.data(), init, out);
+      const uint8_t* pair = g.quants(p.groups, gi);
+      DecodePairsVnni<kQ4, 1>(&pair, nb, xa.q.data(), xa.scale.data(), xa.sum.data(), init, out);
       StoreRows(p, out, 0, r0, na);
       StoreRows(p, out + kRows, 0, r0 + kRows, nb_rows);
     }
@@ -407,6 +419,35 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
   else
     GroupsX86<false, false, NoDot>(p, g0, g1);
 }
+
+#if HWY_TARGET == HWY_AVX3_DL
+// Groups [a0, a1) and [b0, b1) (each starting on a pair) for one input: pair i of the
+// first range beside pair i of the second, then whatever either has left alone.
+template <bool kQ4>
+HWY_NOINLINE void DecodeTwoRanges(const PackedProblem& p, int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+  const PackedGeometry& g = p.geo;
+  const Int8Activations& xa = *p.xa;
+  HWY_ALIGN float init[4 * kRows];
+  HWY_ALIGN float out[4 * kRows];
+  const int64_t n = std::min((a1 - a0) / 2, (b1 - b0) / 2);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t ga = a0 + 2 * i, gb = b0 + 2 * i;
+    const int64_t first[4] = {ga * kRows, (ga + 1) * kRows, gb * kRows, (gb + 1) * kRows};
+    int64_t rows[4];
+    for (int k = 0; k < 4; ++k) {
+      rows[k] = std::min<int64_t>(kRows, std::max<int64_t>(0, p.rows - first[k]));
+      InitRows(p, init + k * kRows, 0, first[k], rows[k]);
+    }
+    const uint8_t* pairs[2] = {g.quants(p.groups, ga), g.quants(p.groups, gb)};
+    DecodePairsVnni<kQ4, 2>(pairs, g.nb, xa.q.data(), xa.scale.data(), xa.sum.data(), init, out);
+    for (int k = 0; k < 4; ++k) StoreRows(p, out + k * kRows, 0, first[k], rows[k]);
+  }
+  GroupsX86<kQ4, true, Dpbusd>(p, a0 + 2 * n, a1);
+  GroupsX86<kQ4, true, Dpbusd>(p, b0 + 2 * n, b1);
+}
+#endif
+
+
 
 #elif HWY_TARGET == HWY_SCALAR
 // ------------------------------------------------------------------ scalar
@@ -638,6 +679,18 @@ void QuantizeInt8(const float* x, int64_t M, int64_t ldx, int64_t cols, Int8Acti
     }
 }
 
+// Only the AVX3_DL decode kernel reads two ranges side by side; elsewhere (not measured
+// there) the two ranges run one after the other.
+void PackedGroupsTwo(const PackedProblem& p, int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+#if HWY_TARGET == HWY_AVX3_DL
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  if (vnni && p.xa->M == 1 && a0 % 2 == 0 && b0 % 2 == 0)
+    return p.geo.q4 ? DecodeTwoRanges<true>(p, a0, a1, b0, b1) : DecodeTwoRanges<false>(p, a0, a1, b0, b1);
+#endif
+  PackedGroups(p, a0, a1);
+  PackedGroups(p, b0, b1);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace kernels
 }  // namespace hmoe
@@ -648,10 +701,15 @@ namespace hmoe {
 namespace kernels {
 
 HWY_EXPORT(PackedGroups);
+HWY_EXPORT(PackedGroupsTwo);
 HWY_EXPORT(QuantizeInt8);
 
 void simd_packed_groups(const PackedProblem& p, int64_t g0, int64_t g1) {
   HWY_DYNAMIC_DISPATCH(PackedGroups)(p, g0, g1);
+}
+
+void simd_packed_groups_two(const PackedProblem& p, int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+  HWY_DYNAMIC_DISPATCH(PackedGroupsTwo)(p, a0, a1, b0, b1);
 }
 
 void simd_quantize_int8(const float* x, int64_t M, int64_t ldx, int64_t cols, Int8Activations* out) {

@@ -86,6 +86,10 @@ struct PackedProblem {
 
 // Rows of groups [g0, g1) for every input.
 void simd_packed_groups(const PackedProblem& p, int64_t g0, int64_t g1);
+// The same as simd_packed_groups over [a0, a1) and then [b0, b1), both starting on a
+// pair: the same bits. For one input on targets with a two-stream kernel, the two
+// ranges' pairs are read side by side, two streams through memory.
+void simd_packed_groups_two(const PackedProblem& p, int64_t a0, int64_t a1, int64_t b0, int64_t b1);
 // quantize_activations_int8's SIMD body (`out` already sized).
 void simd_quantize_int8(const float* x, int64_t M, int64_t ldx, int64_t cols, Int8Activations* out);
 // The scalar definition of one block's codes, for the blocks the SIMD code leaves out.

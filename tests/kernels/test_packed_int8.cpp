@@ -68,7 +68,11 @@ struct ThreadsGuard {
 TEST_CASE("packed path equals its scalar reference bit for bit on every target, shape and batch") {
   const int64_t shapes[][2] = {{1, 32}, {5, 96}, {16, 64}, {17, 128}, {37, 256}, {50, 768},
                                  {20, 800}, {33, 1600}, {64, 3072},  // 1, 2, 3, 4 column panels
-                                 {200, 1600}, {160, 3072}};          // bands of 4 + 3 and 4 + 1 pairs
+                                 {200, 1600}, {160, 3072},           // bands of 4 + 3 and 4 + 1 pairs
+                                 // Long enough for decode to read two streams side by side
+                                 // (at least 256 KiB a half; odd group counts leave a group
+                                 // over): one panel, 24 pairs a half; three panels, 3 bands.
+                                 {1544, 768}, {840, 1600}};
   for_each_target([&](const std::string& target) {
     uint32_t seed = 7;
     for (DType t : {DType::Q8_0, DType::Q4_0})
@@ -236,7 +240,11 @@ TEST_CASE("packed path: a product computed in row ranges gives the whole product
   const std::vector<Case> cases = {
       {72, 96, {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}},
       {72, 1600, {Cut{{0, 32}, {32, 48}, {48, 72}}, Cut{{0, 16}, {16, 64}, {64, 72}}}},
-      {200, 1600, {Cut{{0, 112}, {112, 144}, {144, 200}}, Cut{{0, 128}, {128, 192}, {192, 200}}}}};
+      {200, 1600, {Cut{{0, 112}, {112, 144}, {144, 200}}, Cut{{0, 128}, {128, 192}, {192, 200}}}},
+      // Ranges long enough for two streams (at least 256 KiB a half), starting on a pair
+      // (0, 1280) or not (1296); with three panels, on a band (384).
+      {2600, 768, {Cut{{0, 1296}, {1296, 2600}}, Cut{{0, 1280}, {1280, 2600}}}},
+      {1400, 1600, {Cut{{0, 384}, {384, 1400}}}}};
   for (DType t : {DType::Q8_0, DType::Q4_0})
     for (const Case& c : cases) {
       const int64_t rows = c.rows, K = c.K;
