@@ -292,10 +292,10 @@ struct Dpbusd {
 // packed_int8.cpp): a pair's blocks lie one after another (both groups' quants, then
 // both groups' scales), so each pair is one stream read front to back, and every pair
 // gets the same operations in the same order whatever S is (the same bits). Each group
-// has two independent vpdpbusd chains
-// (its latency would otherwise bound a single chain). q4: the high nibbles are taken in
-// place, masked but not shifted (16 times their value), into a chain of their own, which
-// is divided by 16 (exactly: every term is a multiple of 16) once per block.
+// has two independent vpdpbusd chains (its latency would otherwise bound a single
+// chain). q4: the high nibbles are taken in place, masked but not shifted (16 times
+// their value), into a chain of their own, which is divided by 16 (exactly: every term
+// is a multiple of 16) once per block.
 //
 // Within a block, the loads go in address order: the first group's lines, then the
 // second's. Alternating between the two groups line by line (each input broadcast then
@@ -352,6 +352,29 @@ HWY_INLINE void DecodePairsVnni(const uint8_t* const* HWY_RESTRICT pairs, int64_
     Isa::StoreF(out + (2 * s + 1) * kRows, acc_b[s]);
   }
 }
+
+// The S pairs whose first groups are g[0..S) (even), one input: their rows' starting
+// sums, DecodePairsVnni, their outputs.
+template <bool kQ4, int S>
+HWY_INLINE void DecodePairsAt(const PackedProblem& p, const int64_t* g) {
+  const Int8Activations& xa = *p.xa;
+  HWY_ALIGN float init[2 * S * kRows];
+  HWY_ALIGN float out[2 * S * kRows];
+  const uint8_t* pairs[S];
+  for (int s = 0; s < S; ++s) {
+    pairs[s] = p.geo.quants(p.groups, g[s]);
+    for (int k = 0; k < 2; ++k) {
+      const int64_t r0 = (g[s] + k) * kRows;
+      InitRows(p, init + (2 * s + k) * kRows, 0, r0, std::min<int64_t>(kRows, p.rows - r0));
+    }
+  }
+  DecodePairsVnni<kQ4, S>(pairs, p.geo.nb, xa.q.data(), xa.scale.data(), xa.sum.data(), init, out);
+  for (int s = 0; s < S; ++s)
+    for (int k = 0; k < 2; ++k) {
+      const int64_t r0 = (g[s] + k) * kRows;
+      StoreRows(p, out + (2 * s + k) * kRows, 0, r0, std::min<int64_t>(kRows, p.rows - r0));
+    }
+}
 #endif
 
 template <bool kQ4, bool kVnni, class Dot>
@@ -394,16 +417,7 @@ HWY_NOINLINE void GroupsX86(const PackedProblem& p, int64_t g0, int64_t g1) {
 #if HWY_TARGET == HWY_AVX3_DL
   if (kVnni && M == 1) {
     if ((gi & 1) && gi < g1) one_group(gi++);  // the second group of a pair: alone
-    for (; gi + 2 <= g1; gi += 2) {
-      const int64_t r0 = gi * kRows, na = std::min<int64_t>(kRows, p.rows - r0),
-                    nb_rows = std::min<int64_t>(kRows, p.rows - r0 - kRows);
-      InitRows(p, init, 0, r0, na);
-      InitRows(p, init + kRows, 0, r0 + kRows, nb_rows);
-      const uint8_t* pair = g.quants(p.groups, gi);
-      DecodePairsVnni<kQ4, 1>(&pair, nb, xa.q.data(), xa.scale.data(), xa.sum.data(), init, out);
-      StoreRows(p, out, 0, r0, na);
-      StoreRows(p, out + kRows, 0, r0 + kRows, nb_rows);
-    }
+    for (; gi + 2 <= g1; gi += 2) DecodePairsAt<kQ4, 1>(p, &gi);
   }
 #endif
   for (; gi < g1; ++gi) one_group(gi);
@@ -425,29 +439,15 @@ void PackedGroups(const PackedProblem& p, int64_t g0, int64_t g1) {
 // first range beside pair i of the second, then whatever either has left alone.
 template <bool kQ4>
 HWY_NOINLINE void DecodeTwoRanges(const PackedProblem& p, int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
-  const PackedGeometry& g = p.geo;
-  const Int8Activations& xa = *p.xa;
-  HWY_ALIGN float init[4 * kRows];
-  HWY_ALIGN float out[4 * kRows];
   const int64_t n = std::min((a1 - a0) / 2, (b1 - b0) / 2);
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t ga = a0 + 2 * i, gb = b0 + 2 * i;
-    const int64_t first[4] = {ga * kRows, (ga + 1) * kRows, gb * kRows, (gb + 1) * kRows};
-    int64_t rows[4];
-    for (int k = 0; k < 4; ++k) {
-      rows[k] = std::min<int64_t>(kRows, std::max<int64_t>(0, p.rows - first[k]));
-      InitRows(p, init + k * kRows, 0, first[k], rows[k]);
-    }
-    const uint8_t* pairs[2] = {g.quants(p.groups, ga), g.quants(p.groups, gb)};
-    DecodePairsVnni<kQ4, 2>(pairs, g.nb, xa.q.data(), xa.scale.data(), xa.sum.data(), init, out);
-    for (int k = 0; k < 4; ++k) StoreRows(p, out + k * kRows, 0, first[k], rows[k]);
+    const int64_t g[2] = {a0 + 2 * i, b0 + 2 * i};
+    DecodePairsAt<kQ4, 2>(p, g);
   }
   GroupsX86<kQ4, true, Dpbusd>(p, a0 + 2 * n, a1);
   GroupsX86<kQ4, true, Dpbusd>(p, b0 + 2 * n, b1);
 }
 #endif
-
-
 
 #elif HWY_TARGET == HWY_SCALAR
 // ------------------------------------------------------------------ scalar
