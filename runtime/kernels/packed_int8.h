@@ -33,7 +33,7 @@
 // (by whole bands where it has several panels), and a thread runs its pairs band after
 // band, each band panel after panel: one stream through memory from its first band to
 // its last, or, for one input and a long enough share, two such streams side by side,
-// its first half and its second (run_panels, packed_int8.cpp). (Panels keep the inputs
+// its first half and its second (run_panels, packed_int8_job.cpp). (Panels keep the inputs
 // a pair reads in the L1 cache: its whole row of codes, read once per pair, was evicted
 // by the 55 KB a q4_0 pair of 3072 columns streams through it, and such products
 // streamed up to 20% slower than those of 768 columns on a Zen 5. Bands keep a

@@ -1,4 +1,4 @@
-// Internal interface between the packed path's front end (packed_int8.cpp) and its
+// Internal interface between the packed path's front end (packed_int8_job.cpp) and its
 // Highway kernels (packed_int8_simd.cpp, compiled once per SIMD target).
 #pragma once
 #include <algorithm>
