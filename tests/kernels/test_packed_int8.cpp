@@ -200,8 +200,10 @@ TEST_CASE("packed views: slices of a stacked tensor, and views that are not the 
 TEST_CASE("packed path: any thread count gives the bits of one thread, every row written") {
   ThreadsGuard guard;
   for (DType t : {DType::Q8_0, DType::Q4_0})
-    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1000, 768}, {250, 768}, {250, 1600}}) {
-      // 62.5 and 15.6 groups: uneven splits; 1600 columns: 3 column panels
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1000, 768}, {250, 768}, {250, 1600}, {2600, 768},
+                              {1400, 1600}}) {
+      // 62.5 and 15.6 groups: uneven splits; 1600 columns: 3 column panels; 2600 and
+      // 1400 rows: threads' shares long enough to be read as two streams
       const auto W = test::random_matrix(t, rows, cols, 21);
       kernels::PackedStore store;
       const kernels::MatrixView v = store.add(W.view);
