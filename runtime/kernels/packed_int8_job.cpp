@@ -32,7 +32,9 @@ constexpr int64_t kMinBytesPerThread = 48 << 10;
 // on a cache line the threads share: a token's q4_0 products at GPT-2-small dims, on 2
 // threads of a Zen 5, streamed 24-28 GB/s cut into 48 KiB tasks and 40-43 cut into 4
 // equal tasks per thread; this split did as well or a little better than the other
-// mixes tried (bench/kernels/README.md).
+// mixes tried (bench/kernels/README.md). Threads stealing the rest of a slower one's
+// share from its end, in place of the small tasks, halved the caller's waits at the
+// ends of jobs but left tokens/s where it was (0.98-1.07x; bench/README.md).
 //
 // While they sleep (other processes want the cores, or spinning is off), a helper may
 // join a job tens of microseconds late, or not at all, and a large task it claimed late
