@@ -27,22 +27,22 @@
 //             in the low nibble, weight 16+4v+p in the high nibble, each as w + 8
 //             (the file's nibbles unchanged)
 //     then the first group's 16 f16 scales, then the second group's (64 bytes)
-// A matrix of one panel (up to 768 columns) is thus its pairs one after another.
-// A pair's blocks of a panel are one contiguous stream, read front to back by the
-// decode kernel, which computes both groups at once. Threads split a product by pairs
-// (by whole bands where it has several panels), and a thread runs its pairs band after
+// A matrix of one panel (up to 768 columns) is thus its pairs one after another. A
+// pair's blocks of a panel are one contiguous stream, read front to back by the decode
+// kernel, which computes both groups at once. Threads split a product by pairs (by
+// whole bands where it has several panels), and a thread runs its pairs band after
 // band, each band panel after panel: one stream through memory from its first band to
 // its last, or, for one input and a long enough share, two such streams side by side,
-// its first half and its second (run_panels, packed_int8_job.cpp). (Panels keep the inputs
-// a pair reads in the L1 cache: its whole row of codes, read once per pair, was evicted
-// by the 55 KB a q4_0 pair of 3072 columns streams through it, and such products
-// streamed up to 20% slower than those of 768 columns on a Zen 5. Bands keep a
-// thread's share of such a product one stream: with each panel stored whole, a
-// thread's share of a 768x3072 product at two threads was four runs through memory,
-// and streamed 0.7-0.8x as fast as a 3072x768 one; bench/kernels/README.md.) (Groups one after the other, each its quants then its
-// scales, made a thread read two groups' quants and scales as four streams at once,
-// whose hardware prefetching fell behind: on a Zen 5, 1.4x slower from memory;
-// bench/kernels/README.md.)
+// its first half and its second (run_panels, packed_int8_job.cpp). (Panels keep the
+// inputs a pair reads in the L1 cache: its whole row of codes, read once per pair, was
+// evicted by the 55 KB a q4_0 pair of 3072 columns streams through it, and such
+// products streamed up to 20% slower than those of 768 columns on a Zen 5. Bands keep a
+// thread's share of such a product one stream: with each panel stored whole, a thread's
+// share of a 768x3072 product at two threads was four runs through memory, and streamed
+// 0.7-0.8x as fast as a 3072x768 one; bench/kernels/README.md.) (Groups one after the
+// other, each its quants then its scales, made a thread read two groups' quants and
+// scales as four streams at once, whose hardware prefetching fell behind: on a Zen 5,
+// 1.4x slower from memory; bench/kernels/README.md.)
 //
 // Arithmetic (the same on every SIMD target, bit for bit, and in the scalar reference):
 // inputs are quantised once per product to int8 per block of 32 (codes in [-127, 127],

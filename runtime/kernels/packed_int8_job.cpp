@@ -1,12 +1,13 @@
 // The packed path's front end: quantise the inputs once per product, cut the pairs of
 // row groups of one product (or of a set of them, as one job) over the pool's threads,
 // and run the SIMD kernel (packed_int8_simd.cpp) on each share.
+#include "runtime/kernels/packed_int8.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "runtime/kernels/packed_int8.h"
 #include "runtime/kernels/packed_int8_simd.h"
 #include "runtime/kernels/thread_pool.h"
 

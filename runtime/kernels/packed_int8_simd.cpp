@@ -289,10 +289,10 @@ struct Dpbusd {
 #if HWY_TARGET == HWY_AVX3_DL
 // Decode (one input) on the two groups of a pair at once with vpdpbusd, for S pairs
 // side by side (S = 2: two streams, from two ranges far apart; see run_panels in
-// packed_int8_job.cpp): a pair's blocks lie one after another (both groups' quants, then
-// both groups' scales), so each pair is one stream read front to back, and every pair
-// gets the same operations in the same order whatever S is (the same bits). Each group
-// has two independent vpdpbusd chains (its latency would otherwise bound a single
+// packed_int8_job.cpp): a pair's blocks lie one after another (both groups' quants,
+// then both groups' scales), so each pair is one stream read front to back, and every
+// pair gets the same operations in the same order whatever S is (the same bits). Each
+// group has two independent vpdpbusd chains (its latency would otherwise bound a single
 // chain). q4: the high nibbles are taken in place, masked but not shifted (16 times
 // their value), into a chain of their own, which is divided by 16 (exactly: every term
 // is a multiple of 16) once per block.
