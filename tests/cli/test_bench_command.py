@@ -64,7 +64,8 @@ def main():
             check(f"{name}: a positive ratio", r["time_ratio"] > 0, r["time_ratio"])
         if r["test"].startswith("pp"):
             check(f"{name}: no bandwidth figures for prefill",
-                  r["weight_bytes_per_token"] is None and r["bw_fraction"] is None, r)
+                  r["weight_bytes_per_token"] is None and r["bw_fraction"] is None and
+                  r["read_gbps_before"] is None and r["read_gbps_after"] is None, r)
             continue
         if r["weights"] == "f32":
             want = f32_decode_bytes(r["config"])
@@ -75,6 +76,9 @@ def main():
               (r["weight_gbps"], gbps))
         check(f"{name}: fraction of read bandwidth", r["read_gbps"] > 0 and
               math.isclose(r["bw_fraction"], r["weight_gbps"] / r["read_gbps"], rel_tol=1e-4), r)
+        check(f"{name}: read bandwidth probed before and after, the better one kept",
+              r["read_gbps_before"] > 0 and r["read_gbps_after"] > 0 and
+              r["read_gbps"] == max(r["read_gbps_before"], r["read_gbps_after"]), r)
     tg = {(r["weights"], r["config"]): r["weight_bytes_per_token"] for r in rows if r["test"] == "tg4"}
     ratio = tg[("q8_0", "moe")] / tg[("f32", "moe")]
     check("q8 reads a quarter to a half of f32's bytes", 0.2 < ratio < 0.5, ratio)
@@ -85,8 +89,8 @@ def main():
     check("csv run exits 0", rc == 0, err)
     table = list(csv.DictReader(io.StringIO(out)))
     check("csv: a row per test x configuration", len(table) == 4, out)
-    check("csv: columns", table and {"weights", "config", "time_ratio", "weight_gbps", "bw_fraction"} <= set(table[0]),
-          table[:1])
+    check("csv: columns", table and {"weights", "config", "time_ratio", "weight_gbps", "bw_fraction", "read_gbps_before",
+                                     "read_gbps_after"} <= set(table[0]), table[:1])
     check("csv: the synthetic dtype labels the rows", all(r["weights"] == "f32" for r in table), out)
 
     rc, out, err = hmoe("bench", "--synthetic", SPEC, *FAST, "--configs", "cached,moe")

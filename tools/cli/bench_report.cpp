@@ -121,7 +121,8 @@ std::string report_markdown(const BenchReport& r) {
 std::string report_csv(const BenchReport& r) {
   std::string o =
       "test,n_tokens,threads,weights,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cpu_time_ratio,hyper_share,cache_hits,"
-      "cache_misses,cache_evictions,weight_bytes_per_token,weight_gbps,read_gbps,bw_fraction,other_cpu\n";
+      "cache_misses,cache_evictions,weight_bytes_per_token,weight_gbps,read_gbps,bw_fraction,other_cpu,"
+      "read_gbps_before,read_gbps_after\n";
   for (const BenchRow& row : r.rows) {
     const double q = row.ratio_median();
     const double bw = row.bw_fraction();
@@ -139,7 +140,9 @@ std::string report_csv(const BenchReport& r) {
          (row.weight_gbps() > 0 ? fmt("%.4f", row.weight_gbps()) : std::string("")) + "," +
          (row.read_gbps > 0 ? fmt("%.4f", row.read_gbps) : std::string("")) + "," +
          (std::isnan(bw) ? std::string("") : fmt("%.5f", bw)) + "," +
-         (row.other_cpu < 0 ? std::string("") : fmt("%.4f", row.other_cpu)) + "\n";
+         (row.other_cpu < 0 ? std::string("") : fmt("%.4f", row.other_cpu)) + "," +
+         (row.read_gbps_before > 0 ? fmt("%.4f", row.read_gbps_before) : std::string("")) + "," +
+         (row.read_gbps_after > 0 ? fmt("%.4f", row.read_gbps_after) : std::string("")) + "\n";
   }
   return o;
 }
@@ -163,6 +166,8 @@ std::string report_json(const BenchReport& r) {
          ", \"weight_gbps\": " + (row.weight_gbps() > 0 ? json_number(row.weight_gbps()) : std::string("null")) +
          ", \"read_gbps\": " + (row.read_gbps > 0 ? json_number(row.read_gbps) : std::string("null")) +
          ", \"bw_fraction\": " + json_number(row.bw_fraction()) +
+         ", \"read_gbps_before\": " + (row.read_gbps_before > 0 ? json_number(row.read_gbps_before) : std::string("null")) +
+         ", \"read_gbps_after\": " + (row.read_gbps_after > 0 ? json_number(row.read_gbps_after) : std::string("null")) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)
       o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +

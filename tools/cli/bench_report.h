@@ -27,8 +27,10 @@ struct BenchRow {
   bool has_cache = false;       // cache counters below apply
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
   // tg rows: the bytes of weights one token reads (decode_weight_traffic) and the read
-  // bandwidth measured for this thread count in the same run, in GB/s; 0 when unknown.
-  double weight_bytes_per_token = 0, read_gbps = 0;
+  // bandwidth measured with this thread count right before and right after the test's
+  // rows, in GB/s, and the better of the two (the figure fractions are of); 0 when
+  // unknown.
+  double weight_bytes_per_token = 0, read_gbps = 0, read_gbps_before = 0, read_gbps_after = 0;
 
   double tps_mean() const;
   double tps_sd() const;

@@ -83,6 +83,11 @@ double thread_cpu_seconds() {
 
 constexpr int64_t kTgEncoded = 64;
 
+// Probes before and after a test's rows further apart than this (the larger over the
+// smaller, minus 1) make its fractions of the read bandwidth suspect: a quiet machine's
+// probes agree within a few percent.
+constexpr double kBandwidthMoved = 0.15;
+
 RunTime time_eval(Session& s, const int32_t* ids, int64_t n, std::vector<float>* logits, bool encode) {
   const double c0 = thread_cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
@@ -153,7 +158,9 @@ int run_bench(const std::vector<std::string>& argv) {
                 "repetitions of each one's time over the baseline's in the same repetition; 'CPU time\n"
                 "vs' (1 thread) is the same for the thread's CPU time, which a busy machine disturbs less.\n"
                 "tg rows also give the weights' bytes one token reads over the time per token (weights\n"
-                "GB/s) and its fraction of a streaming read bandwidth measured first in the same run.\n"
+                "GB/s) and its fraction of a streaming read bandwidth measured in the same run, with the\n"
+                "same threads, right before and right after the test (the better of the two; a warning\n"
+                "when they differ by more than 15%).\n"
                 "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std\n"
                 "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).\n"
                 "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
@@ -311,33 +318,23 @@ int run_bench(const std::vector<std::string>& argv) {
       throw UsageError("a test of " + std::to_string(n_ctx) + " tokens exceeds the model's " +
                        std::to_string(hp.n_positions) + " positions");
 
-    // The read bandwidth decode is compared against, per thread count, measured in this
-    // run: on a shared machine it varies from one run to the next.
-    std::map<int32_t, double> read_bw;
-    const bool any_tg = std::any_of(tests.begin(), tests.end(), [](const Test& t) { return !t.prompt; });
-    if (any_tg && bw_mib > 0) {
-      // STREAM's way: the best of several passes over a buffer far larger than the
-      // caches, every thread reading at once; front to back and 8 places per thread
-      // (kernels read 8 to 16 rows at once), the better of the two.
-      std::string line = "read bandwidth (" + std::to_string(bw_mib) +
-                         " MiB, best of 10 passes; front to back / 8 streams per thread; median pass):";
-      for (int32_t nt : threads) {
-        if (read_bw.count(nt)) continue;
-        const kernels::ReadBandwidth bw = kernels::measure_read_bandwidth_detail(nt, bw_mib, 10);
-        read_bw[nt] = bw.best_gbps;
-        char part[160];
-        std::snprintf(part, sizeof part, "%s %.1f GB/s at %d thread%s (%.1f / %.1f; %.1f)", read_bw.size() > 1 ? "," : "",
-                      bw.best_gbps, nt, nt == 1 ? "" : "s", bw.contiguous_gbps, bw.streams8_gbps, bw.median_gbps);
-        line += part;
-      }
-      report.header.push_back(line);
-    }
-
-    if (static_cast<size_t>(reps) % tools::balanced_rounds(runnable.size()) != 0)
-      std::fprintf(stderr,
-                   "bench: with %zu variants the order is balanced every %zu repetitions; -r %d leaves some "
-                   "of them first more often than others\n",
-                   runnable.size(), tools::balanced_rounds(runnable.size()), reps);
+    // The read bandwidth decode is compared against: measured in this run, with the same
+    // thread count, right before and right after each tg test's rows, since on a shared
+    // machine it moves from one minute to the next (a neighbour's traffic took the
+    // two-thread figure from 77 to 35 GB/s and back within an hour here).
+    std::string bw_line;
+    // STREAM's way: the best of several passes over a buffer far larger than the caches,
+    // every thread reading at once; front to back and 8 places per thread (kernels read
+    // 8 to 16 rows at once), the better of the two.
+    auto probe = [&](int32_t nt) { return kernels::measure_read_bandwidth_detail(nt, bw_mib, 10); };
+    auto describe = [](const kernels::ReadBandwidth& bw) {
+      char s[96];
+      std::snprintf(s, sizeof s, "%.1f GB/s (%.1f / %.1f; %.1f)", bw.best_gbps, bw.contiguous_gbps, bw.streams8_gbps,
+                    bw.median_gbps);
+      return std::string(s);
+    };
+    int moved_rows = 0;
+    double moved_most = 0;
     const double load_before = tools::load_average_1m();
     if (load_before > 0.5)
       std::fprintf(stderr, "bench: 1-minute load average is %.2f before starting; results may be noisy\n",
@@ -367,11 +364,10 @@ int run_bench(const std::vector<std::string>& argv) {
           rows[c].config = runnable[c].config.name;
           rows[c].weights = models[runnable[c].model].label;
           rows[c].has_cache = runnable[c].config.mode == HyperMode::Table && model.hyper_cache();
-          if (!test.prompt) {
+          if (!test.prompt)
             rows[c].weight_bytes_per_token = static_cast<double>(decode_weight_traffic(model, so.hyper_mode).total());
-            rows[c].read_gbps = read_bw.count(nt) ? read_bw[nt] : 0.0;
-          }
         }
+        const kernels::ReadBandwidth bw_before = !test.prompt && bw_mib > 0 ? probe(nt) : kernels::ReadBandwidth{};
         // One repetition: every variant from an empty context, in `order`. pp runs each
         // variant's prompt in turn; tg has the variants take turns token by token, so that
         // a slow moment of a shared machine lands on all of them alike.
@@ -436,6 +432,23 @@ int run_bench(const std::vector<std::string>& argv) {
             }
           }
         }
+        if (bw_before.best_gbps > 0) {
+          const kernels::ReadBandwidth after = probe(nt);
+          bw_line += (bw_line.empty() ? " " : "; ") + name + ", " + std::to_string(nt) + " thread" +
+                     (nt == 1 ? "" : "s") + ": " + describe(bw_before) + " before, " + describe(after) + " after";
+          // The better probe is the figure, as STREAM takes its best pass.
+          const double before_gbps = bw_before.best_gbps, after_gbps = after.best_gbps;
+          const double moved = std::max(before_gbps, after_gbps) / std::min(before_gbps, after_gbps) - 1.0;
+          if (moved > kBandwidthMoved) {
+            moved_rows += static_cast<int>(runnable.size());
+            moved_most = std::max(moved_most, moved);
+          }
+          for (BenchRow& row : rows) {
+            row.read_gbps_before = before_gbps;
+            row.read_gbps_after = after_gbps;
+            row.read_gbps = std::max(before_gbps, after_gbps);
+          }
+        }
         for (size_t c = 0; c < runnable.size(); ++c) {
           rows[c].other_cpu = busy[c].known() ? busy[c].fraction() : -1;
           if (rows[c].other_cpu * 100.0 > busy_warn) {
@@ -453,6 +466,18 @@ int run_bench(const std::vector<std::string>& argv) {
                     "'other CPU'): those times are suspect (a thread that is descheduled in the middle of a "
                     "product delays it). Rerun when the machine is quiet.",
                     busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max);
+      report.warnings.push_back(w);
+    }
+    if (!bw_line.empty())
+      report.header.push_back("read bandwidth (" + std::to_string(bw_mib) +
+                              " MiB, best of 10 passes; front to back / 8 streams per thread; median pass):" + bw_line);
+    if (moved_rows > 0) {
+      char w[320];
+      std::snprintf(w, sizeof w,
+                    "the read bandwidth moved by up to %.0f%% between its probes before and after the tests of %d "
+                    "of %zu rows (another process's memory traffic, most likely): their 'of read bw' is as uncertain. "
+                    "Rerun when the machine is quiet.",
+                    100.0 * moved_most, moved_rows, report.rows.size());
       report.warnings.push_back(w);
     }
     for (const BenchModel& bm : models)
