@@ -20,6 +20,10 @@
 // then run about as fast as one thread. On an idle machine such a wait is the system
 // borrowing a core for a moment, and the pool carries on with its helpers.
 //
+// Helpers that spin between jobs could read the next job's weights into their caches
+// meanwhile (the graph knows them before their inputs exist): tried, with exact hints,
+// and tokens/s did not move (bench/README.md).
+//
 // Results never depend on the pool: a task computes the same outputs the same way
 // whichever thread runs it, so the kernels give the same bits for any thread count.
 #pragma once
