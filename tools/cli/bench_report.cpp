@@ -166,7 +166,8 @@ std::string report_json(const BenchReport& r) {
          ", \"weight_gbps\": " + (row.weight_gbps() > 0 ? json_number(row.weight_gbps()) : std::string("null")) +
          ", \"read_gbps\": " + (row.read_gbps > 0 ? json_number(row.read_gbps) : std::string("null")) +
          ", \"bw_fraction\": " + json_number(row.bw_fraction()) +
-         ", \"read_gbps_before\": " + (row.read_gbps_before > 0 ? json_number(row.read_gbps_before) : std::string("null")) +
+         ", \"read_gbps_before\": " +
+         (row.read_gbps_before > 0 ? json_number(row.read_gbps_before) : std::string("null")) +
          ", \"read_gbps_after\": " + (row.read_gbps_after > 0 ? json_number(row.read_gbps_after) : std::string("null")) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -320,8 +319,8 @@ int run_bench(const std::vector<std::string>& argv) {
 
     // The read bandwidth decode is compared against: measured in this run, with the same
     // thread count, right before and right after each tg test's rows, since on a shared
-    // machine it moves from one minute to the next (a neighbour's traffic took the
-    // two-thread figure from 77 to 35 GB/s and back within an hour here).
+    // machine it moves with the neighbours' traffic (on a 2-vCPU VM the two-thread figure
+    // moved between 35 and 60 GB/s within minutes).
     std::string bw_line;
     // STREAM's way: the best of several passes over a buffer far larger than the caches,
     // every thread reading at once; front to back and 8 places per thread (kernels read
@@ -335,6 +334,12 @@ int run_bench(const std::vector<std::string>& argv) {
     };
     int moved_rows = 0;
     double moved_most = 0;
+
+    if (static_cast<size_t>(reps) % tools::balanced_rounds(runnable.size()) != 0)
+      std::fprintf(stderr,
+                   "bench: with %zu variants the order is balanced every %zu repetitions; -r %d leaves some "
+                   "of them first more often than others\n",
+                   runnable.size(), tools::balanced_rounds(runnable.size()), reps);
     const double load_before = tools::load_average_1m();
     if (load_before > 0.5)
       std::fprintf(stderr, "bench: 1-minute load average is %.2f before starting; results may be noisy\n",
