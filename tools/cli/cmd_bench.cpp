@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -81,6 +82,19 @@ double thread_cpu_seconds() {
 }
 
 constexpr int64_t kTgEncoded = 64;
+
+// printf into a string (warnings and header lines of any length).
+__attribute__((format(printf, 1, 2))) std::string printf_string(const char* f, ...) {
+  va_list a, b;
+  va_start(a, f);
+  va_copy(b, a);
+  const int n = std::vsnprintf(nullptr, 0, f, a);
+  va_end(a);
+  std::string s(static_cast<size_t>(std::max(n, 0)), '\0');
+  std::vsnprintf(s.data(), s.size() + 1, f, b);
+  va_end(b);
+  return s;
+}
 
 // Probes before and after a test's rows further apart than this (the larger over the
 // smaller, minus 1) make its fractions of the read bandwidth suspect: a quiet machine's
@@ -327,10 +341,8 @@ int run_bench(const std::vector<std::string>& argv) {
     // 8 to 16 rows at once), the better of the two.
     auto probe = [&](int32_t nt) { return kernels::measure_read_bandwidth_detail(nt, bw_mib, 10); };
     auto describe = [](const kernels::ReadBandwidth& bw) {
-      char s[96];
-      std::snprintf(s, sizeof s, "%.1f GB/s (%.1f / %.1f; %.1f)", bw.best_gbps, bw.contiguous_gbps, bw.streams8_gbps,
-                    bw.median_gbps);
-      return std::string(s);
+      return printf_string("%.1f GB/s (%.1f / %.1f; %.1f)", bw.best_gbps, bw.contiguous_gbps, bw.streams8_gbps,
+                           bw.median_gbps);
     };
     int moved_rows = 0;
     double moved_most = 0;
@@ -464,27 +476,21 @@ int run_bench(const std::vector<std::string>& argv) {
         }
       }
     }
-    if (busy_rows > 0) {
-      char w[256];
-      std::snprintf(w, sizeof w,
-                    "other processes used more than %.0f%% of the CPUs during %d of %zu rows (up to %.0f%%, see "
-                    "'other CPU'): those times are suspect (a thread that is descheduled in the middle of a "
-                    "product delays it). Rerun when the machine is quiet.",
-                    busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max);
-      report.warnings.push_back(w);
-    }
+    if (busy_rows > 0)
+      report.warnings.push_back(
+          printf_string("other processes used more than %.0f%% of the CPUs during %d of %zu rows (up to %.0f%%, see "
+                        "'other CPU'): those times are suspect (a thread that is descheduled in the middle of a "
+                        "product delays it). Rerun when the machine is quiet.",
+                        busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max));
     if (!bw_line.empty())
       report.header.push_back("read bandwidth (" + std::to_string(bw_mib) +
                               " MiB, best of 10 passes; front to back / 8 streams per thread; median pass):" + bw_line);
-    if (moved_rows > 0) {
-      char w[320];
-      std::snprintf(w, sizeof w,
-                    "the read bandwidth moved by up to %.0f%% between its probes before and after the tests of %d "
-                    "of %zu rows (another process's memory traffic, most likely): their 'of read bw' is as uncertain. "
-                    "Rerun when the machine is quiet.",
-                    100.0 * moved_most, moved_rows, report.rows.size());
-      report.warnings.push_back(w);
-    }
+    if (moved_rows > 0)
+      report.warnings.push_back(
+          printf_string("the read bandwidth moved by up to %.0f%% between its probes before and after the tests of "
+                        "%d of %zu rows (another process's memory traffic, most likely): their 'of read bw' is as "
+                        "uncertain. Rerun when the machine is quiet.",
+                        100.0 * moved_most, moved_rows, report.rows.size()));
     for (const BenchModel& bm : models)
       if (const HyperCache* cache = bm.model->hyper_cache())
         report.header.push_back("after, " + bm.label + ": " + cache->stats().to_string());
