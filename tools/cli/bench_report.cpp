@@ -92,8 +92,9 @@ double BenchRow::hyper_share() const {
 double BenchRow::weight_gbps() const {
   return weight_bytes_per_token > 0 ? weight_bytes_per_token * tps_median() / 1e9 : 0.0;
 }
+double BenchRow::read_gbps() const { return std::max(read_gbps_before, read_gbps_after); }
 double BenchRow::bw_fraction() const {
-  return weight_gbps() > 0 && read_gbps > 0 ? weight_gbps() / read_gbps : NAN;
+  return weight_gbps() > 0 && read_gbps() > 0 ? weight_gbps() / read_gbps() : NAN;
 }
 
 std::string report_markdown(const BenchReport& r) {
@@ -138,7 +139,7 @@ std::string report_csv(const BenchReport& r) {
          (row.has_cache ? std::to_string(row.cache_evictions) : "") + "," +
          (row.weight_bytes_per_token > 0 ? fmt("%.0f", row.weight_bytes_per_token) : std::string("")) + "," +
          (row.weight_gbps() > 0 ? fmt("%.4f", row.weight_gbps()) : std::string("")) + "," +
-         (row.read_gbps > 0 ? fmt("%.4f", row.read_gbps) : std::string("")) + "," +
+         (row.read_gbps() > 0 ? fmt("%.4f", row.read_gbps()) : std::string("")) + "," +
          (std::isnan(bw) ? std::string("") : fmt("%.5f", bw)) + "," +
          (row.other_cpu < 0 ? std::string("") : fmt("%.4f", row.other_cpu)) + "," +
          (row.read_gbps_before > 0 ? fmt("%.4f", row.read_gbps_before) : std::string("")) + "," +
@@ -164,7 +165,7 @@ std::string report_json(const BenchReport& r) {
          ", \"hyper_share\": " + json_number(row.hyper_share()) +
          ", \"weight_bytes_per_token\": " + (row.weight_bytes_per_token > 0 ? fmt("%.0f", row.weight_bytes_per_token) : std::string("null")) +
          ", \"weight_gbps\": " + (row.weight_gbps() > 0 ? json_number(row.weight_gbps()) : std::string("null")) +
-         ", \"read_gbps\": " + (row.read_gbps > 0 ? json_number(row.read_gbps) : std::string("null")) +
+         ", \"read_gbps\": " + (row.read_gbps() > 0 ? json_number(row.read_gbps()) : std::string("null")) +
          ", \"bw_fraction\": " + json_number(row.bw_fraction()) +
          ", \"read_gbps_before\": " +
          (row.read_gbps_before > 0 ? json_number(row.read_gbps_before) : std::string("null")) +

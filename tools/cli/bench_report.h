@@ -28,9 +28,8 @@ struct BenchRow {
   uint64_t cache_hits = 0, cache_misses = 0, cache_evictions = 0;
   // tg rows: the bytes of weights one token reads (decode_weight_traffic) and the read
   // bandwidth measured with this thread count right before and right after the test's
-  // rows, in GB/s, and the better of the two (the figure fractions are of); 0 when
-  // unknown.
-  double weight_bytes_per_token = 0, read_gbps = 0, read_gbps_before = 0, read_gbps_after = 0;
+  // rows, in GB/s; 0 when unknown.
+  double weight_bytes_per_token = 0, read_gbps_before = 0, read_gbps_after = 0;
 
   double tps_mean() const;
   double tps_sd() const;
@@ -42,6 +41,8 @@ struct BenchRow {
   // time, measured inside the same runs (1 / (1 - share) is then its cost over plain MoE).
   double hyper_share() const;
   double weight_gbps() const;  // bytes per token x tokens per second (median); 0 when unknown
+  // The better of the two probes, the figure fractions are of (STREAM keeps its best pass).
+  double read_gbps() const;
   double bw_fraction() const;  // weight_gbps over read_gbps; NaN when unknown
 };
 

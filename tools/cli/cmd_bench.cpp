@@ -453,7 +453,6 @@ int run_bench(const std::vector<std::string>& argv) {
           const kernels::ReadBandwidth after = probe(nt);
           bw_line += (bw_line.empty() ? " " : "; ") + name + ", " + std::to_string(nt) + " thread" +
                      (nt == 1 ? "" : "s") + ": " + describe(bw_before) + " before, " + describe(after) + " after";
-          // The better probe is the figure, as STREAM takes its best pass.
           const double before_gbps = bw_before.best_gbps, after_gbps = after.best_gbps;
           const double moved = std::max(before_gbps, after_gbps) / std::min(before_gbps, after_gbps) - 1.0;
           if (moved > kBandwidthMoved) {
@@ -463,7 +462,6 @@ int run_bench(const std::vector<std::string>& argv) {
           for (BenchRow& row : rows) {
             row.read_gbps_before = before_gbps;
             row.read_gbps_after = after_gbps;
-            row.read_gbps = std::max(before_gbps, after_gbps);
           }
         }
         for (size_t c = 0; c < runnable.size(); ++c) {
