@@ -82,4 +82,11 @@ void attention_head_reference(const float* q, const float* k, const float* v, in
   }
 }
 
+void attention_heads_reference(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t n_heads,
+                               int64_t hd, float scale, float* out, float* scores, const float* bias) {
+  for (int64_t h = 0; h < n_heads; ++h)
+    attention_head_reference(q + h * hd, k + h * hd, v + h * hd, ld, n, hd, scale, out + h * hd, scores + h * n,
+                             bias ? bias + h * n : nullptr);
+}
+
 }  // namespace hmoe::kernels

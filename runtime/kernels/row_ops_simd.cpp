@@ -4,7 +4,9 @@
 // with whole-vector accesses on some targets, which could fault or race).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "runtime/kernels/row_ops.h"
 #include "runtime/kernels/thread_pool.h"
@@ -245,6 +247,65 @@ void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, con
   }
 }
 
+// AttentionHead's operations for every head, in another order of reads: each head's
+// score of key j is AttentionHead's (the same fused products over the same chunks, the
+// same sum of lanes), and each output lane sums the even keys and the odd keys apart, as
+// AttentionHead's o0 and o1, so every head gets AttentionHead's bits. The scores go
+// position by position over every head, then the values the same way: from a
+// position-major cache that is the keys, then the values, front to back, one stream
+// each (see attention_heads in row_ops.h).
+void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, const float* HWY_RESTRICT v,
+                    int64_t ld, int64_t n, int64_t n_heads, int64_t hd, float scale, float* HWY_RESTRICT out,
+                    float* HWY_RESTRICT scores, const float* HWY_RESTRICT bias) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t hv = hd - hd % N, ht = hd - hv;
+  for (int64_t j = 0; j < n; ++j) {
+    const float* kj = k + j * ld;
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const float* qh = q + h * hd;
+      const float* kh = kj + h * hd;
+      auto a = hn::Zero(d);
+      for (int64_t c = 0; c < hv; c += N) a = hn::MulAdd(hn::LoadU(d, qh + c), hn::LoadU(d, kh + c), a);
+      if (ht) a = hn::MulAdd(LoadTail(d, qh + hv, ht), LoadTail(d, kh + hv, ht), a);
+      scores[h * n + j] = hn::GetLane(hn::SumOfLanes(d, a)) * scale;
+    }
+  }
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* sh = scores + h * n;
+    if (bias)
+      for (int64_t j = 0; j < n; ++j) sh[j] += bias[h * n + j];
+    Softmax(sh, n);
+  }
+  // The even keys' sums and the odd keys', a vector per chunk of each head, in a buffer
+  // of this thread's (kept from call to call: a decode step allocates nothing).
+  const int64_t chunks = (hd + N - 1) / N, per_parity = n_heads * chunks * N;
+  thread_local std::vector<float> sums;
+  if (static_cast<int64_t>(sums.size()) < 2 * per_parity + N) sums.resize(static_cast<size_t>(2 * per_parity + N));
+  // Aligned for whole-vector loads and stores.
+  float* acc = sums.data() + (N - (reinterpret_cast<uintptr_t>(sums.data()) / sizeof(float)) % N) % N;
+  std::fill(acc, acc + 2 * per_parity, 0.f);
+  for (int64_t j = 0; j < n; ++j) {
+    const float* vj = v + j * ld;
+    float* accj = acc + (j & 1) * per_parity;
+    for (int64_t h = 0; h < n_heads; ++h) {
+      const auto p = hn::Set(d, scores[h * n + j]);
+      const float* vh = vj + h * hd;
+      float* ah = accj + h * chunks * N;
+      for (int64_t c = 0; c < hv; c += N)
+        hn::Store(hn::MulAdd(p, hn::LoadU(d, vh + c), hn::Load(d, ah + c)), d, ah + c);
+      if (ht) hn::Store(hn::MulAdd(p, LoadTail(d, vh + hv, ht), hn::Load(d, ah + hv)), d, ah + hv);
+    }
+  }
+  for (int64_t h = 0; h < n_heads; ++h) {
+    const float* e = acc + h * chunks * N;
+    const float* o = e + per_parity;
+    for (int64_t c = 0; c < hv; c += N)
+      hn::StoreU(hn::Add(hn::Load(d, e + c), hn::Load(d, o + c)), d, out + h * hd + c);
+    if (ht) StoreTail(hn::Add(hn::Load(d, e + hv), hn::Load(d, o + hv)), d, out + h * hd + hv, ht);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace kernels
 }  // namespace hmoe
@@ -260,6 +321,7 @@ HWY_EXPORT(RmsNorm);
 HWY_EXPORT(Softmax);
 HWY_EXPORT(LayerNorm);
 HWY_EXPORT(AttentionHead);
+HWY_EXPORT(AttentionHeads);
 
 void gelu_new(float* x, int64_t n) {
   // Above this many values the pool splits them (each chunk is about 20 us of work).
@@ -298,6 +360,11 @@ void layer_norm(const float* x, int64_t M, int64_t d, const float* w, const floa
 void attention_head(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd,
                     float scale, float* out, float* scores, const float* bias) {
   HWY_DYNAMIC_DISPATCH(AttentionHead)(q, k, v, ld, n, hd, scale, out, scores, bias);
+}
+
+void attention_heads(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t n_heads,
+                     int64_t hd, float scale, float* out, float* scores, const float* bias) {
+  HWY_DYNAMIC_DISPATCH(AttentionHeads)(q, k, v, ld, n, n_heads, hd, scale, out, scores, bias);
 }
 
 }  // namespace kernels

@@ -122,6 +122,40 @@ TEST_CASE("attention_head equals the scalar reference within rounding, on every 
   });
 }
 
+TEST_CASE("attention_heads gives each head attention_head's bits, and the scalar reference's values, on every target") {
+  for_each_target([&](const std::string& target) {
+    for (int64_t hd : {8, 16, 20, 64})
+      for (int64_t n_heads : {1, 3, 12})
+        for (int64_t n : {1, 2, 5, 64, 300})
+          for (bool with_bias : {false, true}) {
+            const int64_t ld = n_heads * hd + 4;  // rows a little wider than the heads: a view into wider rows
+            const auto q = test::random_vector(n_heads * hd, 11);
+            const auto k = test::random_vector(n * ld, 12), v = test::random_vector(n * ld, 13);
+            auto bias = test::random_vector(n_heads * n, 14, 3.f);
+            if (n > 3) bias[1] = -std::numeric_limits<float>::infinity();  // a key masked out for head 0
+            const float* b = with_bias ? bias.data() : nullptr;
+            const float scale = 1.f / std::sqrt(static_cast<float>(hd));
+            std::vector<float> o(n_heads * hd), r(n_heads * hd), s(n_heads * n), sr(n_heads * n);
+            kernels::attention_heads(q.data(), k.data(), v.data(), ld, n, n_heads, hd, scale, o.data(), s.data(), b);
+            kernels::attention_heads_reference(q.data(), k.data(), v.data(), ld, n, n_heads, hd, scale, r.data(),
+                                               sr.data(), b);
+            double vmax = 0;
+            for (float t : v) vmax = std::max(vmax, std::fabs(static_cast<double>(t)));
+            for (int64_t h = 0; h < n_heads; ++h) {
+              std::vector<float> one(hd), one_scores(n);
+              kernels::attention_head(q.data() + h * hd, k.data() + h * hd, v.data() + h * hd, ld, n, hd, scale,
+                                      one.data(), one_scores.data(), b ? b + h * n : nullptr);
+              for (int64_t c = 0; c < hd; ++c) {
+                INFO(target, " hd=", hd, " heads=", n_heads, " n=", n, " bias=", with_bias, " h=", h, " c=", c);
+                CHECK(o[h * hd + c] == one[c]);
+                CHECK(std::fabs(o[h * hd + c] - r[h * hd + c]) <= ((hd + 4) * 8 + n + 8) * kU * vmax);
+              }
+            }
+            if (with_bias && n > 3) CHECK(s[1] == 0.f);  // the softmax gave the masked key no weight
+          }
+  });
+}
+
 TEST_CASE("relu equals the reference bit for bit on every target, NaN and signed zeros included") {
   std::vector<float> x = test::random_vector(1000, 5, 3.f);
   const float inf = std::numeric_limits<float>::infinity();

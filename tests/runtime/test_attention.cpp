@@ -1,6 +1,8 @@
-// attend() over the two layouts a KvView describes: the caches' head-major one and the
-// token-major rows of a qkv product. The layout moves only where each key is read from,
-// so the results must be the same bits, on one thread and on several.
+// attend() over the two layouts a KvView describes: token-major rows (the caches, and a
+// qkv product's rows) and head-major runs. The layout moves only where each key is read
+// from, and a decode step over rows (attention_heads, all heads position by position)
+// only the order of the reads, so the results must be the same bits, on one thread and
+// on several.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -15,6 +17,15 @@ namespace {
 
 float value(int64_t i) { return static_cast<float>((i * 7919) % 263) / 131.f - 1.f; }
 
+// A token-major cache's rows copied into head-major runs of `cap` positions a head.
+std::vector<float> to_heads(const std::vector<float>& rows, int64_t n, int64_t nh, int64_t hd, int64_t cap) {
+  std::vector<float> heads(nh * cap * hd, 0.f);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t h = 0; h < nh; ++h)
+      for (int64_t c = 0; c < hd; ++c) heads[(h * cap + j) * hd + c] = rows[j * nh * hd + h * hd + c];
+  return heads;
+}
+
 }  // namespace
 
 TEST_CASE("attend gives the same bits over head-major and token-major keys and values") {
@@ -26,13 +37,7 @@ TEST_CASE("attend gives the same bits over head-major and token-major keys and v
     v_rows[i] = value(i + 100003);
   }
   for (int64_t i = 0; i < T * d; ++i) q[i] = value(i + 7);
-  std::vector<float> k_heads(nh * cap * hd, 0.f), v_heads(nh * cap * hd, 0.f);
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t h = 0; h < nh; ++h)
-      for (int64_t c = 0; c < hd; ++c) {
-        k_heads[(h * cap + j) * hd + c] = k_rows[j * d + h * hd + c];
-        v_heads[(h * cap + j) * hd + c] = v_rows[j * d + h * hd + c];
-      }
+  const std::vector<float> k_heads = to_heads(k_rows, n, nh, hd, cap), v_heads = to_heads(v_rows, n, nh, hd, cap);
   const KvView rows{k_rows.data(), v_rows.data(), d, hd};
   const KvView heads{k_heads.data(), v_heads.data(), hd, cap * hd};
   const AttentionHeads ah{nh, hd, 0.25f};
@@ -49,4 +54,37 @@ TEST_CASE("attend gives the same bits over head-major and token-major keys and v
       CHECK(a[0] != 0.f);
     }
   }
+}
+
+TEST_CASE("attend at decode over token-major rows gives the head-by-head bits, with and without a position bias") {
+  // 12 heads of 20 over 37 keys: enough of the cache (71 KB) that two threads split the
+  // heads into two groups.
+  const int64_t nh = 12, hd = 20, n = 37, cap = 40, d = nh * hd;
+  std::vector<float> k_rows(n * d), v_rows(n * d), q(d), table(32 * nh);
+  for (int64_t i = 0; i < n * d; ++i) {
+    k_rows[i] = value(i + 11);
+    v_rows[i] = value(i + 200003);
+  }
+  for (int64_t i = 0; i < d; ++i) q[i] = value(i + 5);
+  for (int64_t i = 0; i < 32 * nh; ++i) table[i] = 2.f * value(i + 999);
+  const std::vector<float> k_heads = to_heads(k_rows, n, nh, hd, cap), v_heads = to_heads(v_rows, n, nh, hd, cap);
+  const KvView rows{k_rows.data(), v_rows.data(), d, hd};
+  const KvView heads{k_heads.data(), v_heads.data(), hd, cap * hd};
+  const AttentionHeads ah{nh, hd, 0.25f};
+  const PositionBias causal_bias{table.data(), 32, 128, false}, encoder_bias{table.data(), 32, 128, true};
+  for (int threads : {1, 2})
+    for (const PositionBias* pb : {static_cast<const PositionBias*>(nullptr), &causal_bias, &encoder_bias}) {
+      CAPTURE(threads);
+      kernels::ThreadScope scope(threads);
+      // The query at the last position (causal: it sees every key), or at position 3 of a
+      // cross-attention-like call that sees all 37 keys.
+      for (bool causal : {true, false}) {
+        const int64_t pos = causal ? n - 1 : 3;
+        std::vector<float> a(d), b(d);
+        attend(q.data(), d, 1, pos, rows, n, causal, ah, pb, a.data(), d);
+        attend(q.data(), d, 1, pos, heads, n, causal, ah, pb, b.data(), d);
+        CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+        CHECK(a[0] != 0.f);
+      }
+    }
 }

@@ -55,18 +55,18 @@ void Gpt2Graph::attention(int64_t l, int64_t T, int64_t n_past) {
   float* h = act_.residual.data();
   layer_norm(h, T, d, L.ln1_w, L.ln1_b, hp.layer_norm_epsilon, act_.normed.data());
   kernels::linear(act_.normed.data(), T, L.qkv, L.qkv_bias, act_.qkv.data());
-  // Head-major: head h's keys at kc + h * n_ctx * hd, one after another (KvView).
+  // Position-major: position p's keys of every head at kc + p * d, as the product gives
+  // them (KvView; attend() then reads a decode token's keys front to back).
   float* kc = k_cache_.data() + l * n_ctx_ * d;
   float* vc = v_cache_.data() + l * n_ctx_ * d;
-  const int64_t head_stride = n_ctx_ * hd;
   for (int64_t t = 0; t < T; ++t) {
     const float* row = act_.qkv.data() + t * 3 * d;
-    store_heads(row + d, hp.n_head, hd, n_past + t, head_stride, kc);
-    store_heads(row + 2 * d, hp.n_head, hd, n_past + t, head_stride, vc);
+    std::copy_n(row + d, d, kc + (n_past + t) * d);
+    std::copy_n(row + 2 * d, d, vc + (n_past + t) * d);
   }
   const AttentionHeads heads{hp.n_head, hd, 1.f / std::sqrt(static_cast<float>(hd))};
-  attend(act_.qkv.data(), 3 * d, T, n_past, KvView{kc, vc, hd, head_stride}, n_past + T, /*causal=*/true, heads,
-         nullptr, act_.heads.data(), d);
+  attend(act_.qkv.data(), 3 * d, T, n_past, KvView{kc, vc, d, hd}, n_past + T, /*causal=*/true, heads, nullptr,
+         act_.heads.data(), d);
   kernels::linear(act_.heads.data(), T, L.attn_out, L.attn_out_bias, act_.sublayer.data());
   for (int64_t i = 0; i < T * d; ++i) h[i] += act_.sublayer[i];
 }

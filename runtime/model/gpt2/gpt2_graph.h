@@ -26,7 +26,7 @@ class Gpt2Graph : public Graph {
   const Gpt2Weights& w_;
   HyperMode hyper_mode_;
   int64_t n_ctx_;
-  std::vector<float> k_cache_, v_cache_;  // [L, n_head, n_ctx, head_dim]: head-major (KvView)
+  std::vector<float> k_cache_, v_cache_;  // [L, n_ctx, n_head * head_dim]: position-major (KvView)
   Activations act_;
 };
 

@@ -29,9 +29,16 @@ int64_t relative_position_bucket(int64_t rel, const PositionBias& pb) {
   return base + std::min<int64_t>(nb - 1, exact + static_cast<int64_t>(scaled));
 }
 
-void store_heads(const float* row, int64_t n_head, int64_t head_dim, int64_t pos, int64_t head_stride, float* cache) {
-  for (int64_t h = 0; h < n_head; ++h) std::copy_n(row + h * head_dim, head_dim, cache + h * head_stride + pos * head_dim);
+namespace {
+
+// Head h's bias over keys [0, n) for the query at position pos, from the buckets of
+// each relative position (by_rel[key - pos]).
+void bias_row(const PositionBias& pb, const int64_t* by_rel, int64_t pos, int64_t n, int64_t n_head, int64_t h,
+              float* out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = pb.table[by_rel[j - pos] * n_head + h];
 }
+
+}  // namespace
 
 void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView& kv, int64_t n_keys, bool causal,
             const AttentionHeads& heads, const PositionBias* bias, float* out, int64_t ldo) {
@@ -46,17 +53,41 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
     bucket.resize(static_cast<size_t>(hi - lo + 1));
     for (int64_t r = lo; r <= hi; ++r) bucket[r - lo] = relative_position_bucket(r, *bias);
   }
-  // One task per (query, head); the pool's threads share them once there is enough work
-  // (prefill), or enough of the cache to read (decode past 5 keys at GPT-2-small's 12
-  // heads of 64): a decode token's weights push the cache out of the CPU's caches, and a
-  // thread reading it from memory alone kept the other idle for 5% of a 2-thread token
-  // at GPT-2-small dims, 14% at switch-base-8's (perf). Each task computes its head the
-  // same way on any thread.
+  // The caller's buckets, by relative position (by_rel[r], r in [lo, hi]): inside a task
+  // running on a helper, `bucket` names the helper's.
+  const int64_t* by_rel = bias ? bucket.data() - lo : nullptr;
+  // Decode from a position-major cache (a key's heads side by side): the heads in one
+  // group per thread, each group's keys and then its values read position by position
+  // (attention_heads), past 5 keys at GPT-2-small's 12 heads of 64 (a token's weights
+  // push the cache out of the CPU's caches, and one thread reading it from memory alone
+  // kept the other idle for 5% of a 2-thread token at GPT-2-small dims, 14% at
+  // switch-base-8's; perf). Each head computes the same way in any group.
+  if (T == 1 && kv.head_stride == hd && kv.ld >= nh * hd) {
+    const int64_t n = causal ? q_pos0 + 1 : n_keys;
+    const int64_t cache_bytes = 2 * n * nh * hd * static_cast<int64_t>(sizeof(float));
+    const int64_t groups = cache_bytes >= (32 << 10) ? std::min<int64_t>(kernels::pool_threads(), nh) : 1;
+    kernels::parallel_for(groups, static_cast<int>(groups), [&](int64_t g, int) {
+      const int64_t h0 = nh * g / groups, h1 = nh * (g + 1) / groups, gh = h1 - h0;
+      thread_local std::vector<float> scores, biases;
+      if (static_cast<int64_t>(scores.size()) < gh * n) {
+        scores.resize(static_cast<size_t>(gh * n));
+        biases.resize(static_cast<size_t>(gh * n));
+      }
+      const float* group_bias = nullptr;
+      if (bias) {
+        for (int64_t h = h0; h < h1; ++h) bias_row(*bias, by_rel, q_pos0, n, nh, h, biases.data() + (h - h0) * n);
+        group_bias = biases.data();
+      }
+      kernels::attention_heads(q + h0 * hd, kv.k + h0 * hd, kv.v + h0 * hd, kv.ld, n, gh, hd, scale, out + h0 * hd,
+                               scores.data(), group_bias);
+    });
+    return;
+  }
+  // Otherwise one task per (query, head), the same way on any thread; the pool's threads
+  // share them once there is enough work or enough of the cache to read.
   const int64_t work = T * nh * n_keys * hd;
   const int64_t cache_bytes = 2 * n_keys * nh * hd * static_cast<int64_t>(sizeof(float));
   const int threads = work >= (1 << 16) || cache_bytes >= (32 << 10) ? kernels::pool_threads() : 1;
-  // The caller's buckets: inside a task running on a helper, `bucket` names the helper's.
-  const int64_t* buckets = bucket.data();
   kernels::parallel_for(T * nh, threads, [&](int64_t task, int) {
     thread_local std::vector<float> scores, biases;
     if (static_cast<int64_t>(scores.size()) < n_keys) {
@@ -68,9 +99,8 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
     const int64_t n = causal ? pos + 1 : n_keys;
     const float* row_bias = nullptr;
     if (bias) {
-      float* br = biases.data();
-      for (int64_t j = 0; j < n; ++j) br[j] = bias->table[buckets[j - pos - lo] * nh + h];
-      row_bias = br;
+      bias_row(*bias, by_rel, pos, n, nh, h, biases.data());
+      row_bias = biases.data();
     }
     kernels::attention_head(q + t * ldq + h * hd, kv.k + h * kv.head_stride, kv.v + h * kv.head_stride, kv.ld, n,
                             hd, scale, out + t * ldo + h * hd, scores.data(), row_bias);

@@ -16,23 +16,20 @@ struct AttentionHeads {
 // Keys and values of positions [0, n): head h's key j at k + h * head_stride + j * ld
 // (its head_dim floats side by side), and the same for v.
 //
-// The caches a decode step reads are head-major (ld = head_dim, head_stride = its
-// capacity times head_dim): each head's keys lie one after another, a run the hardware
-// prefetchers follow. Stored token-major (a row of every head per key, ld = n_head *
-// head_dim), a head reads 256 bytes every 3-6 KB, a new 4 KiB page for almost every key,
-// and its attention from memory ran at half the streaming speed (bench/README.md).
-// Prefill's view of its own keys (the encoder, rows of the qkv product) is token-major.
+// The caches are position-major (a row of every head per key, as the products give them:
+// ld = n_head * head_dim, head_stride = head_dim), and so is prefill's view of its own
+// keys (the encoder: rows of the qkv product). A decode step reads such a cache with
+// attention_heads (row_ops.h): every head's keys, then values, as two streams front to
+// back. Head by head it would read 256 bytes every 3-6 KB, a new 4 KiB page for almost
+// every key, at half the streaming speed (bench/README.md); head-major caches (each
+// head's keys one after another) read head by head were still 2x slower than the two
+// streams (bench/kernels/README.md).
 struct KvView {
   const float* k = nullptr;
   const float* v = nullptr;
   int64_t ld = 0;           // floats between one key's row of a head and the next key's
   int64_t head_stride = 0;  // floats between head h's first key and head h + 1's
 };
-
-// Stores one position's row of n_head heads side by side (head_dim floats each, as a
-// product gives them) into a head-major cache: head h's at cache + h * head_stride +
-// pos * head_dim.
-void store_heads(const float* row, int64_t n_head, int64_t head_dim, int64_t pos, int64_t head_stride, float* cache);
 
 // T5's relative position bias: score(h, i, j) += table[bucket(j - i), h].
 struct PositionBias {

@@ -51,15 +51,18 @@ void SwitchGraph::encode(const int32_t* ids, int64_t T) {
   rms_norm(act_.residual.data(), T, d, w_.enc.norm, hp.layer_norm_epsilon, enc_out_.data());
   // Each decoder block's cross-attention keys and values, once per input.
   const int64_t L = hp.n_decoder_layer;
-  const int64_t nh = hp.n_head, hd = hp.d_kv;
   cross_kv_.resize(static_cast<size_t>(L * T * 2 * inner_));
   cross_rows_.resize(static_cast<size_t>(T * 2 * inner_));
   for (int64_t i = 0; i < L; ++i) {
     kernels::linear(enc_out_.data(), T, w_.dec.blocks[static_cast<size_t>(i)].cross_kv, nullptr, cross_rows_.data());
-    // Row t holds every head's key, then every head's value: 2 * n_head heads of a
-    // head-major cache whose values follow its keys.
+    // Row t holds every head's key, then every head's value: the keys' rows, then the
+    // values', each position-major (KvView).
     float* block = cross_kv_.data() + i * T * 2 * inner_;
-    for (int64_t t = 0; t < T; ++t) store_heads(cross_rows_.data() + t * 2 * inner_, 2 * nh, hd, t, T * hd, block);
+    for (int64_t t = 0; t < T; ++t) {
+      const float* row = cross_rows_.data() + t * 2 * inner_;
+      std::copy_n(row, inner_, block + t * inner_);
+      std::copy_n(row + inner_, inner_, block + (T + t) * inner_);
+    }
   }
   n_encoded_ = T;
 }
@@ -102,14 +105,13 @@ void SwitchGraph::self_attention(const SwitchBlock& b, int64_t T, int64_t q_pos0
   // This call's keys (the encoder): the qkv product's rows, token-major.
   KvView kv{act_.qkv.data() + inner_, act_.qkv.data() + 2 * inner_, w3, hd};
   int64_t n_keys = T;
-  if (k_cache) {  // the decoder keeps its keys and values for the tokens that follow, head-major
-    const int64_t head_stride = n_ctx_ * hd;
+  if (k_cache) {  // the decoder keeps its keys and values for the tokens that follow, position-major
     for (int64_t t = 0; t < T; ++t) {
       const float* row = act_.qkv.data() + t * w3;
-      store_heads(row + inner_, nh, hd, q_pos0 + t, head_stride, k_cache);
-      store_heads(row + 2 * inner_, nh, hd, q_pos0 + t, head_stride, v_cache);
+      std::copy_n(row + inner_, inner_, k_cache + (q_pos0 + t) * inner_);
+      std::copy_n(row + 2 * inner_, inner_, v_cache + (q_pos0 + t) * inner_);
     }
-    kv = KvView{k_cache, v_cache, hd, head_stride};
+    kv = KvView{k_cache, v_cache, inner_, hd};
     n_keys = q_pos0 + T;
   }
   // Every block of a stack uses block 0's table.
@@ -130,8 +132,8 @@ void SwitchGraph::cross_attention(const SwitchBlock& b, int64_t block, int64_t T
   const float* kv = cross_kv_.data() + block * S * 2 * inner_;
   const AttentionHeads heads{hp.n_head, hd, 1.f};
   // No position bias, no mask: every query sees the whole input.
-  attend(act_.qkv.data(), inner_, T, 0, KvView{kv, kv + S * inner_, hd, S * hd}, S, /*causal=*/false, heads, nullptr,
-         act_.heads.data(), inner_);
+  attend(act_.qkv.data(), inner_, T, 0, KvView{kv, kv + S * inner_, inner_, hd}, S, /*causal=*/false, heads,
+         nullptr, act_.heads.data(), inner_);
   kernels::linear(act_.heads.data(), T, b.cross_out, nullptr, act_.sublayer.data());
   for (int64_t i = 0; i < T * d; ++i) h[i] += act_.sublayer[i];
 }

@@ -37,9 +37,9 @@ class SwitchGraph : public Graph {
   HyperMode hyper_mode_;
   int64_t n_ctx_, inner_;
   PositionBias enc_bias_, dec_bias_;
-  // Head-major caches (KvView): a head's keys one after another.
-  std::vector<float> self_k_, self_v_;  // [dec blocks, n_head, n_ctx, d_kv]
-  std::vector<float> cross_kv_;         // [dec blocks, k | v, n_head, n_encoded, d_kv]
+  // Position-major caches (KvView): a position's keys of every head side by side.
+  std::vector<float> self_k_, self_v_;  // [dec blocks, n_ctx, n_head * d_kv]
+  std::vector<float> cross_kv_;         // [dec blocks, k | v, n_encoded, n_head * d_kv]
   std::vector<float> cross_rows_;       // one block's cross k | v rows as the product gives them: [n_encoded, 2 * inner]
   std::vector<float> enc_out_;          // [n_encoded, d]
   int64_t n_encoded_ = 0;
