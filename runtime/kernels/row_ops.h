@@ -51,17 +51,16 @@ void attention_head(const float* q, const float* k, const float* v, int64_t ld, 
 void attention_head_reference(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t hd,
                               float scale, float* out, float* scores, const float* bias = nullptr);
 
-// attention_head for n_heads heads of one query at once, from a position-major cache:
+// attention_head for n_heads heads of one query at once, from position-major keys:
 // head h's query at q + h * hd, its key j at k + j * ld + h * hd (its value likewise),
 // its output at out + h * hd, its scores at scores + h * n (n_heads * n floats of
 // scratch), its bias row (if any) at bias + h * n. Each head gets attention_head's bits
 // (the same operations per head); only the order of the reads differs: every head's
-// scores key by key, then every head's values, so that the cache's keys and then its
-// values are each read front to back as one stream. Decode reads a token's cache from
-// memory (the weights pushed it out of the CPU's caches), and heads stored apart make
-// short runs that the hardware prefetchers barely start on: GPT-2-small's 12 heads of
-// 64 over 32 keys were read 2.3x as fast this way as head by head from a head-major
-// cache, 1.9x over 64 keys (bench/kernels/README.md).
+// scores key by key, then every head's values, so that the keys and then the values are
+// each read front to back as one stream. A decode step reads its cache from memory (the
+// weights pushed it out of the CPU's caches), where one head's run of keys is too short
+// for the hardware prefetchers to get far ahead; and head by head, rows 3-9 KB apart put
+// a head's keys in a few of the L1 cache's sets (bench/README.md).
 void attention_heads(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t n_heads,
                      int64_t hd, float scale, float* out, float* scores, const float* bias = nullptr);
 void attention_heads_reference(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t n_heads,

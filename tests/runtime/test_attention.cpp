@@ -57,8 +57,8 @@ TEST_CASE("attend gives the same bits over head-major and token-major keys and v
 }
 
 TEST_CASE("attend at decode over token-major rows gives the head-by-head bits, with and without a position bias") {
-  // 12 heads of 20 over 37 keys: enough of the cache (71 KB) that two threads split the
-  // heads into two groups.
+  // 12 heads of 20 over 37 keys (71 KB of cache: the per-head path would share it out
+  // over two threads).
   const int64_t nh = 12, hd = 20, n = 37, cap = 40, d = nh * hd;
   std::vector<float> k_rows(n * d), v_rows(n * d), q(d), table(32 * nh);
   for (int64_t i = 0; i < n * d; ++i) {

@@ -56,38 +56,38 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
   // The caller's buckets, by relative position (by_rel[r], r in [lo, hi]): inside a task
   // running on a helper, `bucket` names the helper's.
   const int64_t* by_rel = bias ? bucket.data() - lo : nullptr;
-  // Decode from a position-major cache (a key's heads side by side): the heads in one
-  // group per thread, each group's keys and then its values read position by position
-  // (attention_heads), past 5 keys at GPT-2-small's 12 heads of 64 (a token's weights
-  // push the cache out of the CPU's caches, and one thread reading it from memory alone
-  // kept the other idle for 5% of a 2-thread token at GPT-2-small dims, 14% at
-  // switch-base-8's; perf). Each head computes the same way in any group.
-  if (T == 1 && kv.head_stride == hd && kv.ld >= nh * hd) {
-    const int64_t n = causal ? q_pos0 + 1 : n_keys;
-    const int64_t cache_bytes = 2 * n * nh * hd * static_cast<int64_t>(sizeof(float));
-    const int64_t groups = cache_bytes >= (32 << 10) ? std::min<int64_t>(kernels::pool_threads(), nh) : 1;
-    kernels::parallel_for(groups, static_cast<int>(groups), [&](int64_t g, int) {
-      const int64_t h0 = nh * g / groups, h1 = nh * (g + 1) / groups, gh = h1 - h0;
-      thread_local std::vector<float> scores, biases;
-      if (static_cast<int64_t>(scores.size()) < gh * n) {
-        scores.resize(static_cast<size_t>(gh * n));
-        biases.resize(static_cast<size_t>(gh * n));
-      }
-      const float* group_bias = nullptr;
-      if (bias) {
-        for (int64_t h = h0; h < h1; ++h) bias_row(*bias, by_rel, q_pos0, n, nh, h, biases.data() + (h - h0) * n);
-        group_bias = biases.data();
-      }
-      kernels::attention_heads(q + h0 * hd, kv.k + h0 * hd, kv.v + h0 * hd, kv.ld, n, gh, hd, scale, out + h0 * hd,
-                               scores.data(), group_bias);
-    });
-    return;
-  }
-  // Otherwise one task per (query, head), the same way on any thread; the pool's threads
-  // share them once there is enough work or enough of the cache to read.
+  // The pool's threads share the work once there is enough of it, or enough of the
+  // cache to read.
   const int64_t work = T * nh * n_keys * hd;
   const int64_t cache_bytes = 2 * n_keys * nh * hd * static_cast<int64_t>(sizeof(float));
   const int threads = work >= (1 << 16) || cache_bytes >= (32 << 10) ? kernels::pool_threads() : 1;
+  // Position-major keys (a key's heads side by side: the caches, a qkv product's rows):
+  // one task per query, every head's keys and then its values read key by key
+  // (attention_heads), the same way on any thread. A decode step (one query) runs on this
+  // thread: a token's weights push the cache out of the CPU's caches, and read head by
+  // head from memory it took 1.4-1.6x as long; on two threads, splitting the heads (each
+  // thread reading half of every row) or the keys took as long as one thread or longer.
+  // Prefill's queries read their keys from the CPU's caches, where head by head the
+  // rows' stride (3-9 KB) left most of a head's keys in a few of the L1 cache's sets
+  // (bench/README.md).
+  if (kv.head_stride == hd && kv.ld >= nh * hd) {
+    kernels::parallel_for(T, threads, [&](int64_t t, int) {
+      thread_local std::vector<float> scores, biases;
+      const int64_t pos = q_pos0 + t;
+      const int64_t n = causal ? pos + 1 : n_keys;
+      if (static_cast<int64_t>(scores.size()) < nh * n) {
+        scores.resize(static_cast<size_t>(nh * n));
+        biases.resize(static_cast<size_t>(nh * n));
+      }
+      if (bias)
+        for (int64_t h = 0; h < nh; ++h) bias_row(*bias, by_rel, pos, n, nh, h, biases.data() + h * n);
+      kernels::attention_heads(q + t * ldq, kv.k, kv.v, kv.ld, n, nh, hd, scale, out + t * ldo, scores.data(),
+                               bias ? biases.data() : nullptr);
+    });
+    return;
+  }
+  // Otherwise (head-major keys: each head's one after another) one task per (query,
+  // head), the same way on any thread.
   kernels::parallel_for(T * nh, threads, [&](int64_t task, int) {
     thread_local std::vector<float> scores, biases;
     if (static_cast<int64_t>(scores.size()) < n_keys) {

@@ -18,12 +18,10 @@ struct AttentionHeads {
 //
 // The caches are position-major (a row of every head per key, as the products give them:
 // ld = n_head * head_dim, head_stride = head_dim), and so is prefill's view of its own
-// keys (the encoder: rows of the qkv product). A decode step reads such a cache with
-// attention_heads (row_ops.h): every head's keys, then values, as two streams front to
-// back. Head by head it would read 256 bytes every 3-6 KB, a new 4 KiB page for almost
-// every key, at half the streaming speed (bench/README.md); head-major caches (each
-// head's keys one after another) read head by head were still 2x slower than the two
-// streams (bench/kernels/README.md).
+// keys (the encoder: rows of the qkv product). attend() reads such keys with
+// attention_heads (row_ops.h): every head's keys, then values, key by key, each read as
+// one stream front to back. Head-major views (each head's keys one after another) are
+// read head by head.
 struct KvView {
   const float* k = nullptr;
   const float* v = nullptr;
