@@ -65,7 +65,7 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
   // one task per query, every head's keys and then its values read key by key
   // (attention_heads), the same way on any thread. A decode step (one query) runs on this
   // thread: a token's weights push the cache out of the CPU's caches, and read head by
-  // head from memory it took 1.4-1.6x as long; on two threads, splitting the heads (each
+  // head from memory it took 1.6-1.9x as long; on two threads, splitting the heads (each
   // thread reading half of every row) or the keys took as long as one thread or longer.
   // Prefill's queries read their keys from the CPU's caches, where head by head the
   // rows' stride (3-9 KB) left most of a head's keys in a few of the L1 cache's sets
