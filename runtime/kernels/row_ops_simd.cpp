@@ -179,7 +179,8 @@ void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, con
   // Ahead of the loads: the keys 16 on, and these keys' values (read after the softmax).
   // One head's run of keys (16 KB at 64 keys of 64 floats) is too short for the hardware
   // prefetchers to get far ahead of it: cold, a head-major cache was read 1.3x as fast
-  // with these as without (bench/README.md). (The caches are read by AttentionHeads now.)
+  // with these as without (bench/README.md). (attend() reads the caches, position-major
+  // now, with AttentionHeads; this serves head-major views.)
   constexpr int64_t kKeysAhead = 16, kLine = 64 / sizeof(float);
   for (int64_t a = 0; a < std::min(n, kKeysAhead); ++a)
     for (int64_t c = 0; c < hd; c += kLine) __builtin_prefetch(k + a * ld + c);
