@@ -170,6 +170,18 @@ void RmsNorm(const float* HWY_RESTRICT x, int64_t M, int64_t dim, const float* H
   }
 }
 
+// One key's score: the fused products of q and k over the whole vectors of the head
+// (hv floats), then its tail (ht), summed over the lanes and scaled. AttentionHead's
+// four-key loop takes these same steps for each of its keys.
+HWY_INLINE float KeyScore(DF d, const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, int64_t hv, int64_t ht,
+                          float scale) {
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  auto a = hn::Zero(d);
+  for (int64_t c = 0; c < hv; c += N) a = hn::MulAdd(hn::LoadU(d, q + c), hn::LoadU(d, k + c), a);
+  if (ht) a = hn::MulAdd(LoadTail(d, q + hv, ht), LoadTail(d, k + hv, ht), a);
+  return hn::GetLane(hn::SumOfLanes(d, a)) * scale;
+}
+
 void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, const float* HWY_RESTRICT v,
                    int64_t ld, int64_t n, int64_t hd, float scale, float* HWY_RESTRICT out,
                    float* HWY_RESTRICT scores, const float* HWY_RESTRICT bias) {
@@ -213,13 +225,7 @@ void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, con
     scores[j + 2] = hn::GetLane(hn::SumOfLanes(d, a2)) * scale;
     scores[j + 3] = hn::GetLane(hn::SumOfLanes(d, a3)) * scale;
   }
-  for (; j < n; ++j) {
-    const float* kj = k + j * ld;
-    auto a = hn::Zero(d);
-    for (int64_t c = 0; c < hv; c += N) a = hn::MulAdd(hn::LoadU(d, q + c), hn::LoadU(d, kj + c), a);
-    if (ht) a = hn::MulAdd(LoadTail(d, q + hv, ht), LoadTail(d, kj + hv, ht), a);
-    scores[j] = hn::GetLane(hn::SumOfLanes(d, a)) * scale;
-  }
+  for (; j < n; ++j) scores[j] = KeyScore(d, q, k + j * ld, hv, ht, scale);
   if (bias)
     for (j = 0; j < n; ++j) scores[j] += bias[j];
   Softmax(scores, n);
@@ -263,12 +269,7 @@ void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, co
   for (int64_t j = 0; j < n; ++j) {
     const float* kj = k + j * ld;
     for (int64_t h = 0; h < n_heads; ++h) {
-      const float* qh = q + h * hd;
-      const float* kh = kj + h * hd;
-      auto a = hn::Zero(d);
-      for (int64_t c = 0; c < hv; c += N) a = hn::MulAdd(hn::LoadU(d, qh + c), hn::LoadU(d, kh + c), a);
-      if (ht) a = hn::MulAdd(LoadTail(d, qh + hv, ht), LoadTail(d, kh + hv, ht), a);
-      scores[h * n + j] = hn::GetLane(hn::SumOfLanes(d, a)) * scale;
+      scores[h * n + j] = KeyScore(d, q + h * hd, kj + h * hd, hv, ht, scale);
     }
   }
   for (int64_t h = 0; h < n_heads; ++h) {
