@@ -57,6 +57,13 @@ std::string json_number(double v) {
   return fmt("%.6g", v);
 }
 
+// A JSON array of numbers.
+std::string json_numbers(const std::vector<double>& v) {
+  std::string o = "[";
+  for (size_t j = 0; j < v.size(); ++j) o += (j ? ", " : "") + json_number(v[j]);
+  return o + "]";
+}
+
 }  // namespace
 
 double median(std::vector<double> v) {
@@ -92,8 +99,18 @@ double BenchRow::hyper_share() const {
 double BenchRow::weight_gbps() const {
   return weight_bytes_per_token > 0 ? weight_bytes_per_token * tps_median() / 1e9 : 0.0;
 }
-double BenchRow::read_gbps() const { return std::max(read_gbps_before, read_gbps_after); }
+double BenchRow::read_gbps() const {
+  if (!read_gbps_reps.empty()) return median(read_gbps_reps);
+  return std::max(read_gbps_before, read_gbps_after);
+}
 double BenchRow::bw_fraction() const {
+  if (weight_bytes_per_token > 0 && !read_gbps_reps.empty() && read_gbps_reps.size() == seconds.size()) {
+    std::vector<double> fractions;
+    for (size_t r = 0; r < seconds.size(); ++r)
+      if (seconds[r] > 0 && read_gbps_reps[r] > 0)
+        fractions.push_back(weight_bytes_per_token * n_tokens / seconds[r] / 1e9 / read_gbps_reps[r]);
+    if (fractions.size() == seconds.size()) return median(fractions);
+  }
   return weight_gbps() > 0 && read_gbps() > 0 ? weight_gbps() / read_gbps() : NAN;
 }
 
@@ -156,9 +173,8 @@ std::string report_json(const BenchReport& r) {
     const BenchRow& row = r.rows[i];
     o += "    {\"test\": \"" + row.test + "\", \"n_tokens\": " + std::to_string(row.n_tokens) +
          ", \"threads\": " + std::to_string(row.threads) + ", \"weights\": \"" + json_escape(row.weights) +
-         "\", \"config\": \"" + row.config + "\", \"seconds\": [";
-    for (size_t j = 0; j < row.seconds.size(); ++j) o += (j ? ", " : "") + json_number(row.seconds[j]);
-    o += "], \"tps_mean\": " + json_number(row.tps_mean()) + ", \"tps_sd\": " + json_number(row.tps_sd()) +
+         "\", \"config\": \"" + row.config + "\", \"seconds\": " + json_numbers(row.seconds);
+    o += ", \"tps_mean\": " + json_number(row.tps_mean()) + ", \"tps_sd\": " + json_number(row.tps_sd()) +
          ", \"tps_median\": " + json_number(row.tps_median()) + ", \"time_ratio\": " +
          json_number(std::isnan(row.ratio_median()) ? 1.0 : row.ratio_median()) + ", \"cpu_time_ratio\": " +
          json_number(std::isnan(row.cpu_ratio_median()) ? 1.0 : row.cpu_ratio_median()) +
@@ -170,6 +186,7 @@ std::string report_json(const BenchReport& r) {
          ", \"read_gbps_before\": " +
          (row.read_gbps_before > 0 ? json_number(row.read_gbps_before) : std::string("null")) +
          ", \"read_gbps_after\": " + (row.read_gbps_after > 0 ? json_number(row.read_gbps_after) : std::string("null")) +
+         ", \"read_gbps_reps\": " + json_numbers(row.read_gbps_reps) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)
       o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +

@@ -30,6 +30,9 @@ struct BenchRow {
   // bandwidth measured with this thread count right before and right after the test's
   // rows, in GB/s; 0 when unknown.
   double weight_bytes_per_token = 0, read_gbps_before = 0, read_gbps_after = 0;
+  // tg rows: per repetition, the better of the probes right before and right after it
+  // (the test's probes between its repetitions); empty when unknown.
+  std::vector<double> read_gbps_reps;
 
   double tps_mean() const;
   double tps_sd() const;
@@ -41,9 +44,15 @@ struct BenchRow {
   // time, measured inside the same runs (1 / (1 - share) is then its cost over plain MoE).
   double hyper_share() const;
   double weight_gbps() const;  // bytes per token x tokens per second (median); 0 when unknown
-  // The better of the two probes, the figure fractions are of (STREAM keeps its best pass).
+  // The read bandwidth the fractions are of: the median of read_gbps_reps, or where
+  // those are unknown the better of the probes before and after (STREAM keeps its best
+  // pass).
   double read_gbps() const;
-  double bw_fraction() const;  // weight_gbps over read_gbps; NaN when unknown
+  // Each repetition's weights GB/s over the probe beside it (read_gbps_reps), the median
+  // of those: on a machine whose memory changes speed from second to second, each
+  // repetition is held to the bandwidth of its own moment. Without read_gbps_reps,
+  // weight_gbps over read_gbps. NaN when unknown.
+  double bw_fraction() const;
 };
 
 struct BenchReport {

@@ -96,8 +96,8 @@ __attribute__((format(printf, 1, 2))) std::string printf_string(const char* f, .
   return s;
 }
 
-// Probes before and after a test's rows further apart than this (the larger over the
-// smaller, minus 1) make its fractions of the read bandwidth suspect: a quiet machine's
+// Probes before and after a repetition further apart than this (the larger over the
+// smaller, minus 1) make its fraction of the read bandwidth suspect: a quiet machine's
 // probes agree within a few percent.
 constexpr double kBandwidthMoved = 0.15;
 
@@ -172,8 +172,9 @@ int run_bench(const std::vector<std::string>& argv) {
                 "vs' (1 thread) is the same for the thread's CPU time, which a busy machine disturbs less.\n"
                 "tg rows also give the weights' bytes one token reads over the time per token (weights\n"
                 "GB/s) and its fraction of a streaming read bandwidth measured in the same run, with the\n"
-                "same threads, right before and right after the test (the better of the two; a warning\n"
-                "when they differ by more than 15%).\n"
+                "same threads, before, between and after the test's repetitions: each repetition's\n"
+                "weights GB/s over the better of the probes right before and after it, the median over\n"
+                "repetitions (a warning when a repetition's two probes differ by more than 15%).\n"
                 "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std\n"
                 "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).\n"
                 "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
@@ -332,19 +333,21 @@ int run_bench(const std::vector<std::string>& argv) {
                        std::to_string(hp.n_positions) + " positions");
 
     // The read bandwidth decode is compared against: measured in this run, with the same
-    // thread count, right before and right after each tg test's rows, since on a shared
-    // machine it moves with the neighbours' traffic (on a 2-vCPU VM the two-thread figure
-    // moved between 35 and 60 GB/s within minutes).
+    // thread count, right before and right after each tg test's rows and between its
+    // repetitions, since on a shared machine it moves with the neighbours' traffic (on a
+    // 2-vCPU VM the two-thread figure moved between 35 and 60 GB/s within minutes, and
+    // between about 50 and 80 from one second to the next).
     std::string bw_line;
     // STREAM's way: the best of several passes over a buffer far larger than the caches,
     // every thread reading at once; front to back and 8 places per thread (kernels read
-    // 8 to 16 rows at once), the better of the two.
-    auto probe = [&](int32_t nt) { return kernels::measure_read_bandwidth_detail(nt, bw_mib, 10); };
+    // 8 to 16 rows at once), the better of the two. Between repetitions, fewer passes.
+    auto probe = [&](int32_t nt, int passes) { return kernels::measure_read_bandwidth_detail(nt, bw_mib, passes); };
+    constexpr int kProbePasses = 10, kProbePassesBetween = 3;
     auto describe = [](const kernels::ReadBandwidth& bw) {
       return printf_string("%.1f GB/s (%.1f / %.1f; %.1f)", bw.best_gbps, bw.contiguous_gbps, bw.streams8_gbps,
                            bw.median_gbps);
     };
-    int moved_rows = 0;
+    int moved_reps = 0, probed_reps = 0;
     double moved_most = 0;
 
     if (static_cast<size_t>(reps) % tools::balanced_rounds(runnable.size()) != 0)
@@ -384,7 +387,12 @@ int run_bench(const std::vector<std::string>& argv) {
           if (!test.prompt)
             rows[c].weight_bytes_per_token = static_cast<double>(decode_weight_traffic(model, so.hyper_mode).total());
         }
-        const kernels::ReadBandwidth bw_before = !test.prompt && bw_mib > 0 ? probe(nt) : kernels::ReadBandwidth{};
+        const kernels::ReadBandwidth bw_before =
+            !test.prompt && bw_mib > 0 ? probe(nt, kProbePasses) : kernels::ReadBandwidth{};
+        // The best pass of each probe: before the first repetition, between each two, after
+        // the last.
+        std::vector<double> probes;
+        if (bw_before.best_gbps > 0) probes.push_back(bw_before.best_gbps);
         // One repetition: every variant from an empty context, in `order`. pp runs each
         // variant's prompt in turn; tg has the variants take turns token by token, so that
         // a slow moment of a shared machine lands on all of them alike.
@@ -437,6 +445,7 @@ int run_bench(const std::vector<std::string>& argv) {
           // so every variant takes every position and follows every other equally often
           // (in any balanced_rounds(n) consecutive repetitions).
           order = tools::balanced_order(runnable.size(), static_cast<size_t>(r));
+          if (!probes.empty() && r > 0) probes.push_back(probe(nt, kProbePassesBetween).best_gbps);
           const tools::CpuSample a = tools::sample_cpu();
           repetition(tokens, order, true);
           const tools::CpuSample b = tools::sample_cpu();
@@ -450,18 +459,27 @@ int run_bench(const std::vector<std::string>& argv) {
           }
         }
         if (bw_before.best_gbps > 0) {
-          const kernels::ReadBandwidth after = probe(nt);
-          bw_line += (bw_line.empty() ? " " : "; ") + name + ", " + std::to_string(nt) + " thread" +
-                     (nt == 1 ? "" : "s") + ": " + describe(bw_before) + " before, " + describe(after) + " after";
-          const double before_gbps = bw_before.best_gbps, after_gbps = after.best_gbps;
-          const double moved = std::max(before_gbps, after_gbps) / std::min(before_gbps, after_gbps) - 1.0;
-          if (moved > kBandwidthMoved) {
-            moved_rows += static_cast<int>(runnable.size());
-            moved_most = std::max(moved_most, moved);
+          const kernels::ReadBandwidth after = probe(nt, kProbePasses);
+          probes.push_back(after.best_gbps);
+          // Repetition r ran between probes r and r + 1: the better of the two is its
+          // bandwidth.
+          std::vector<double> beside;
+          for (size_t r = 0; r + 1 < probes.size(); ++r) {
+            const double hi = std::max(probes[r], probes[r + 1]), lo = std::min(probes[r], probes[r + 1]);
+            beside.push_back(hi);
+            ++probed_reps;
+            if (hi / lo - 1.0 > kBandwidthMoved) ++moved_reps;
+            moved_most = std::max(moved_most, hi / lo - 1.0);
           }
+          bw_line += (bw_line.empty() ? " " : "; ") + name + ", " + std::to_string(nt) + " thread" +
+                     (nt == 1 ? "" : "s") + ": " + describe(bw_before) + " before, " + describe(after) + " after" +
+                     printf_string(", %.1f-%.1f GB/s beside the repetitions (median %.1f)",
+                                   *std::min_element(beside.begin(), beside.end()),
+                                   *std::max_element(beside.begin(), beside.end()), median(beside));
           for (BenchRow& row : rows) {
-            row.read_gbps_before = before_gbps;
-            row.read_gbps_after = after_gbps;
+            row.read_gbps_before = bw_before.best_gbps;
+            row.read_gbps_after = after.best_gbps;
+            row.read_gbps_reps = beside;
           }
         }
         for (size_t c = 0; c < runnable.size(); ++c) {
@@ -482,13 +500,15 @@ int run_bench(const std::vector<std::string>& argv) {
                         busy_warn, busy_rows, report.rows.size(), 100.0 * busy_max));
     if (!bw_line.empty())
       report.header.push_back("read bandwidth (" + std::to_string(bw_mib) +
-                              " MiB, best of 10 passes; front to back / 8 streams per thread; median pass):" + bw_line);
-    if (moved_rows > 0)
-      report.warnings.push_back(
-          printf_string("the read bandwidth moved by up to %.0f%% between its probes before and after the tests of "
-                        "%d of %zu rows (another process's memory traffic, most likely): their 'of read bw' is as "
-                        "uncertain. Rerun when the machine is quiet.",
-                        100.0 * moved_most, moved_rows, report.rows.size()));
+                              " MiB, best of " + std::to_string(kProbePasses) + " passes, " +
+                              std::to_string(kProbePassesBetween) +
+                              " between repetitions; front to back / 8 streams per thread; median pass):" + bw_line);
+    if (moved_reps > 0)
+      report.warnings.push_back(printf_string(
+          "the read bandwidth moved by more than %.0f%% (up to %.0f%%) between the probes before and after %d of %d "
+          "repetitions (another process's memory traffic, most likely): their 'of read bw' is as uncertain. Rerun "
+          "when the machine is quiet.",
+          100.0 * kBandwidthMoved, 100.0 * moved_most, moved_reps, probed_reps));
     for (const BenchModel& bm : models)
       if (const HyperCache* cache = bm.model->hyper_cache())
         report.header.push_back("after, " + bm.label + ": " + cache->stats().to_string());
