@@ -63,6 +63,27 @@ void attention_head_reference(const float* q, const float* k, const float* v, in
 // a head's keys in a few of the L1 cache's sets (bench/README.md).
 void attention_heads(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t n_heads,
                      int64_t hd, float scale, float* out, float* scores, const float* bias = nullptr);
+
+// Both kernels sum a head's values over n keys in two halves, [0, split) and [split, n),
+// each half's even and odd keys apart, then add the halves: split is n / 2 rounded down
+// to even from kAttentionSplitKeys keys on, 0 (no halves) below. The halves let two
+// threads share a decode step's reads, each reading its half of the keys and of the
+// values front to back (attend()), with the bits of one thread doing both.
+constexpr int64_t kAttentionSplitKeys = 64;
+constexpr int64_t attention_values_split(int64_t n) { return n >= kAttentionSplitKeys ? n / 2 / 2 * 2 : 0; }
+
+// attention_heads's steps, for a caller sharing them between threads; attention_heads
+// is: scores over [0, n), softmax, values over each half, the second half added to the
+// first. Scores: scores[h * n + j] for keys j in [j0, j1). Softmax: each head's row of n
+// scores, plus its bias row (bias + h * n) if any. Values: out[h * hd + c] = the sum of
+// scores[h * n + j] * v_j[h * hd + c] over [j0, j1) (j0 even).
+void attention_heads_scores(const float* q, const float* k, int64_t ld, int64_t j0, int64_t j1, int64_t n,
+                            int64_t n_heads, int64_t hd, float scale, float* scores);
+void attention_heads_softmax(float* scores, int64_t n, int64_t n_heads, const float* bias);
+void attention_heads_values(const float* v, int64_t ld, int64_t j0, int64_t j1, int64_t n, int64_t n_heads,
+                            int64_t hd, const float* scores, float* out);
+// y[i] += x[i].
+void add_to(float* y, const float* x, int64_t n);
 void attention_heads_reference(const float* q, const float* k, const float* v, int64_t ld, int64_t n, int64_t n_heads,
                                int64_t hd, float scale, float* out, float* scores, const float* bias = nullptr);
 

@@ -229,23 +229,28 @@ void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, con
   if (bias)
     for (j = 0; j < n; ++j) scores[j] += bias[j];
   Softmax(scores, n);
-  // out = sum_j p_j v_j, one vector of the head at a time.
+  // out = sum_j p_j v_j, one vector of the head at a time; over the two halves
+  // attention_values_split gives, each half's even and odd keys apart.
+  const int64_t split = attention_values_split(n);
   for (int64_t c = 0; c < hd; c += N) {
     const bool full = c + N <= hd;
-    auto o0 = hn::Zero(d), o1 = hn::Zero(d);
-    int64_t jj = 0;
-    for (; jj + 2 <= n; jj += 2) {
-      const float* v0 = v + jj * ld + c;
-      const auto x0 = full ? hn::LoadU(d, v0) : LoadTail(d, v0, ht);
-      const auto x1 = full ? hn::LoadU(d, v0 + ld) : LoadTail(d, v0 + ld, ht);
-      o0 = hn::MulAdd(hn::Set(d, scores[jj]), x0, o0);
-      o1 = hn::MulAdd(hn::Set(d, scores[jj + 1]), x1, o1);
-    }
-    if (jj < n) {
-      const float* v0 = v + jj * ld + c;
-      o0 = hn::MulAdd(hn::Set(d, scores[jj]), full ? hn::LoadU(d, v0) : LoadTail(d, v0, ht), o0);
-    }
-    const auto o = hn::Add(o0, o1);
+    auto half_sum = [&](int64_t j0, int64_t j1) {
+      auto o0 = hn::Zero(d), o1 = hn::Zero(d);
+      int64_t jj = j0;
+      for (; jj + 2 <= j1; jj += 2) {
+        const float* v0 = v + jj * ld + c;
+        const auto x0 = full ? hn::LoadU(d, v0) : LoadTail(d, v0, ht);
+        const auto x1 = full ? hn::LoadU(d, v0 + ld) : LoadTail(d, v0 + ld, ht);
+        o0 = hn::MulAdd(hn::Set(d, scores[jj]), x0, o0);
+        o1 = hn::MulAdd(hn::Set(d, scores[jj + 1]), x1, o1);
+      }
+      if (jj < j1) {
+        const float* v0 = v + jj * ld + c;
+        o0 = hn::MulAdd(hn::Set(d, scores[jj]), full ? hn::LoadU(d, v0) : LoadTail(d, v0, ht), o0);
+      }
+      return hn::Add(o0, o1);
+    };
+    const auto o = split ? hn::Add(half_sum(0, split), half_sum(split, n)) : half_sum(0, n);
     if (full)
       hn::StoreU(o, d, out + c);
     else
@@ -255,29 +260,38 @@ void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, con
 
 // AttentionHead's operations for every head, in another order of reads: each head's
 // score of key j is AttentionHead's (the same fused products over the same chunks, the
-// same sum of lanes), and each output lane sums the even keys and the odd keys apart, as
-// AttentionHead's o0 and o1, so every head gets AttentionHead's bits. The scores go
+// same sum of lanes), and each output lane sums its half's even keys and odd keys apart,
+// as AttentionHead's o0 and o1, so every head gets AttentionHead's bits. The scores go
 // position by position over every head, then the values the same way: from a
 // position-major cache that is the keys, then the values, front to back, one stream
-// each (see attention_heads in row_ops.h).
-void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, const float* HWY_RESTRICT v,
-                    int64_t ld, int64_t n, int64_t n_heads, int64_t hd, float scale, float* HWY_RESTRICT out,
-                    float* HWY_RESTRICT scores, const float* HWY_RESTRICT bias) {
+// each (see attention_heads in row_ops.h). The three steps are apart so that two
+// threads can share a decode step's (attention_heads_scores, _values).
+void AttentionHeadsScores(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, int64_t ld, int64_t j0,
+                          int64_t j1, int64_t n, int64_t n_heads, int64_t hd, float scale,
+                          float* HWY_RESTRICT scores) {
   const DF d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const int64_t hv = hd - hd % N, ht = hd - hv;
-  for (int64_t j = 0; j < n; ++j) {
+  for (int64_t j = j0; j < j1; ++j) {
     const float* kj = k + j * ld;
-    for (int64_t h = 0; h < n_heads; ++h) {
-      scores[h * n + j] = KeyScore(d, q + h * hd, kj + h * hd, hv, ht, scale);
-    }
+    for (int64_t h = 0; h < n_heads; ++h) scores[h * n + j] = KeyScore(d, q + h * hd, kj + h * hd, hv, ht, scale);
   }
+}
+
+void AttentionHeadsSoftmax(float* HWY_RESTRICT scores, int64_t n, int64_t n_heads, const float* HWY_RESTRICT bias) {
   for (int64_t h = 0; h < n_heads; ++h) {
     float* sh = scores + h * n;
     if (bias)
       for (int64_t j = 0; j < n; ++j) sh[j] += bias[h * n + j];
     Softmax(sh, n);
   }
+}
+
+void AttentionHeadsValues(const float* HWY_RESTRICT v, int64_t ld, int64_t j0, int64_t j1, int64_t n,
+                          int64_t n_heads, int64_t hd, const float* HWY_RESTRICT scores, float* HWY_RESTRICT out) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t hv = hd - hd % N, ht = hd - hv;
   // The even keys' sums and the odd keys', a vector per chunk of each head, in a buffer
   // of this thread's (kept from call to call: a decode step allocates nothing).
   const int64_t chunks = (hd + N - 1) / N, per_parity = n_heads * chunks * N;
@@ -286,9 +300,9 @@ void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, co
   // Aligned for whole-vector loads and stores.
   float* acc = sums.data() + (N - (reinterpret_cast<uintptr_t>(sums.data()) / sizeof(float)) % N) % N;
   std::fill(acc, acc + 2 * per_parity, 0.f);
-  for (int64_t j = 0; j < n; ++j) {
+  for (int64_t j = j0; j < j1; ++j) {
     const float* vj = v + j * ld;
-    float* accj = acc + (j & 1) * per_parity;
+    float* accj = acc + ((j - j0) & 1) * per_parity;
     for (int64_t h = 0; h < n_heads; ++h) {
       const auto p = hn::Set(d, scores[h * n + j]);
       const float* vh = vj + h * hd;
@@ -307,6 +321,28 @@ void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, co
   }
 }
 
+void AddTo(float* HWY_RESTRICT y, const float* HWY_RESTRICT x, int64_t n) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::Add(hn::LoadU(d, y + i), hn::LoadU(d, x + i)), d, y + i);
+  for (; i < n; ++i) y[i] += x[i];
+}
+
+void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, const float* HWY_RESTRICT v,
+                    int64_t ld, int64_t n, int64_t n_heads, int64_t hd, float scale, float* HWY_RESTRICT out,
+                    float* HWY_RESTRICT scores, const float* HWY_RESTRICT bias) {
+  AttentionHeadsScores(q, k, ld, 0, n, n, n_heads, hd, scale, scores);
+  AttentionHeadsSoftmax(scores, n, n_heads, bias);
+  const int64_t split = attention_values_split(n);
+  if (!split) return AttentionHeadsValues(v, ld, 0, n, n, n_heads, hd, scores, out);
+  thread_local std::vector<float> second;
+  if (static_cast<int64_t>(second.size()) < n_heads * hd) second.resize(static_cast<size_t>(n_heads * hd));
+  AttentionHeadsValues(v, ld, 0, split, n, n_heads, hd, scores, out);
+  AttentionHeadsValues(v, ld, split, n, n, n_heads, hd, scores, second.data());
+  AddTo(out, second.data(), n_heads * hd);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace kernels
 }  // namespace hmoe
@@ -323,6 +359,10 @@ HWY_EXPORT(Softmax);
 HWY_EXPORT(LayerNorm);
 HWY_EXPORT(AttentionHead);
 HWY_EXPORT(AttentionHeads);
+HWY_EXPORT(AttentionHeadsScores);
+HWY_EXPORT(AttentionHeadsSoftmax);
+HWY_EXPORT(AttentionHeadsValues);
+HWY_EXPORT(AddTo);
 
 void gelu_new(float* x, int64_t n) {
   // Above this many values the pool splits them (each chunk is about 20 us of work).
@@ -367,6 +407,22 @@ void attention_heads(const float* q, const float* k, const float* v, int64_t ld,
                      int64_t hd, float scale, float* out, float* scores, const float* bias) {
   HWY_DYNAMIC_DISPATCH(AttentionHeads)(q, k, v, ld, n, n_heads, hd, scale, out, scores, bias);
 }
+
+void attention_heads_scores(const float* q, const float* k, int64_t ld, int64_t j0, int64_t j1, int64_t n,
+                            int64_t n_heads, int64_t hd, float scale, float* scores) {
+  HWY_DYNAMIC_DISPATCH(AttentionHeadsScores)(q, k, ld, j0, j1, n, n_heads, hd, scale, scores);
+}
+
+void attention_heads_softmax(float* scores, int64_t n, int64_t n_heads, const float* bias) {
+  HWY_DYNAMIC_DISPATCH(AttentionHeadsSoftmax)(scores, n, n_heads, bias);
+}
+
+void attention_heads_values(const float* v, int64_t ld, int64_t j0, int64_t j1, int64_t n, int64_t n_heads,
+                            int64_t hd, const float* scores, float* out) {
+  HWY_DYNAMIC_DISPATCH(AttentionHeadsValues)(v, ld, j0, j1, n, n_heads, hd, scores, out);
+}
+
+void add_to(float* y, const float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(AddTo)(y, x, n); }
 
 }  // namespace kernels
 }  // namespace hmoe

@@ -126,7 +126,7 @@ TEST_CASE("attention_heads gives each head attention_head's bits, and the scalar
   for_each_target([&](const std::string& target) {
     for (int64_t hd : {8, 16, 20, 64})
       for (int64_t n_heads : {1, 3, 12})
-        for (int64_t n : {1, 2, 5, 64, 300})
+        for (int64_t n : {1, 2, 5, 63, 64, 101, 300})
           for (bool with_bias : {false, true}) {
             const int64_t ld = n_heads * hd + 4;  // rows a little wider than the heads: a view into wider rows
             const auto q = test::random_vector(n_heads * hd, 11);
@@ -152,7 +152,37 @@ TEST_CASE("attention_heads gives each head attention_head's bits, and the scalar
               }
             }
             if (with_bias && n > 3) CHECK(s[1] == 0.f);  // the softmax gave the masked key no weight
+            // The steps as two threads take them at decode (each half's scores, the
+            // second half first; the softmax; each half's values; the second added):
+            // attention_heads's bits.
+            const int64_t split = kernels::attention_values_split(n);
+            CHECK(split % 2 == 0);
+            CHECK((split == 0) == (n < kernels::kAttentionSplitKeys));
+            if (split) {
+              std::vector<float> parts(n_heads * hd), second(n_heads * hd), ps(n_heads * n);
+              kernels::attention_heads_scores(q.data(), k.data(), ld, split, n, n, n_heads, hd, scale, ps.data());
+              kernels::attention_heads_scores(q.data(), k.data(), ld, 0, split, n, n_heads, hd, scale, ps.data());
+              kernels::attention_heads_softmax(ps.data(), n, n_heads, b);
+              kernels::attention_heads_values(v.data(), ld, split, n, n, n_heads, hd, ps.data(), second.data());
+              kernels::attention_heads_values(v.data(), ld, 0, split, n, n_heads, hd, ps.data(), parts.data());
+              kernels::add_to(parts.data(), second.data(), n_heads * hd);
+              INFO(target, " hd=", hd, " heads=", n_heads, " n=", n, " bias=", with_bias);
+              CHECK(parts == o);
+            }
           }
+  });
+}
+
+TEST_CASE("add_to adds bit for bit as scalar floats, on every target") {
+  for_each_target([&](const std::string& target) {
+    for (int64_t n : {1, 15, 16, 17, 100}) {
+      auto y = test::random_vector(n, 21), x = test::random_vector(n, 22);
+      std::vector<float> want(n);
+      for (int64_t i = 0; i < n; ++i) want[i] = y[i] + x[i];
+      kernels::add_to(y.data(), x.data(), n);
+      INFO(target, " n=", n);
+      CHECK(y == want);
+    }
   });
 }
 

@@ -38,6 +38,37 @@ void bias_row(const PositionBias& pb, const int64_t* by_rel, int64_t pos, int64_
   for (int64_t j = 0; j < n; ++j) out[j] = pb.table[by_rel[j - pos] * n_head + h];
 }
 
+// One query over n keys on two threads: each reads the scores' keys of its half, the
+// caller takes the softmax, each sums its half's values, the caller adds the second
+// half to the first: attention_heads's steps in its order (row_ops.h), so the bits of
+// one thread. A token's weights push the cache out of the CPU's caches; from memory one
+// thread read a layer's 64 keys and values in 1.5-1.7x the time two take this way, while
+// splitting the heads (each thread reading half of every row) took longer than one
+// thread (bench/README.md).
+void decode_in_halves(const float* q, const KvView& kv, int64_t n, int64_t nh, int64_t hd, float scale,
+                      const int64_t* by_rel, const PositionBias* bias, int64_t pos, float* out) {
+  thread_local std::vector<float> scores, biases, second;
+  scores.resize(static_cast<size_t>(nh * n));
+  second.resize(static_cast<size_t>(nh * hd));
+  const int64_t split = kernels::attention_values_split(n);
+  const int64_t from[2] = {0, split}, to[2] = {split, n};
+  // Inside the tasks, the caller's buffers (thread_local names the running thread's).
+  float* const s = scores.data();
+  float* const halves[2] = {out, second.data()};
+  kernels::parallel_for(2, 2, [&](int64_t half, int) {
+    kernels::attention_heads_scores(q, kv.k, kv.ld, from[half], to[half], n, nh, hd, scale, s);
+  });
+  if (bias) {
+    biases.resize(static_cast<size_t>(nh * n));
+    for (int64_t h = 0; h < nh; ++h) bias_row(*bias, by_rel, pos, n, nh, h, biases.data() + h * n);
+  }
+  kernels::attention_heads_softmax(s, n, nh, bias ? biases.data() : nullptr);
+  kernels::parallel_for(2, 2, [&](int64_t half, int) {
+    kernels::attention_heads_values(kv.v, kv.ld, from[half], to[half], n, nh, hd, s, halves[half]);
+  });
+  kernels::add_to(out, second.data(), nh * hd);
+}
+
 }  // namespace
 
 void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView& kv, int64_t n_keys, bool causal,
@@ -63,14 +94,15 @@ void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView
   const int threads = work >= (1 << 16) || cache_bytes >= (32 << 10) ? kernels::pool_threads() : 1;
   // Position-major keys (a key's heads side by side: the caches, a qkv product's rows):
   // one task per query, every head's keys and then its values read key by key
-  // (attention_heads), the same way on any thread. A decode step (one query) runs on this
-  // thread: a token's weights push the cache out of the CPU's caches, and read head by
-  // head from memory it took 1.6-1.9x as long; on two threads, splitting the heads (each
-  // thread reading half of every row) or the keys took as long as one thread or longer.
-  // Prefill's queries read their keys from the CPU's caches, where head by head the
-  // rows' stride (3-9 KB) left most of a head's keys in a few of the L1 cache's sets
-  // (bench/README.md).
+  // (attention_heads), the same way on any thread. Prefill's queries read their keys
+  // from the CPU's caches, where head by head the rows' stride (3-9 KB) left most of a
+  // head's keys in a few of the L1 cache's sets (bench/README.md).
   if (kv.head_stride == hd && kv.ld >= nh * hd) {
+    const int64_t n_decode = causal ? q_pos0 + 1 : n_keys;
+    if (T == 1 && threads > 1 && kernels::attention_values_split(n_decode) > 0) {
+      decode_in_halves(q, kv, n_decode, nh, hd, scale, by_rel, bias, q_pos0, out);
+      return;
+    }
     kernels::parallel_for(T, threads, [&](int64_t t, int) {
       thread_local std::vector<float> scores, biases;
       const int64_t pos = q_pos0 + t;
