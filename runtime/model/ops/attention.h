@@ -44,8 +44,9 @@ int64_t relative_position_bucket(int64_t relative_position, const PositionBias& 
 // For each of T queries (row t of q, ldq floats apart, at position q_pos0 + t) and each
 // head: softmax over the visible keys of (q . k) * scale (+ the position bias), then the
 // values weighted by it, into row t of out (ldo floats apart). causal: query at position
-// p sees keys [0, p]; otherwise all n_keys. Each (query, head) is computed by one thread
-// in a fixed order, so results do not depend on the thread count.
+// p sees keys [0, p]; otherwise all n_keys. Each (query, head) is computed in a fixed
+// order whatever the thread count (one thread, or at decode from 64 keys on two threads
+// each taking the same steps over one half of the keys), so results do not depend on it.
 void attend(const float* q, int64_t ldq, int64_t T, int64_t q_pos0, const KvView& kv, int64_t n_keys, bool causal,
             const AttentionHeads& heads, const PositionBias* bias, float* out, int64_t ldo);
 
