@@ -182,6 +182,16 @@ HWY_INLINE float KeyScore(DF d, const float* HWY_RESTRICT q, const float* HWY_RE
   return hn::GetLane(hn::SumOfLanes(d, a)) * scale;
 }
 
+// Each head's row of n scores plus its bias row (if any), then its softmax.
+void AttentionHeadsSoftmax(float* HWY_RESTRICT scores, int64_t n, int64_t n_heads, const float* HWY_RESTRICT bias) {
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* sh = scores + h * n;
+    if (bias)
+      for (int64_t j = 0; j < n; ++j) sh[j] += bias[h * n + j];
+    Softmax(sh, n);
+  }
+}
+
 void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, const float* HWY_RESTRICT v,
                    int64_t ld, int64_t n, int64_t hd, float scale, float* HWY_RESTRICT out,
                    float* HWY_RESTRICT scores, const float* HWY_RESTRICT bias) {
@@ -226,9 +236,7 @@ void AttentionHead(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, con
     scores[j + 3] = hn::GetLane(hn::SumOfLanes(d, a3)) * scale;
   }
   for (; j < n; ++j) scores[j] = KeyScore(d, q, k + j * ld, hv, ht, scale);
-  if (bias)
-    for (j = 0; j < n; ++j) scores[j] += bias[j];
-  Softmax(scores, n);
+  AttentionHeadsSoftmax(scores, n, 1, bias);
   // out = sum_j p_j v_j, one vector of the head at a time; over the two halves
   // attention_values_split gives, each half's even and odd keys apart.
   const int64_t split = attention_values_split(n);
@@ -278,15 +286,6 @@ void AttentionHeadsScores(const float* HWY_RESTRICT q, const float* HWY_RESTRICT
   }
 }
 
-void AttentionHeadsSoftmax(float* HWY_RESTRICT scores, int64_t n, int64_t n_heads, const float* HWY_RESTRICT bias) {
-  for (int64_t h = 0; h < n_heads; ++h) {
-    float* sh = scores + h * n;
-    if (bias)
-      for (int64_t j = 0; j < n; ++j) sh[j] += bias[h * n + j];
-    Softmax(sh, n);
-  }
-}
-
 void AttentionHeadsValues(const float* HWY_RESTRICT v, int64_t ld, int64_t j0, int64_t j1, int64_t n,
                           int64_t n_heads, int64_t hd, const float* HWY_RESTRICT scores, float* HWY_RESTRICT out) {
   const DF d;
@@ -321,14 +320,6 @@ void AttentionHeadsValues(const float* HWY_RESTRICT v, int64_t ld, int64_t j0, i
   }
 }
 
-void AddTo(float* HWY_RESTRICT y, const float* HWY_RESTRICT x, int64_t n) {
-  const DF d;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  int64_t i = 0;
-  for (; i + N <= n; i += N) hn::StoreU(hn::Add(hn::LoadU(d, y + i), hn::LoadU(d, x + i)), d, y + i);
-  for (; i < n; ++i) y[i] += x[i];
-}
-
 void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, const float* HWY_RESTRICT v,
                     int64_t ld, int64_t n, int64_t n_heads, int64_t hd, float scale, float* HWY_RESTRICT out,
                     float* HWY_RESTRICT scores, const float* HWY_RESTRICT bias) {
@@ -340,7 +331,7 @@ void AttentionHeads(const float* HWY_RESTRICT q, const float* HWY_RESTRICT k, co
   if (static_cast<int64_t>(second.size()) < n_heads * hd) second.resize(static_cast<size_t>(n_heads * hd));
   AttentionHeadsValues(v, ld, 0, split, n, n_heads, hd, scores, out);
   AttentionHeadsValues(v, ld, split, n, n, n_heads, hd, scores, second.data());
-  AddTo(out, second.data(), n_heads * hd);
+  for (int64_t i = 0; i < n_heads * hd; ++i) out[i] += second[i];
 }
 
 }  // namespace HWY_NAMESPACE
@@ -362,7 +353,6 @@ HWY_EXPORT(AttentionHeads);
 HWY_EXPORT(AttentionHeadsScores);
 HWY_EXPORT(AttentionHeadsSoftmax);
 HWY_EXPORT(AttentionHeadsValues);
-HWY_EXPORT(AddTo);
 
 void gelu_new(float* x, int64_t n) {
   // Above this many values the pool splits them (each chunk is about 20 us of work).
@@ -421,8 +411,6 @@ void attention_heads_values(const float* v, int64_t ld, int64_t j0, int64_t j1, 
                             int64_t hd, const float* scores, float* out) {
   HWY_DYNAMIC_DISPATCH(AttentionHeadsValues)(v, ld, j0, j1, n, n_heads, hd, scores, out);
 }
-
-void add_to(float* y, const float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(AddTo)(y, x, n); }
 
 }  // namespace kernels
 }  // namespace hmoe

@@ -165,24 +165,11 @@ TEST_CASE("attention_heads gives each head attention_head's bits, and the scalar
               kernels::attention_heads_softmax(ps.data(), n, n_heads, b);
               kernels::attention_heads_values(v.data(), ld, split, n, n, n_heads, hd, ps.data(), second.data());
               kernels::attention_heads_values(v.data(), ld, 0, split, n, n_heads, hd, ps.data(), parts.data());
-              kernels::add_to(parts.data(), second.data(), n_heads * hd);
+              for (int64_t i = 0; i < n_heads * hd; ++i) parts[i] += second[i];
               INFO(target, " hd=", hd, " heads=", n_heads, " n=", n, " bias=", with_bias);
               CHECK(parts == o);
             }
           }
-  });
-}
-
-TEST_CASE("add_to adds bit for bit as scalar floats, on every target") {
-  for_each_target([&](const std::string& target) {
-    for (int64_t n : {1, 15, 16, 17, 100}) {
-      auto y = test::random_vector(n, 21), x = test::random_vector(n, 22);
-      std::vector<float> want(n);
-      for (int64_t i = 0; i < n; ++i) want[i] = y[i] + x[i];
-      kernels::add_to(y.data(), x.data(), n);
-      INFO(target, " n=", n);
-      CHECK(y == want);
-    }
   });
 }
 

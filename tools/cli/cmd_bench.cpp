@@ -341,7 +341,13 @@ int run_bench(const std::vector<std::string>& argv) {
     // STREAM's way: the best of several passes over a buffer far larger than the caches,
     // every thread reading at once; front to back and 8 places per thread (kernels read
     // 8 to 16 rows at once), the better of the two. Between repetitions, fewer passes.
-    auto probe = [&](int32_t nt, int passes) { return kernels::measure_read_bandwidth_detail(nt, bw_mib, passes); };
+    // One buffer for every probe of the run, made at the first (probing between
+    // repetitions would otherwise allocate and write it again each time).
+    std::unique_ptr<kernels::ReadProbe> prober;
+    auto probe = [&](int32_t nt, int passes) {
+      if (!prober) prober = std::make_unique<kernels::ReadProbe>(bw_mib);
+      return prober->measure(nt, passes);
+    };
     constexpr int kProbePasses = 10, kProbePassesBetween = 3;
     auto describe = [](const kernels::ReadBandwidth& bw) {
       return printf_string("%.1f GB/s (%.1f / %.1f; %.1f)", bw.best_gbps, bw.contiguous_gbps, bw.streams8_gbps,

@@ -82,14 +82,15 @@ float stream_read(const float* p, size_t n, int n_threads, int streams) {
   return total;
 }
 
-ReadBandwidth measure_read_bandwidth_detail(int n_threads, int64_t mib, int passes) {
-  const size_t n = static_cast<size_t>(std::max<int64_t>(mib, 1)) << 18;  // floats
-  // In huge pages where the system gives them, as the repacked weights are (the figure
-  // is what decode's reads could get), and written first, so every page is mapped
-  // before the timed reads.
-  HugeBuffer mem = allocate_huge(n * sizeof(float));
-  float* const buf = reinterpret_cast<float*>(mem.get());
-  std::fill_n(buf, n, 1.f);
+ReadProbe::ReadProbe(int64_t mib)
+    : mem_(allocate_huge((static_cast<size_t>(std::max<int64_t>(mib, 1)) << 18) * sizeof(float))),
+      n_(static_cast<size_t>(std::max<int64_t>(mib, 1)) << 18) {
+  std::fill_n(reinterpret_cast<float*>(mem_.get()), n_, 1.f);
+}
+
+ReadBandwidth ReadProbe::measure(int n_threads, int passes) const {
+  const float* const buf = reinterpret_cast<const float*>(mem_.get());
+  const size_t n = n_;
   volatile float sink = 0;
   sink = sink + stream_read(buf, n, n_threads, 1);  // warm-up: TLB, the helpers
   std::vector<double> all;
@@ -108,6 +109,10 @@ ReadBandwidth measure_read_bandwidth_detail(int n_threads, int64_t mib, int pass
   r.median_gbps = all[all.size() / 2];
   r.best_gbps = std::max(r.contiguous_gbps, r.streams8_gbps);
   return r;
+}
+
+ReadBandwidth measure_read_bandwidth_detail(int n_threads, int64_t mib, int passes) {
+  return ReadProbe(mib).measure(n_threads, passes);
 }
 
 double measure_read_bandwidth(int n_threads, int64_t mib, int passes) {

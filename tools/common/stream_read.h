@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/kernels/huge_pages.h"
+
 namespace hmoe::kernels {
 
 // Reads n floats with n_threads threads of the kernels' pool (0: the default count),
@@ -23,9 +25,22 @@ struct ReadBandwidth {
   double median_gbps = 0;      // median pass (both patterns): how steady the machine was
 };
 
-// Read bandwidth in GB/s (1e9 bytes) over a freshly allocated buffer of `mib` MiB (in
-// huge pages where the system gives them, like the repacked weights):
-// `passes` timed passes of each pattern, alternating, after an untimed one.
+// The probe's buffer of `mib` MiB (in huge pages where the system gives them, like the
+// repacked weights), allocated and written once, so that every page is mapped before
+// the timed reads; a benchmark probing between its repetitions keeps one.
+class ReadProbe {
+ public:
+  explicit ReadProbe(int64_t mib = 512);
+  // Read bandwidth in GB/s (1e9 bytes): `passes` timed passes of each pattern,
+  // alternating, after an untimed one.
+  ReadBandwidth measure(int n_threads, int passes = 10) const;
+
+ private:
+  HugeBuffer mem_;
+  size_t n_ = 0;  // floats
+};
+
+// ReadProbe(mib).measure(n_threads, passes).
 ReadBandwidth measure_read_bandwidth_detail(int n_threads, int64_t mib = 512, int passes = 10);
 // Its best_gbps.
 double measure_read_bandwidth(int n_threads, int64_t mib = 512, int passes = 10);

@@ -66,7 +66,7 @@ void decode_in_halves(const float* q, const KvView& kv, int64_t n, int64_t nh, i
   kernels::parallel_for(2, 2, [&](int64_t half, int) {
     kernels::attention_heads_values(kv.v, kv.ld, from[half], to[half], n, nh, hd, s, halves[half]);
   });
-  kernels::add_to(out, second.data(), nh * hd);
+  for (int64_t i = 0; i < nh * hd; ++i) out[i] += second[static_cast<size_t>(i)];
 }
 
 }  // namespace
