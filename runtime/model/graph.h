@@ -30,6 +30,9 @@ class Graph {
   virtual void encode(const int32_t* ids, int64_t T);
   // Tokens the encoder holds (0 before the first encode, or for decoder-only models).
   virtual int64_t n_encoded() const { return 0; }
+  // The bytes of keys and values one token's eval at position n_past reads from the
+  // caches (its own key and value included): what decode reads beside the weights.
+  virtual uint64_t decode_kv_bytes(int64_t n_past) const = 0;
 
   RoutingCounters counters;
 };

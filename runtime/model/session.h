@@ -47,6 +47,9 @@ class Session {
   int64_t n_encoded() const { return graph_->n_encoded(); }
 
   int64_t n_past() const { return n_past_; }
+  // The bytes of keys and values the next one-token eval reads from the caches (for
+  // benchmarks: decode reads these beside the weights).
+  uint64_t decode_kv_bytes() const { return graph_->decode_kv_bytes(n_past_); }
   int64_t n_ctx() const { return n_ctx_; }
   void reset() { n_past_ = 0; }
   // Forgets tokens after the first n (to rewind a generation).

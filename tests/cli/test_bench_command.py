@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CLI tests of `hmoe bench` on small synthetic models: its three outputs agree with each
 other and with the command line (rows, baseline, labels), the bytes of weights a decode
-token reads equal those computed here from the model's dims (formats/TENSORS.md's shapes), and
+token reads equal those computed here from the model's dims (formats/TENSORS.md's shapes), so
+do the bytes of keys and values its attention reads (GPT-2 and Switch), and
 bad flags exit 2 with one line. Speeds are not asserted: they belong to the benchmark.
 
     test_bench_command.py HMOE_BIN
@@ -42,6 +43,42 @@ def f32_decode_bytes(config):
         generator = le + H * (hin + le) + H + 2 * (d * b * H + d * b) + b * H + b + d * H + d
         hyper = L * ((N - k) * e + pd * e + pd + hin * pd + hin + generator)
     return 4 * (L * per_layer + head + hyper)
+
+
+def mean_context(n):
+    """Positions a decode token's attention reads, [0, n_past], over n tokens from empty."""
+    return (n + 1) / 2
+
+
+def gpt2_kv_bytes(n):
+    """Bytes of f32 keys and values a GPT-2 decode token reads, averaged over n tokens."""
+    return 4 * DIMS["L"] * 2 * DIMS["d"] * mean_context(n)
+
+
+def check_kv(name, r, want):
+    check(f"{name}: KV bytes per token {want}", math.isclose(r["kv_bytes_per_token"], want, rel_tol=1e-9),
+          r["kv_bytes_per_token"])
+    fractions = [(r["weight_bytes_per_token"] + r["kv_bytes_per_token"]) * r["n_tokens"] / s / 1e9 / b
+                 for s, b in zip(r["seconds"], r["read_gbps_reps"])]
+    check(f"{name}: fraction with KV = the median of each repetition's weights and KV over its probe",
+          math.isclose(r["bw_fraction_with_kv"], statistics.median(fractions), rel_tol=1e-4), (r, fractions))
+
+
+def check_switch():
+    """An encoder-decoder's decode token reads its cross-attention's keys and values of
+    the 64 encoded tokens at every step, beside its self-attention's."""
+    Ld, heads, dkv, encoded = 2, 4, 16, 64
+    spec = f"arch=switch,d=64,L=2,N=4,k=1,b=32,H=32,V=256,heads={heads},dkv={dkv},Ld={Ld},cap=8"
+    rc, out, err = hmoe("bench", "--synthetic", spec, *FAST, "--configs", "moe", "-o", "json")
+    check("switch json run exits 0", rc == 0, err)
+    if rc != 0:
+        return
+    for r in json.loads(out)["results"]:
+        if r["test"].startswith("tg"):
+            want = 4 * Ld * 2 * heads * dkv * (mean_context(r["n_tokens"]) + encoded)
+            check_kv(f'switch {r["test"]}', r, want)
+        else:
+            check("switch prefill: no KV figures", r["kv_bytes_per_token"] is None, r)
 
 
 def main():
@@ -86,6 +123,7 @@ def main():
         fractions = [r["weight_bytes_per_token"] * r["n_tokens"] / s / 1e9 / b for s, b in zip(r["seconds"], beside)]
         check(f"{name}: fraction of read bandwidth = the median of each repetition's over its probe",
               math.isclose(r["bw_fraction"], statistics.median(fractions), rel_tol=1e-4), (r, fractions))
+        check_kv(name, r, gpt2_kv_bytes(r["n_tokens"]))
     tg = {(r["weights"], r["config"]): r["weight_bytes_per_token"] for r in rows if r["test"] == "tg4"}
     ratio = tg[("q8_0", "moe")] / tg[("f32", "moe")]
     check("q8 reads a quarter to a half of f32's bytes", 0.2 < ratio < 0.5, ratio)
@@ -97,13 +135,16 @@ def main():
     table = list(csv.DictReader(io.StringIO(out)))
     check("csv: a row per test x configuration", len(table) == 4, out)
     check("csv: columns", table and {"weights", "config", "time_ratio", "weight_gbps", "bw_fraction", "read_gbps_before",
-                                     "read_gbps_after"} <= set(table[0]), table[:1])
+                                     "read_gbps_after", "kv_bytes_per_token", "bw_fraction_with_kv"} <= set(table[0]),
+          table[:1])
     check("csv: the synthetic dtype labels the rows", all(r["weights"] == "f32" for r in table), out)
 
     rc, out, err = hmoe("bench", "--synthetic", SPEC, *FAST, "--configs", "cached,moe")
     check("markdown run exits 0", rc == 0, err)
     check("markdown: the table's header", "| test | threads | weights | config |" in out, out)
     check("markdown: the baseline is moe whatever the order", "time vs moe" in out, out)
+
+    check_switch()
 
     usage_error("unknown dtype in a list", ["bench", "--synthetic", SPEC, "--dtype", "f32,q9"], "q9")
     usage_error("--dtype with a file", ["bench", "-m", "x.hmoe", "--dtype", "q8"], "--dtype")

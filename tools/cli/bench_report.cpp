@@ -103,15 +103,22 @@ double BenchRow::read_gbps() const {
   if (!read_gbps_reps.empty()) return median(read_gbps_reps);
   return std::max(read_gbps_before, read_gbps_after);
 }
-double BenchRow::bw_fraction() const {
-  if (weight_bytes_per_token > 0 && !read_gbps_reps.empty() && read_gbps_reps.size() == seconds.size()) {
+double BenchRow::fraction_of_read(double bytes_per_token) const {
+  if (!(bytes_per_token > 0)) return NAN;
+  if (!read_gbps_reps.empty() && read_gbps_reps.size() == seconds.size()) {
     std::vector<double> fractions;
     for (size_t r = 0; r < seconds.size(); ++r)
       if (seconds[r] > 0 && read_gbps_reps[r] > 0)
-        fractions.push_back(weight_bytes_per_token * n_tokens / seconds[r] / 1e9 / read_gbps_reps[r]);
+        fractions.push_back(bytes_per_token * n_tokens / seconds[r] / 1e9 / read_gbps_reps[r]);
     if (fractions.size() == seconds.size()) return median(fractions);
   }
-  return weight_gbps() > 0 && read_gbps() > 0 ? weight_gbps() / read_gbps() : NAN;
+  return read_gbps() > 0 ? bytes_per_token * tps_median() / 1e9 / read_gbps() : NAN;
+}
+double BenchRow::bw_fraction() const { return fraction_of_read(weight_bytes_per_token); }
+double BenchRow::bw_fraction_with_kv() const {
+  return weight_bytes_per_token > 0 && kv_bytes_per_token > 0
+             ? fraction_of_read(weight_bytes_per_token + kv_bytes_per_token)
+             : NAN;
 }
 
 std::string report_markdown(const BenchReport& r) {
@@ -119,16 +126,16 @@ std::string report_markdown(const BenchReport& r) {
   for (const std::string& h : r.header) o += h + "\n";
   if (!r.header.empty()) o += "\n";
   o += "| test | threads | weights | config | t/s (mean ± sd) | median t/s | median ms | time vs " + r.baseline +
-       " | CPU time vs " + r.baseline + " | HyperExpert share | cache hits | weights GB/s | of read bw | other CPU |\n";
-  o += "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+       " | CPU time vs " + r.baseline + " | HyperExpert share | cache hits | weights GB/s | of read bw | with KV | other CPU |\n";
+  o += "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  auto percent = [](double f) { return std::isnan(f) ? std::string("-") : fmt("%.0f%%", 100.0 * f); };
   for (const BenchRow& row : r.rows) {
-    const double bw = row.bw_fraction();
     o += "| " + row.test + " | " + std::to_string(row.threads) + " | " + row.weights + " | " + row.config + " | " +
          fmt("%.2f", row.tps_mean()) + " ± " + fmt("%.2f", row.tps_sd()) + " | " + fmt("%.2f", row.tps_median()) +
          " | " + fmt("%.1f", row.ms_median()) + " | " + ratio_text(row.ratio_median()) + " | " + cpu_ratio_text(row) +
          " | " + (row.hyper_seconds > 0 ? fmt("%.2f%%", 100.0 * row.hyper_share()) : std::string("-")) + " | " +
          cache_text(row) + " | " + (row.weight_gbps() > 0 ? fmt("%.1f", row.weight_gbps()) : std::string("-")) +
-         " | " + (std::isnan(bw) ? std::string("-") : fmt("%.0f%%", 100.0 * bw)) + " | " +
+         " | " + percent(row.bw_fraction()) + " | " + percent(row.bw_fraction_with_kv()) + " | " +
          (row.other_cpu < 0 ? std::string("?") : fmt("%.0f%%", 100.0 * row.other_cpu)) + " |\n";
   }
   if (!r.warnings.empty()) o += "\n";
@@ -140,7 +147,7 @@ std::string report_csv(const BenchReport& r) {
   std::string o =
       "test,n_tokens,threads,weights,config,reps,tps_mean,tps_sd,tps_median,ms_median,time_ratio,cpu_time_ratio,hyper_share,cache_hits,"
       "cache_misses,cache_evictions,weight_bytes_per_token,weight_gbps,read_gbps,bw_fraction,other_cpu,"
-      "read_gbps_before,read_gbps_after\n";
+      "read_gbps_before,read_gbps_after,kv_bytes_per_token,bw_fraction_with_kv\n";
   for (const BenchRow& row : r.rows) {
     const double q = row.ratio_median();
     const double bw = row.bw_fraction();
@@ -160,7 +167,9 @@ std::string report_csv(const BenchReport& r) {
          (std::isnan(bw) ? std::string("") : fmt("%.5f", bw)) + "," +
          (row.other_cpu < 0 ? std::string("") : fmt("%.4f", row.other_cpu)) + "," +
          (row.read_gbps_before > 0 ? fmt("%.4f", row.read_gbps_before) : std::string("")) + "," +
-         (row.read_gbps_after > 0 ? fmt("%.4f", row.read_gbps_after) : std::string("")) + "\n";
+         (row.read_gbps_after > 0 ? fmt("%.4f", row.read_gbps_after) : std::string("")) + "," +
+         (row.kv_bytes_per_token > 0 ? fmt("%.0f", row.kv_bytes_per_token) : std::string("")) + "," +
+         (std::isnan(row.bw_fraction_with_kv()) ? std::string("") : fmt("%.5f", row.bw_fraction_with_kv())) + "\n";
   }
   return o;
 }
@@ -187,6 +196,9 @@ std::string report_json(const BenchReport& r) {
          (row.read_gbps_before > 0 ? json_number(row.read_gbps_before) : std::string("null")) +
          ", \"read_gbps_after\": " + (row.read_gbps_after > 0 ? json_number(row.read_gbps_after) : std::string("null")) +
          ", \"read_gbps_reps\": " + json_numbers(row.read_gbps_reps) +
+         ", \"kv_bytes_per_token\": " +
+         (row.kv_bytes_per_token > 0 ? fmt("%.0f", row.kv_bytes_per_token) : std::string("null")) +
+         ", \"bw_fraction_with_kv\": " + json_number(row.bw_fraction_with_kv()) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)
       o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +

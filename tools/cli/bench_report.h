@@ -33,6 +33,12 @@ struct BenchRow {
   // tg rows: per repetition, the better of the probes right before and right after it
   // (the test's probes between its repetitions); empty when unknown.
   std::vector<double> read_gbps_reps;
+  // tg rows: the bytes of keys and values a token's attention reads, averaged over the
+  // test's tokens (Session::decode_kv_bytes); 0 when unknown. Decode reads them beside
+  // the weights: a few percent of the weights' bytes for GPT-2 at 64 tokens, about a
+  // tenth for an encoder-decoder's q4_0 weights (its cross-attention reads the encoded
+  // input's keys and values at every token).
+  double kv_bytes_per_token = 0;
 
   double tps_mean() const;
   double tps_sd() const;
@@ -53,6 +59,12 @@ struct BenchRow {
   // repetition is held to the bandwidth of its own moment. Without read_gbps_reps,
   // weight_gbps over read_gbps. NaN when unknown.
   double bw_fraction() const;
+  // The same with the keys and values counted beside the weights: every byte a decode
+  // token reads from memory. NaN when unknown.
+  double bw_fraction_with_kv() const;
+
+ private:
+  double fraction_of_read(double bytes_per_token) const;
 };
 
 struct BenchReport {

@@ -175,6 +175,7 @@ int run_bench(const std::vector<std::string>& argv) {
                 "same threads, before, between and after the test's repetitions: each repetition's\n"
                 "weights GB/s over the better of the probes right before and after it, the median over\n"
                 "repetitions (a warning when a repetition's two probes differ by more than 15%).\n"
+                "'with KV' counts the keys and values the token's attention reads beside its weights.\n"
                 "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std\n"
                 "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).\n"
                 "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
@@ -399,6 +400,8 @@ int run_bench(const std::vector<std::string>& argv) {
         // the last.
         std::vector<double> probes;
         if (bw_before.best_gbps > 0) probes.push_back(bw_before.best_gbps);
+        // tg: the bytes of keys and values each variant's recorded tokens read.
+        std::vector<double> kv_bytes(runnable.size(), 0.0);
         // One repetition: every variant from an empty context, in `order`. pp runs each
         // variant's prompt in turn; tg has the variants take turns token by token, so that
         // a slow moment of a shared machine lands on all of them alike.
@@ -418,6 +421,7 @@ int run_bench(const std::vector<std::string>& argv) {
               const HyperCache* cache = models[runnable[c].model].model->hyper_cache();
               const HyperCacheStats before = cache ? cache->stats() : HyperCacheStats{};
               const double hyper_before = sessions[c]->counters().hyper_seconds;
+              if (record && !test.prompt) kv_bytes[c] += static_cast<double>(sessions[c]->decode_kv_bytes());
               const RunTime rt =
                   test.prompt ? time_eval(*sessions[c], tokens.data(), test.n, &logits, sessions[c]->encoder_decoder())
                               : time_eval(*sessions[c], tokens.data() + i, 1, &logits, false);
@@ -489,6 +493,7 @@ int run_bench(const std::vector<std::string>& argv) {
           }
         }
         for (size_t c = 0; c < runnable.size(); ++c) {
+          if (!test.prompt && reps > 0) rows[c].kv_bytes_per_token = kv_bytes[c] / (static_cast<double>(reps) * test.n);
           rows[c].other_cpu = busy[c].known() ? busy[c].fraction() : -1;
           if (rows[c].other_cpu * 100.0 > busy_warn) {
             ++busy_rows;

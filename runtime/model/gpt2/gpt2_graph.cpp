@@ -48,6 +48,12 @@ void Gpt2Graph::eval(const int32_t* ids, int64_t T, int64_t n_past, float* logit
   check_finite(logits, rows, hp.vocab_size, model_->file().source(), "the logits");
 }
 
+uint64_t Gpt2Graph::decode_kv_bytes(int64_t n_past) const {
+  const HParams& hp = model_->hparams();
+  // Each layer's keys and values of positions [0, n_past], every head's (f32).
+  return static_cast<uint64_t>(hp.n_layer * 2 * (n_past + 1) * hp.n_embd) * sizeof(float);
+}
+
 void Gpt2Graph::attention(int64_t l, int64_t T, int64_t n_past) {
   const HParams& hp = model_->hparams();
   const Gpt2Layer& L = w_.layers[static_cast<size_t>(l)];

@@ -17,6 +17,7 @@ class Gpt2Graph : public Graph {
  public:
   Gpt2Graph(std::shared_ptr<const Model> model, const SessionOptions& opts);
   void eval(const int32_t* ids, int64_t T, int64_t n_past, float* logits, bool all_positions) override;
+  uint64_t decode_kv_bytes(int64_t n_past) const override;
 
  private:
   void attention(int64_t layer, int64_t T, int64_t n_past);

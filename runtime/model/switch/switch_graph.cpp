@@ -67,6 +67,13 @@ void SwitchGraph::encode(const int32_t* ids, int64_t T) {
   n_encoded_ = T;
 }
 
+uint64_t SwitchGraph::decode_kv_bytes(int64_t n_past) const {
+  const HParams& hp = model_->hparams();
+  // Each decoder block's self-attention keys and values of positions [0, n_past] and its
+  // cross-attention keys and values of the encoded input (f32).
+  return static_cast<uint64_t>(hp.n_decoder_layer * 2 * (n_past + 1 + n_encoded_) * inner_) * sizeof(float);
+}
+
 void SwitchGraph::eval(const int32_t* ids, int64_t T, int64_t n_past, float* logits, bool all_positions) {
   if (n_encoded_ == 0)
     throw Error(Status::InvalidArgument, "an encoder-decoder session decodes an encoded input: encode one first");

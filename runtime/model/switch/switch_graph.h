@@ -22,6 +22,7 @@ class SwitchGraph : public Graph {
   void encode(const int32_t* ids, int64_t T) override;
   void eval(const int32_t* ids, int64_t T, int64_t n_past, float* logits, bool all_positions) override;
   int64_t n_encoded() const override { return n_encoded_; }
+  uint64_t decode_kv_bytes(int64_t n_past) const override;
 
  private:
   void embed(const int32_t* ids, int64_t T);
