@@ -2,7 +2,8 @@
 """CLI tests of `hmoe bench` on small synthetic models: its three outputs agree with each
 other and with the command line (rows, baseline, labels), the bytes of weights a decode
 token reads equal those computed here from the model's dims (formats/TENSORS.md's shapes), so
-do the bytes of keys and values its attention reads (GPT-2 and Switch), and
+do the bytes of keys and values its attention reads (GPT-2 and Switch), two-thread rows
+carry the threads' round trip, and
 bad flags exit 2 with one line. Speeds are not asserted: they belong to the benchmark.
 
     test_bench_command.py HMOE_BIN
@@ -21,7 +22,11 @@ cli_checks.HMOE = sys.argv[1]
 
 DIMS = dict(d=64, L=2, N=4, k=2, b=32, H=32, V=256, P=64, e=32, pd=32, hin=32, le=4)
 SPEC = ",".join(f"{k}={v}" for k, v in DIMS.items())
-FAST = ["-p", "8", "-n", "4", "-r", "2", "--warmup", "0", "-t", "1", "--bw-mib", "8"]
+def fast(threads="1"):
+    return ["-p", "8", "-n", "4", "-r", "2", "--warmup", "0", "-t", threads, "--bw-mib", "8"]
+
+
+FAST = fast()
 
 
 def f32_decode_bytes(config):
@@ -79,6 +84,27 @@ def check_switch():
             check_kv(f'switch {r["test"]}', r, want)
         else:
             check("switch prefill: no KV figures", r["kv_bytes_per_token"] is None, r)
+
+
+def check_round_trip():
+    """Two-thread tg rows give the threads' round trip beside each probe (before, between
+    and after the repetitions); one-thread rows none. A helper held up by another
+    process can miss one, so the counts are at most, not exactly."""
+    rc, out, err = hmoe("bench", "--synthetic", SPEC, *fast("1,2"), "--configs", "moe", "-p", "0", "-o", "json")
+    check("two-thread json run exits 0", rc == 0, err)
+    if rc != 0:
+        return
+    j = json.loads(out)
+    for r in j["results"]:
+        trips = r["round_trip_ns"]
+        if r["threads"] == 1:
+            check("one thread: no round trip", trips == [], trips)
+        else:
+            check("two threads: a round trip beside each probe at most",
+                  len(trips) <= len(r["seconds"]) + 1 and all(t > 0 for t in trips), trips)
+            if trips:
+                check("two threads: the round trips in the header",
+                      any(h.startswith("threads' round trip") for h in j["header"]), j["header"])
 
 
 def main():
@@ -145,6 +171,7 @@ def main():
     check("markdown: the baseline is moe whatever the order", "time vs moe" in out, out)
 
     check_switch()
+    check_round_trip()
 
     usage_error("unknown dtype in a list", ["bench", "--synthetic", SPEC, "--dtype", "f32,q9"], "q9")
     usage_error("--dtype with a file", ["bench", "-m", "x.hmoe", "--dtype", "q8"], "--dtype")

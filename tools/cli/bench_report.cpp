@@ -199,6 +199,7 @@ std::string report_json(const BenchReport& r) {
          ", \"kv_bytes_per_token\": " +
          (row.kv_bytes_per_token > 0 ? fmt("%.0f", row.kv_bytes_per_token) : std::string("null")) +
          ", \"bw_fraction_with_kv\": " + json_number(row.bw_fraction_with_kv()) +
+         ", \"round_trip_ns\": " + json_numbers(row.round_trip_ns) +
          ", \"other_cpu\": " + (row.other_cpu < 0 ? std::string("null") : json_number(row.other_cpu));
     if (row.has_cache)
       o += ", \"cache\": {\"hits\": " + std::to_string(row.cache_hits) + ", \"misses\": " +

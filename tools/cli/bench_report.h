@@ -39,6 +39,9 @@ struct BenchRow {
   // tenth for an encoder-decoder's q4_0 weights (its cross-attention reads the encoded
   // input's keys and values at every token).
   double kv_bytes_per_token = 0;
+  // tg rows at two threads or more: the threads' round trip in ns (thread_round_trip.h)
+  // beside each probe, in order (before the first repetition, between, after the last).
+  std::vector<double> round_trip_ns;
 
   double tps_mean() const;
   double tps_sd() const;

@@ -20,6 +20,7 @@
 #include "runtime/kernels/simd_target.h"
 #include "runtime/kernels/threads.h"
 #include "tools/common/stream_read.h"
+#include "tools/common/thread_round_trip.h"
 #include "tools/common/decode_traffic.h"
 #include "runtime/model/session.h"
 #include "tools/common/run_order.h"
@@ -176,6 +177,9 @@ int run_bench(const std::vector<std::string>& argv) {
                 "weights GB/s over the better of the probes right before and after it, the median over\n"
                 "repetitions (a warning when a repetition's two probes differ by more than 15%).\n"
                 "'with KV' counts the keys and values the token's attention reads beside its weights.\n"
+                "Two-thread tg tests also time a cache line's round trip between two of the threads beside\n"
+                "each probe (header line; JSON round_trip_ns): where cores sit far apart it is several times\n"
+                "longer, and every product shared between the threads pays it.\n"
                 "SPEC: key=value,... with keys d L N k b H V P heads e pd hin le hyper seed dtype std hyper_std\n"
                 "(default GPT-2-small: d=768,L=12,N=8,k=2,b=64,H=128,V=50257,P=1024,e=pd=hin=128,le=10).\n"
                 "Synthetic HyperExperts are zero unless SPEC sets hyper_std (e.g. 0.02): a HyperExpert\n"
@@ -356,6 +360,9 @@ int run_bench(const std::vector<std::string>& argv) {
     };
     int moved_reps = 0, probed_reps = 0;
     double moved_most = 0;
+    // Two-thread tg tests: the threads' round trip beside each probe (thread_round_trip.h).
+    std::string trip_line;
+    double trip_lo = INFINITY, trip_hi = 0;
 
     if (static_cast<size_t>(reps) % tools::balanced_rounds(runnable.size()) != 0)
       std::fprintf(stderr,
@@ -398,8 +405,14 @@ int run_bench(const std::vector<std::string>& argv) {
             !test.prompt && bw_mib > 0 ? probe(nt, kProbePasses) : kernels::ReadBandwidth{};
         // The best pass of each probe: before the first repetition, between each two, after
         // the last.
-        std::vector<double> probes;
+        std::vector<double> probes, trips;
         if (bw_before.best_gbps > 0) probes.push_back(bw_before.best_gbps);
+        const bool measure_trips = bw_before.best_gbps > 0 && nt >= 2;
+        auto round_trip = [&] {
+          const double ns = kernels::thread_round_trip_ns();
+          if (!std::isnan(ns)) trips.push_back(ns);
+        };
+        if (measure_trips) round_trip();
         // tg: the bytes of keys and values each variant's recorded tokens read.
         std::vector<double> kv_bytes(runnable.size(), 0.0);
         // One repetition: every variant from an empty context, in `order`. pp runs each
@@ -455,7 +468,10 @@ int run_bench(const std::vector<std::string>& argv) {
           // so every variant takes every position and follows every other equally often
           // (in any balanced_rounds(n) consecutive repetitions).
           order = tools::balanced_order(runnable.size(), static_cast<size_t>(r));
-          if (!probes.empty() && r > 0) probes.push_back(probe(nt, kProbePassesBetween).best_gbps);
+          if (!probes.empty() && r > 0) {
+            probes.push_back(probe(nt, kProbePassesBetween).best_gbps);
+            if (measure_trips) round_trip();
+          }
           const tools::CpuSample a = tools::sample_cpu();
           repetition(tokens, order, true);
           const tools::CpuSample b = tools::sample_cpu();
@@ -471,6 +487,7 @@ int run_bench(const std::vector<std::string>& argv) {
         if (bw_before.best_gbps > 0) {
           const kernels::ReadBandwidth after = probe(nt, kProbePasses);
           probes.push_back(after.best_gbps);
+          if (measure_trips) round_trip();
           // Repetition r ran between probes r and r + 1: the better of the two is its
           // bandwidth.
           std::vector<double> beside;
@@ -490,6 +507,14 @@ int run_bench(const std::vector<std::string>& argv) {
             row.read_gbps_before = bw_before.best_gbps;
             row.read_gbps_after = after.best_gbps;
             row.read_gbps_reps = beside;
+            row.round_trip_ns = trips;
+          }
+          if (!trips.empty()) {
+            const auto [lo, hi] = std::minmax_element(trips.begin(), trips.end());
+            trip_lo = std::min(trip_lo, *lo);
+            trip_hi = std::max(trip_hi, *hi);
+            trip_line += printf_string("%s%s, %d threads: %.0f-%.0f ns (median %.0f)", trip_line.empty() ? " " : "; ",
+                                       name.c_str(), nt, *lo, *hi, median(trips));
           }
         }
         for (size_t c = 0; c < runnable.size(); ++c) {
@@ -514,6 +539,16 @@ int run_bench(const std::vector<std::string>& argv) {
                               " MiB, best of " + std::to_string(kProbePasses) + " passes, " +
                               std::to_string(kProbePassesBetween) +
                               " between repetitions; front to back / 8 streams per thread; median pass):" + bw_line);
+    if (!trip_line.empty())
+      report.header.push_back("threads' round trip (a cache line from the calling thread to a helper and back, beside "
+                              "each probe):" + trip_line);
+    // The two states met on a 2-vCPU VM were about 85 and about 400 ns (thread_round_trip.h).
+    if (trip_hi > 2.0 * trip_lo)
+      report.warnings.push_back(printf_string(
+          "the threads' round trip moved between %.0f and %.0f ns: the threads ran on cores nearer and farther apart "
+          "in turn. Farther apart, each product shared between them costs more, and the read bandwidth may be "
+          "higher: two-thread 'of read bw' is lower there (bench/README.md).",
+          trip_lo, trip_hi));
     if (moved_reps > 0)
       report.warnings.push_back(printf_string(
           "the read bandwidth moved by more than %.0f%% (up to %.0f%%) between the probes before and after %d of %d "
