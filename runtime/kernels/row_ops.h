@@ -74,9 +74,11 @@ constexpr int64_t attention_values_split(int64_t n) { return n >= kAttentionSpli
 
 // attention_heads's steps, for a caller sharing them between threads; attention_heads
 // is: scores over [0, n), softmax, values over each half, the second half added to the
-// first (y[i] += x[i], in any order: each sum is one rounding). Scores: scores[h * n + j] for keys j in [j0, j1). Softmax: each head's row of n
-// scores, plus its bias row (bias + h * n) if any. Values: out[h * hd + c] = the sum of
-// scores[h * n + j] * v_j[h * hd + c] over [j0, j1) (j0 even).
+// first (y[i] += x[i], in any order: each sum is one rounding).
+// - Scores: scores[h * n + j] for keys j in [j0, j1).
+// - Softmax: each head's row of n scores, plus its bias row (bias + h * n) if any.
+// - Values: out[h * hd + c] = the sum of scores[h * n + j] * v_j[h * hd + c] over
+//   [j0, j1) (j0 even).
 void attention_heads_scores(const float* q, const float* k, int64_t ld, int64_t j0, int64_t j1, int64_t n,
                             int64_t n_heads, int64_t hd, float scale, float* scores);
 void attention_heads_softmax(float* scores, int64_t n, int64_t n_heads, const float* bias);

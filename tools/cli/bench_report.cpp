@@ -126,7 +126,8 @@ std::string report_markdown(const BenchReport& r) {
   for (const std::string& h : r.header) o += h + "\n";
   if (!r.header.empty()) o += "\n";
   o += "| test | threads | weights | config | t/s (mean ± sd) | median t/s | median ms | time vs " + r.baseline +
-       " | CPU time vs " + r.baseline + " | HyperExpert share | cache hits | weights GB/s | of read bw | with KV | other CPU |\n";
+       " | CPU time vs " + r.baseline +
+       " | HyperExpert share | cache hits | weights GB/s | of read bw | with KV | other CPU |\n";
   o += "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   auto percent = [](double f) { return std::isnan(f) ? std::string("-") : fmt("%.0f%%", 100.0 * f); };
   for (const BenchRow& row : r.rows) {

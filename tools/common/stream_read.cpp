@@ -82,9 +82,11 @@ float stream_read(const float* p, size_t n, int n_threads, int streams) {
   return total;
 }
 
-ReadProbe::ReadProbe(int64_t mib)
-    : mem_(allocate_huge((static_cast<size_t>(std::max<int64_t>(mib, 1)) << 18) * sizeof(float))),
-      n_(static_cast<size_t>(std::max<int64_t>(mib, 1)) << 18) {
+namespace {
+size_t probe_floats(int64_t mib) { return static_cast<size_t>(std::max<int64_t>(mib, 1)) << 18; }
+}  // namespace
+
+ReadProbe::ReadProbe(int64_t mib) : mem_(allocate_huge(probe_floats(mib) * sizeof(float))), n_(probe_floats(mib)) {
   std::fill_n(reinterpret_cast<float*>(mem_.get()), n_, 1.f);
 }
 
